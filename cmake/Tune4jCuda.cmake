@@ -1,0 +1,18 @@
+# CUDA is optional: the kernels build whenever nvcc is present, even on machines without a GPU,
+# so that CI proves they compile. Only cudart is required (no cuBLAS headers on CI machines).
+include(CheckLanguage)
+option(T4J_CUDA "build the CUDA kernels when nvcc is found" ON)
+set(T4J_HAVE_CUDA OFF)
+if(T4J_CUDA)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    enable_language(CUDA)
+    find_package(CUDAToolkit)
+    if(CUDAToolkit_FOUND)
+      set(T4J_HAVE_CUDA ON)
+    endif()
+  endif()
+endif()
+if(NOT T4J_HAVE_CUDA)
+  message(STATUS "tune4j: nvcc not found, CUDA kernels are not built")
+endif()

@@ -1,0 +1,16 @@
+package io.tune4j.ops;
+
+/** Turns the negative status codes of native ops into Java exceptions. */
+public final class NativeStatus {
+    private NativeStatus() {}
+
+    public static int check(int status, String what) {
+        if (status >= 0) return status;
+        switch (status) {
+            case -1: throw new IllegalArgumentException(what + " (invalid argument)");
+            case -2: throw new IndexOutOfBoundsException(what);
+            case -3: throw new java.io.UncheckedIOException(new java.io.IOException(what));
+            default: throw new IllegalStateException(what + " (native status " + status + ")");
+        }
+    }
+}

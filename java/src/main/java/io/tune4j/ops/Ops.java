@@ -1,0 +1,99 @@
+package io.tune4j.ops;
+
+import io.tune4j.tensor.Tensor;
+
+/**
+ * The op API shared by every backend (CPU now, CUDA next). The model and trainers call only this.
+ *
+ * <p>Conventions (the same as native/include/tune4j.h): forward ops overwrite outputs; backward
+ * ops accumulate (+=) into every gradient they receive; a null gradient is skipped. Shapes are
+ * row-major and named in each method's documentation. Scratch tensors ("ws") are sized by the
+ * matching {@code *WorkspaceFloats} method and allocated once by the caller, never per step.
+ */
+public interface Ops {
+
+    String name();
+
+    // ---- linear: y[M,N] = x[M,K] w[N,K]^T (+ b[N]) ----
+    void linearForward(Tensor y, Tensor x, Tensor w, Tensor b, int M, int K, int N);
+
+    void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, int M, int K, int N);
+
+    // ---- fused LoRA: y = x w^T (+bias) + scale (drop(x) a^T) b^T ; a [r,K], b [N,r]; t [M,r] saved ----
+    long loraWorkspaceFloats(int M, int K, int N, int r, float dropout);
+
+    void loraForward(Tensor y, Tensor t, Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b,
+                     int M, int K, int N, int r, float scale, float dropout, long seed, Tensor ws);
+
+    void loraBackward(Tensor dx, Tensor dw, Tensor dbias, Tensor da, Tensor db, Tensor dy, Tensor x, Tensor t,
+                      Tensor w, Tensor a, Tensor b, int M, int K, int N, int r, float scale, float dropout,
+                      long seed, Tensor ws);
+
+    // ---- bottleneck adapter: y = x + act(x down^T + downBias) up^T + upBias ; h, a [M,m] saved ----
+    void adapterForward(Tensor y, Tensor h, Tensor a, Tensor x, Tensor down, Tensor downBias, Tensor up,
+                        Tensor upBias, int M, int d, int m, Activation act);
+
+    void adapterBackward(Tensor dx, Tensor dDown, Tensor dDownBias, Tensor dUp, Tensor dUpBias, Tensor dy,
+                         Tensor x, Tensor h, Tensor a, Tensor down, Tensor up, int M, int d, int m,
+                         Activation act, Tensor ws);
+
+    // ---- embedding: out[M,d] = table[ids] ----
+    void embeddingForward(Tensor out, Tensor ids, Tensor table, int M, int V, int d);
+
+    void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids, int M, int V, int d);
+
+    // ---- RMSNorm ----
+    void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps);
+
+    void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d);
+
+    // ---- RoPE (rotate-half), in place on x [M, nh, hd] ----
+    void ropeTable(Tensor cos, Tensor sin, int maxPos, int hd, RopeScaling scaling);
+
+    void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos);
+
+    void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos);
+
+    // ---- causal GQA attention with optional prefix (see AttentionShape) ----
+    long attentionWorkspaceFloats(AttentionShape s);
+
+    void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
+                          Tensor qStart, Tensor kvStart, AttentionShape s, Tensor ws);
+
+    void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dpk, Tensor dpv, Tensor dout, Tensor out,
+                           Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv, Tensor qStart,
+                           Tensor kvStart, AttentionShape s, Tensor ws);
+
+    /** Writes src [B,Tq,width] into cache [B,Tmax,width] at rows qStart[b]... */
+    void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width);
+
+    // ---- SwiGLU: out = silu(g) * u ----
+    void swigluForward(Tensor out, Tensor g, Tensor u, long n);
+
+    void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n);
+
+    // ---- residual ----
+    void add(Tensor y, Tensor a, Tensor b, long n);
+
+    void axpy(Tensor y, float alpha, Tensor x, long n);
+
+    // ---- cross-entropy fused with its gradient ----
+    /** logits [M,V] become gradScale * dloss/dlogits in place; returns the number of counted rows. */
+    int crossEntropy(Tensor losses, Tensor logits, Tensor targets, int M, int V, float gradScale);
+
+    /** LM head fused with the loss; returns {summed loss, counted rows}. dh/dw may be null (evaluation). */
+    double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
+                                float gradScale, Tensor ws, int blockRows);
+
+    // ---- optimiser ----
+    void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long n, AdamWParams params, int step);
+
+    double sumOfSquares(Tensor x, long n);
+
+    void scale(Tensor x, float s, long n);
+
+    // ---- sampling ----
+    int sample(Tensor logits, int V, SamplingParams params, Tensor recent, int nRecent, float coin, Tensor ws);
+
+    int argmax(Tensor x, int n);
+}

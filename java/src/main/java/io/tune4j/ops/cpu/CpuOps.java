@@ -1,0 +1,197 @@
+package io.tune4j.ops.cpu;
+
+import static io.tune4j.runtime.NativeLib.*;
+
+import io.tune4j.ops.Activation;
+import io.tune4j.ops.AdamWParams;
+import io.tune4j.ops.AttentionShape;
+import io.tune4j.ops.NativeStatus;
+import io.tune4j.ops.Ops;
+import io.tune4j.ops.RopeScaling;
+import io.tune4j.ops.SamplingParams;
+import io.tune4j.runtime.NativeLib;
+import io.tune4j.tensor.Tensor;
+
+/** The CPU backend: every call is one JNI call into libtune4j_native (OpenMP + OpenBLAS). */
+public final class CpuOps implements Ops {
+    public static final CpuOps INSTANCE = new CpuOps();
+
+    private CpuOps() {
+        NativeLib.load();
+    }
+
+    private static long a(Tensor t) {
+        return t == null ? 0L : t.address();
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public void linearForward(Tensor y, Tensor x, Tensor w, Tensor b, int M, int K, int N) {
+        t4j_linear_fwd(a(y), a(x), a(w), a(b), M, K, N);
+    }
+
+    @Override
+    public void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, int M, int K, int N) {
+        t4j_linear_bwd(a(dx), a(dw), a(db), a(dy), a(x), a(w), M, K, N);
+    }
+
+    @Override
+    public long loraWorkspaceFloats(int M, int K, int N, int r, float dropout) {
+        return t4j_lora_ws_floats(M, K, N, r, dropout);
+    }
+
+    @Override
+    public void loraForward(Tensor y, Tensor t, Tensor x, Tensor w, Tensor bias, Tensor la, Tensor lb,
+                            int M, int K, int N, int r, float scale, float dropout, long seed, Tensor ws) {
+        t4j_lora_fwd(a(y), a(t), a(x), a(w), a(bias), a(la), a(lb), M, K, N, r, scale, dropout, seed, a(ws));
+    }
+
+    @Override
+    public void loraBackward(Tensor dx, Tensor dw, Tensor dbias, Tensor da, Tensor db, Tensor dy, Tensor x, Tensor t,
+                             Tensor w, Tensor la, Tensor lb, int M, int K, int N, int r, float scale, float dropout,
+                             long seed, Tensor ws) {
+        t4j_lora_bwd(a(dx), a(dw), a(dbias), a(da), a(db), a(dy), a(x), a(t), a(w), a(la), a(lb), M, K, N, r,
+                scale, dropout, seed, a(ws));
+    }
+
+    @Override
+    public void adapterForward(Tensor y, Tensor h, Tensor act, Tensor x, Tensor down, Tensor downBias, Tensor up,
+                               Tensor upBias, int M, int d, int m, Activation fn) {
+        t4j_adapter_fwd(a(y), a(h), a(act), a(x), a(down), a(downBias), a(up), a(upBias), M, d, m, fn.code);
+    }
+
+    @Override
+    public void adapterBackward(Tensor dx, Tensor dDown, Tensor dDownBias, Tensor dUp, Tensor dUpBias, Tensor dy,
+                                Tensor x, Tensor h, Tensor act, Tensor down, Tensor up, int M, int d, int m,
+                                Activation fn, Tensor ws) {
+        t4j_adapter_bwd(a(dx), a(dDown), a(dDownBias), a(dUp), a(dUpBias), a(dy), a(x), a(h), a(act), a(down),
+                a(up), M, d, m, fn.code, a(ws));
+    }
+
+    @Override
+    public void embeddingForward(Tensor out, Tensor ids, Tensor table, int M, int V, int d) {
+        NativeStatus.check(t4j_embedding_fwd(a(out), a(ids), a(table), M, V, d), "embedding: token id outside [0, " + V + ")");
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids, int M, int V, int d) {
+        NativeStatus.check(t4j_embedding_bwd(a(dTable), a(dOut), a(ids), M, V, d), "embedding: token id outside [0, " + V + ")");
+    }
+
+    @Override
+    public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps) {
+        t4j_rmsnorm_fwd(a(y), a(rstd), a(x), a(w), M, d, eps);
+    }
+
+    @Override
+    public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d) {
+        t4j_rmsnorm_bwd(a(dx), a(dw), a(dy), a(x), a(w), a(rstd), M, d);
+    }
+
+    @Override
+    public void ropeTable(Tensor cos, Tensor sin, int maxPos, int hd, RopeScaling s) {
+        t4j_rope_table(a(cos), a(sin), maxPos, hd, s.theta(), s.type().code, s.factor(), s.lowFreqFactor(),
+                s.highFreqFactor(), s.originalMaxPositions());
+    }
+
+    @Override
+    public void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
+        NativeStatus.check(t4j_rope_fwd(a(x), a(pos), a(cos), a(sin), M, nh, hd, maxPos), "rope: position outside [0, " + maxPos + ")");
+    }
+
+    @Override
+    public void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
+        NativeStatus.check(t4j_rope_bwd(a(dx), a(pos), a(cos), a(sin), M, nh, hd, maxPos), "rope: position outside [0, " + maxPos + ")");
+    }
+
+    @Override
+    public long attentionWorkspaceFloats(AttentionShape s) {
+        return t4j_attention_ws_floats(s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd());
+    }
+
+    @Override
+    public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
+                                 Tensor qStart, Tensor kvStart, AttentionShape s, Tensor ws) {
+        NativeStatus.check(t4j_attention_fwd(a(out), a(lse), a(q), a(k), a(v), a(pk), a(pv), a(qStart), a(kvStart),
+                s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), a(ws)), "attention " + s);
+    }
+
+    @Override
+    public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dpk, Tensor dpv, Tensor dout, Tensor out,
+                                  Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv, Tensor qStart,
+                                  Tensor kvStart, AttentionShape s, Tensor ws) {
+        NativeStatus.check(t4j_attention_bwd(a(dq), a(dk), a(dv), a(dpk), a(dpv), a(dout), a(out), a(lse), a(q), a(k),
+                a(v), a(pk), a(pv), a(qStart), a(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(),
+                a(ws)), "attention backward " + s);
+    }
+
+    @Override
+    public void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width) {
+        NativeStatus.check(t4j_kv_write(a(cache), a(src), a(qStart), B, Tq, Tmax, width), "kv cache full (capacity " + Tmax + ")");
+    }
+
+    @Override
+    public void swigluForward(Tensor out, Tensor g, Tensor u, long n) {
+        t4j_swiglu_fwd(a(out), a(g), a(u), n);
+    }
+
+    @Override
+    public void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
+        t4j_swiglu_bwd(a(dg), a(du), a(dout), a(g), a(u), n);
+    }
+
+    @Override
+    public void add(Tensor y, Tensor x1, Tensor x2, long n) {
+        t4j_add(a(y), a(x1), a(x2), n);
+    }
+
+    @Override
+    public void axpy(Tensor y, float alpha, Tensor x, long n) {
+        t4j_axpy(a(y), alpha, a(x), n);
+    }
+
+    @Override
+    public int crossEntropy(Tensor losses, Tensor logits, Tensor targets, int M, int V, float gradScale) {
+        return NativeStatus.check(t4j_cross_entropy(a(losses), a(logits), a(targets), M, V, gradScale),
+                "cross-entropy: target outside [0, " + V + ") and not -100");
+    }
+
+    @Override
+    public double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
+                                       float gradScale, Tensor ws, int blockRows) {
+        double[] out = new double[2];
+        NativeStatus.check(t4j_lmhead_cross_entropy(out, a(dh), a(dw), a(h), a(w), a(targets), M, d, V, gradScale,
+                a(ws), blockRows), "cross-entropy: target outside [0, " + V + ") and not -100");
+        return out;
+    }
+
+    @Override
+    public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long n, AdamWParams h, int step) {
+        t4j_adamw(a(p), a(g), a(m), a(v), n, h.lr(), h.beta1(), h.beta2(), h.eps(), h.weightDecay(), step);
+    }
+
+    @Override
+    public double sumOfSquares(Tensor x, long n) {
+        return t4j_sumsq(a(x), n);
+    }
+
+    @Override
+    public void scale(Tensor x, float s, long n) {
+        t4j_scale(a(x), s, n);
+    }
+
+    @Override
+    public int sample(Tensor logits, int V, SamplingParams p, Tensor recent, int nRecent, float coin, Tensor ws) {
+        return t4j_sample(a(logits), V, p.temperature(), p.topK(), p.topP(), p.repetitionPenalty(), a(recent), nRecent,
+                coin, a(ws));
+    }
+
+    @Override
+    public int argmax(Tensor x, int n) {
+        return t4j_argmax(a(x), n);
+    }
+}

@@ -1,0 +1,6 @@
+package io.tune4j.tensor;
+
+/** Where a tensor's memory lives. */
+public enum Device {
+    CPU, CUDA
+}

@@ -1,0 +1,154 @@
+/*
+ * tune4j native CPU kernels: the C ABI bound to Java by JavaCPP (io.tune4j.runtime.NativeLib).
+ *
+ * Conventions shared by every op:
+ *  - fp32 row-major buffers; sizes are element counts. Matrices are named by shape, e.g. x [M,K].
+ *  - Forward ops overwrite their outputs.
+ *  - Backward ops ACCUMULATE (+=) into every gradient they are given, inputs' and parameters'
+ *    alike, so that branches (residuals, tied weights) sum without extra buffers. A NULL
+ *    gradient pointer means "not needed" and its work is skipped.
+ *  - Nothing allocates inside a step: scratch space is passed in, sized by the matching
+ *    *_ws_floats() query.
+ *  - Functions returning int return 0 on success and a negative T4J_E* code on bad input
+ *    (e.g. a token id out of range); they never abort the process.
+ */
+#ifndef TUNE4J_H
+#define TUNE4J_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define T4J_OK 0
+#define T4J_EINVAL (-1)  /* an argument is out of its valid range */
+#define T4J_ERANGE (-2)  /* an index (token id, target) lies outside the table */
+#define T4J_EIO (-3)     /* a file could not be opened or mapped */
+
+#define T4J_IGNORE_INDEX (-100)
+
+/* ---- runtime (runtime.cpp) ---- */
+void* t4j_alloc(int64_t bytes);            /* 64-byte aligned, NULL on failure */
+void t4j_free(void* p);
+void t4j_fill(float* x, float value, int64_t n);
+void t4j_copy(float* dst, const float* src, int64_t n);
+/* Maps a file read-only and copy-on-write (MAP_PRIVATE); size_out[0] gets its length. NULL on failure. */
+void* t4j_mmap(const char* path, int64_t* size_out);
+void t4j_munmap(void* p, int64_t size);
+void t4j_set_num_threads(int n);
+int t4j_get_num_threads(void);
+/* dtype conversion for loading F16/BF16 checkpoints */
+void t4j_f16_to_f32(float* dst, const uint16_t* src, int64_t n);
+void t4j_bf16_to_f32(float* dst, const uint16_t* src, int64_t n);
+void t4j_f32_to_bf16(uint16_t* dst, const float* src, int64_t n);
+void t4j_f32_to_f16(uint16_t* dst, const float* src, int64_t n);
+
+/* ---- linear.cpp: y[M,N] = x[M,K] . w[N,K]^T (+ b[N]) ---- */
+void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, int M, int K, int N);
+void t4j_linear_bwd(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w,
+                    int M, int K, int N);
+
+/* ---- lora.cpp: y = x.W^T (+bias) + s.(drop(x).A^T).B^T ; A [r,K], B [N,r]; t [M,r] saved for backward.
+ * Dropout keeps each element with probability 1-p and scales by 1/(1-p); the mask is a pure function of
+ * (seed, element index) so backward regenerates it instead of storing it.
+ * ws: t4j_lora_ws_floats(M,K,N,r,dropout) floats. */
+int64_t t4j_lora_ws_floats(int M, int K, int N, int r, float dropout);
+void t4j_lora_fwd(float* y, float* t, const float* x, const float* w, const float* bias, const float* a,
+                  const float* b, int M, int K, int N, int r, float scale, float dropout, uint64_t seed, float* ws);
+void t4j_lora_bwd(float* dx, float* dw, float* dbias, float* da, float* db, const float* dy, const float* x,
+                  const float* t, const float* w, const float* a, const float* b, int M, int K, int N, int r,
+                  float scale, float dropout, uint64_t seed, float* ws);
+
+/* ---- adapter.cpp: bottleneck adapter y = x + act(x.D^T + bd).U^T + bu ; D [m,d], U [d,m].
+ * h [M,m] (pre-activation) and a [M,m] (activation) are saved for backward.
+ * act: 0 relu, 1 gelu (tanh approximation), 2 silu. ws: M*m floats. */
+#define T4J_ACT_RELU 0
+#define T4J_ACT_GELU 1
+#define T4J_ACT_SILU 2
+void t4j_adapter_fwd(float* y, float* h, float* a, const float* x, const float* dw, const float* db,
+                     const float* uw, const float* ub, int M, int d, int m, int act);
+void t4j_adapter_bwd(float* dx, float* ddw, float* ddb, float* duw, float* dub, const float* dy, const float* x,
+                     const float* h, const float* a, const float* dw, const float* uw, int M, int d, int m, int act,
+                     float* ws);
+
+/* ---- embedding.cpp: out[M,d] = table[ids[i]] ; table [V,d] ---- */
+int t4j_embedding_fwd(float* out, const int32_t* ids, const float* table, int M, int V, int d);
+int t4j_embedding_bwd(float* dtable, const float* dout, const int32_t* ids, int M, int V, int d);
+
+/* ---- rmsnorm.cpp: y = x / sqrt(mean(x^2) + eps) * w ; rstd [M] saved ---- */
+void t4j_rmsnorm_fwd(float* y, float* rstd, const float* x, const float* w, int M, int d, float eps);
+void t4j_rmsnorm_bwd(float* dx, float* dw, const float* dy, const float* x, const float* w, const float* rstd,
+                     int M, int d);
+
+/* ---- rope.cpp: rotate-half RoPE (Hugging Face layout: pairs (i, i+hd/2)).
+ * Table: cos/sin [max_pos, hd/2]. scaling: 0 none, 1 llama3 (factor, low/high freq factor, original max pos),
+ * 2 linear (positions divided by factor). x is [M, nh, hd], rotated in place by angle(pos[i]);
+ * backward rotates the gradient in place by the opposite angle. */
+#define T4J_ROPE_NONE 0
+#define T4J_ROPE_LLAMA3 1
+#define T4J_ROPE_LINEAR 2
+void t4j_rope_table(float* cos, float* sin, int max_pos, int hd, float theta, int scaling, float factor,
+                    float low_freq_factor, float high_freq_factor, int original_max_pos);
+int t4j_rope_fwd(float* x, const int32_t* pos, const float* cos, const float* sin, int M, int nh, int hd, int max_pos);
+int t4j_rope_bwd(float* dx, const int32_t* pos, const float* cos, const float* sin, int M, int nh, int hd, int max_pos);
+
+/* ---- attention.cpp: causal grouped-query attention with an optional prefix.
+ * q [B,Tq,nh,hd]; k,v [B,Tk,nkv,hd] (Tk is the per-sequence capacity, e.g. of a KV cache);
+ * pk,pv [P,nkv,hd] are extra keys/values every query sees (prefix tuning; P may be 0, pointers NULL).
+ * Query i of sequence b sits at absolute position q_start[b]+i (q_start NULL: all 0) and sees
+ * keys j with lo <= j <= q_start[b]+i, where lo = kv_start[b*Tq+i] (kv_start NULL: 0; used to keep
+ * packed examples apart). Scale 1/sqrt(hd). Head h uses KV head h / (nh/nkv).
+ * out [B,Tq,nh,hd]; lse [B,Tq,nh] (log-sum-exp of each row's scores) saved for backward.
+ * ws: t4j_attention_ws_floats(...) floats. */
+int64_t t4j_attention_ws_floats(int B, int Tq, int Tk, int P, int nh, int nkv, int hd);
+int t4j_attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, const float* pk,
+                      const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
+                      int nh, int nkv, int hd, float* ws);
+int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, const float* dout, const float* out,
+                      const float* lse, const float* q, const float* k, const float* v, const float* pk,
+                      const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
+                      int nh, int nkv, int hd, float* ws);
+/* Writes src [B,Tq,nkv*hd] into cache [B,Tmax,nkv*hd] at rows q_start[b]..q_start[b]+Tq-1. */
+int t4j_kv_write(float* cache, const float* src, const int32_t* q_start, int B, int Tq, int Tmax, int width);
+
+/* ---- swiglu.cpp: out = silu(g) * u, elementwise over n ---- */
+void t4j_swiglu_fwd(float* out, const float* g, const float* u, int64_t n);
+void t4j_swiglu_bwd(float* dg, float* du, const float* dout, const float* g, const float* u, int64_t n);
+
+/* ---- residual.cpp ---- */
+void t4j_add(float* y, const float* a, const float* b, int64_t n);           /* y = a + b (y may alias a or b) */
+void t4j_axpy(float* y, float alpha, const float* x, int64_t n);            /* y += alpha x */
+
+/* ---- crossentropy.cpp: softmax cross-entropy fused with its gradient.
+ * logits [M,V] are replaced by grad_scale * d(loss_i)/d(logits) in place (rows whose target is
+ * T4J_IGNORE_INDEX get zeros); losses [M] get -log p(target) (0 for ignored rows).
+ * The softmax runs over the vocabulary in chunks with an online max/sum, so one pass reads the row.
+ * Returns the number of counted rows, or a negative error. grad_scale 0 skips the gradient. */
+int t4j_cross_entropy(float* losses, float* logits, const int32_t* targets, int M, int V, float grad_scale);
+/* The LM head fused with the loss: h [M,d], w [V,d]. Rows are processed in blocks of block_rows so the
+ * full [M,V] logits never exist; ws holds block_rows*V floats. dh, dw accumulate (NULL to skip: eval).
+ * Returns the summed loss over counted rows in loss_out[0] and the count in loss_out[1]. */
+int t4j_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float* h, const float* w,
+                             const int32_t* targets, int M, int d, int V, float grad_scale, float* ws, int block_rows);
+
+/* ---- optim.cpp ---- */
+/* AdamW with decoupled weight decay and bias correction; step counts from 1. */
+void t4j_adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+               float eps, float weight_decay, int step);
+double t4j_sumsq(const float* x, int64_t n);
+void t4j_scale(float* x, float s, int64_t n);
+
+/* ---- sampling.cpp: one token from logits [V] (modified in place).
+ * Repetition penalty (CTRL style) on the ids in recent[n_recent]; temperature <= 0 means greedy;
+ * top_k <= 0 and top_p >= 1 disable those filters. coin is a uniform [0,1) draw from the caller's RNG.
+ * ws: 2*V floats. Returns the token id. */
+int t4j_sample(float* logits, int V, float temperature, int top_k, float top_p, float repetition_penalty,
+               const int32_t* recent, int n_recent, float coin, float* ws);
+int t4j_argmax(const float* x, int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

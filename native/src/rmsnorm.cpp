@@ -1,0 +1,54 @@
+// RMSNorm forward and backward. rstd is kept from forward so backward never recomputes the reduction.
+#include "tune4j.h"
+
+#include <cmath>
+
+void t4j_rmsnorm_fwd(float* y, float* rstd, const float* x, const float* w, int M, int d, float eps) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < M; i++) {
+        const float* xi = x + static_cast<int64_t>(i) * d;
+        float* yi = y + static_cast<int64_t>(i) * d;
+        double ss = 0.0;
+#pragma omp simd reduction(+ : ss)
+        for (int j = 0; j < d; j++) ss += static_cast<double>(xi[j]) * xi[j];
+        float r = static_cast<float>(1.0 / std::sqrt(ss / d + eps));
+        if (rstd) rstd[i] = r;
+#pragma omp simd
+        for (int j = 0; j < d; j++) yi[j] = xi[j] * r * w[j];
+    }
+}
+
+void t4j_rmsnorm_bwd(float* dx, float* dw, const float* dy, const float* x, const float* w, const float* rstd,
+                     int M, int d) {
+    if (dx) {
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < M; i++) {
+            const float* xi = x + static_cast<int64_t>(i) * d;
+            const float* dyi = dy + static_cast<int64_t>(i) * d;
+            float* dxi = dx + static_cast<int64_t>(i) * d;
+            float r = rstd[i];
+            // dx = r*w*dy - x * r^3 * mean(dy*w*x)
+            double dot = 0.0;
+#pragma omp simd reduction(+ : dot)
+            for (int j = 0; j < d; j++) dot += static_cast<double>(dyi[j]) * w[j] * xi[j];
+            float c = static_cast<float>(dot / d) * r * r * r;
+#pragma omp simd
+            for (int j = 0; j < d; j++) dxi[j] += r * w[j] * dyi[j] - xi[j] * c;
+        }
+    }
+    if (dw) {
+        // parallel over columns so no two threads write the same dw element
+#pragma omp parallel for schedule(static)
+        for (int j0 = 0; j0 < d; j0 += 16) {
+            int j1 = j0 + 16 < d ? j0 + 16 : d;
+            double acc[16] = {0};
+            for (int i = 0; i < M; i++) {
+                const float* xi = x + static_cast<int64_t>(i) * d;
+                const float* dyi = dy + static_cast<int64_t>(i) * d;
+                float r = rstd[i];
+                for (int j = j0; j < j1; j++) acc[j - j0] += static_cast<double>(dyi[j]) * xi[j] * r;
+            }
+            for (int j = j0; j < j1; j++) dw[j] += static_cast<float>(acc[j - j0]);
+        }
+    }
+}
