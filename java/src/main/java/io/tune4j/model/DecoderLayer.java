@@ -1,0 +1,210 @@
+package io.tune4j.model;
+
+import io.tune4j.ops.AttentionShape;
+import io.tune4j.ops.Ops;
+import io.tune4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One Llama block: x + attn(norm(x)), then + mlp(norm(.)). Projections are pluggable so
+ * fine-tuning methods can wrap them; an optional prefix of trainable keys/values per layer
+ * serves prefix tuning.
+ */
+public final class DecoderLayer implements AutoCloseable {
+    final int index;
+    final LlamaConfig cfg;
+    final Ops ops;
+    final Parameter attnNorm;
+    final Parameter ffnNorm;
+    Projection q, k, v, o, gate, up, down;
+    Parameter prefixKeys;   // [P, kvDim] or null
+    Parameter prefixValues; // [P, kvDim] or null
+
+    DecoderLayer(int index, LlamaConfig cfg, Ops ops, Parameter attnNorm, Parameter ffnNorm, Projection q,
+                 Projection k, Projection v, Projection o, Projection gate, Projection up, Projection down) {
+        this.index = index;
+        this.cfg = cfg;
+        this.ops = ops;
+        this.attnNorm = attnNorm;
+        this.ffnNorm = ffnNorm;
+        this.q = q;
+        this.k = k;
+        this.v = v;
+        this.o = o;
+        this.gate = gate;
+        this.up = up;
+        this.down = down;
+    }
+
+    public int index() {
+        return index;
+    }
+
+    public int prefixLength() {
+        return prefixKeys == null ? 0 : Math.toIntExact(prefixKeys.value().dim(0));
+    }
+
+    /** Installs (or with nulls removes) a per-layer prefix of keys/values [P, kvDim]. */
+    public void setPrefix(Parameter keys, Parameter values) {
+        this.prefixKeys = keys;
+        this.prefixValues = values;
+    }
+
+    /** Projection by Hugging Face module name (q_proj, ..., down_proj). */
+    public Projection projection(String module) {
+        switch (module) {
+            case "q_proj": return q;
+            case "k_proj": return k;
+            case "v_proj": return v;
+            case "o_proj": return o;
+            case "gate_proj": return gate;
+            case "up_proj": return up;
+            case "down_proj": return down;
+            default: throw new IllegalArgumentException("unknown module '" + module
+                    + "' (expected q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj or down_proj)");
+        }
+    }
+
+    /** Replaces a projection (e.g. with a LoRA wrapper around it); returns the old one. */
+    public Projection replaceProjection(String module, Projection replacement) {
+        Projection old = projection(module);
+        switch (module) {
+            case "q_proj": q = replacement; break;
+            case "k_proj": k = replacement; break;
+            case "v_proj": v = replacement; break;
+            case "o_proj": o = replacement; break;
+            case "gate_proj": gate = replacement; break;
+            case "up_proj": up = replacement; break;
+            default: down = replacement; break;
+        }
+        return old;
+    }
+
+    public List<Parameter> parameters() {
+        List<Parameter> out = new ArrayList<>();
+        out.add(attnNorm);
+        for (Projection p : List.of(q, k, v, o)) out.addAll(p.parameters());
+        out.add(ffnNorm);
+        for (Projection p : List.of(gate, up, down)) out.addAll(p.parameters());
+        if (prefixKeys != null) {
+            out.add(prefixKeys);
+            out.add(prefixValues);
+        }
+        return out;
+    }
+
+    private Tensor pk() {
+        return prefixKeys == null ? null : prefixKeys.value();
+    }
+
+    private Tensor pv() {
+        return prefixValues == null ? null : prefixValues.value();
+    }
+
+    // ---------------------------------------------------------------- training
+
+    /** Forward over a [B,T] batch, keeping what backward needs in {@code a}. */
+    void forward(TrainingContext c, TrainingContext.LayerActs a, Tensor xIn, Tensor xOut) {
+        int M = c.M, d = cfg.hiddenSize(), hd = cfg.headDim();
+        ops.rmsnormForward(a.h1, a.rstd1, xIn, attnNorm.value(), M, d, cfg.rmsNormEps());
+        q.forward(a.q, a.h1, M);
+        k.forward(a.k, a.h1, M);
+        v.forward(a.v, a.h1, M);
+        ops.ropeForward(a.q, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numHeads(), hd, c.model.ropeMax);
+        ops.ropeForward(a.k, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numKvHeads(), hd, c.model.ropeMax);
+        AttentionShape s = c.attentionShape(prefixLength());
+        ops.attentionForward(a.att, a.lse, a.q, a.k, a.v, pk(), pv(), null, c.kvStart, s, c.attentionWs(s));
+        o.forward(a.x2, a.att, M);
+        ops.add(a.x2, a.x2, xIn, (long) M * d);
+        ops.rmsnormForward(a.h2, a.rstd2, a.x2, ffnNorm.value(), M, d, cfg.rmsNormEps());
+        gate.forward(a.g, a.h2, M);
+        up.forward(a.u, a.h2, M);
+        ops.swigluForward(a.s, a.g, a.u, (long) M * cfg.intermediateSize());
+        down.forward(xOut, a.s, M);
+        ops.add(xOut, xOut, a.x2, (long) M * d);
+    }
+
+    /** On entry c.dres holds dL/dxOut; on exit dL/dxIn. Parameter gradients accumulate. */
+    void backward(TrainingContext c, TrainingContext.LayerActs a, Tensor xIn) {
+        int M = c.M, d = cfg.hiddenSize(), hd = cfg.headDim(), I = cfg.intermediateSize();
+        TrainingContext.Scratch g = c.scratch;
+        // MLP block: xOut = x2 + down(silu(gate(h2)) * up(h2))
+        g.ds.fill(0f);
+        down.backward(g.ds, c.dres, a.s, M);
+        g.dg.fill(0f);
+        g.du.fill(0f);
+        ops.swigluBackward(g.dg, g.du, g.ds, a.g, a.u, (long) M * I);
+        g.dh.fill(0f);
+        gate.backward(g.dh, g.dg, a.h2, M);
+        up.backward(g.dh, g.du, a.h2, M);
+        ops.rmsnormBackward(c.dres, ffnNorm.grad(), g.dh, a.x2, ffnNorm.value(), a.rstd2, M, d);
+        // attention block: x2 = xIn + o(attn(rope(q(h1)), rope(k(h1)), v(h1)))
+        g.datt.fill(0f);
+        o.backward(g.datt, c.dres, a.att, M);
+        g.dq.fill(0f);
+        g.dk.fill(0f);
+        g.dv.fill(0f);
+        AttentionShape s = c.attentionShape(prefixLength());
+        ops.attentionBackward(g.dq, g.dk, g.dv, prefixKeys == null ? null : prefixKeys.grad(),
+                prefixValues == null ? null : prefixValues.grad(), g.datt, a.att, a.lse, a.q, a.k, a.v, pk(), pv(),
+                null, c.kvStart, s, c.attentionWs(s));
+        ops.ropeBackward(g.dq, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numHeads(), hd, c.model.ropeMax);
+        ops.ropeBackward(g.dk, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numKvHeads(), hd, c.model.ropeMax);
+        g.dh.fill(0f);
+        q.backward(g.dh, g.dq, a.h1, M);
+        k.backward(g.dh, g.dk, a.h1, M);
+        v.backward(g.dh, g.dv, a.h1, M);
+        ops.rmsnormBackward(c.dres, attnNorm.grad(), g.dh, xIn, attnNorm.value(), a.rstd1, M, d);
+    }
+
+    // ---------------------------------------------------------------- inference
+
+    /**
+     * Forward for decoding: rows of several sequences (segments) at once; each segment's keys and
+     * values go into its KV-cache slot and its queries attend to that slot only. The projections
+     * run batched over all rows.
+     */
+    void forwardCached(InferenceContext c, Tensor x, int M) {
+        int d = cfg.hiddenSize(), hd = cfg.headDim(), kvDim = cfg.kvDim(), qDim = cfg.qDim();
+        InferenceContext.Buffers b = c.buf;
+        ops.rmsnormForward(b.h, b.rstd, x, attnNorm.value(), M, d, cfg.rmsNormEps());
+        q.forward(b.q, b.h, M);
+        k.forward(b.k, b.h, M);
+        v.forward(b.v, b.h, M);
+        ops.ropeForward(b.q, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numHeads(), hd, c.model.ropeMax);
+        ops.ropeForward(b.k, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numKvHeads(), hd, c.model.ropeMax);
+        Tensor cacheK = c.cacheK[index], cacheV = c.cacheV[index];
+        int T = c.maxSeq;
+        for (int si = 0; si < c.segmentCount; si++) {
+            int row = c.segRow[si], n = c.segLen[si], slot = c.segSlot[si];
+            Tensor start = c.segStart.slice(si, si + 1);
+            Tensor kSlot = cacheK.slice(slot, slot + 1), vSlot = cacheV.slice(slot, slot + 1);
+            ops.kvWrite(kSlot, b.k.slice(row, row + n), start, 1, n, T, kvDim);
+            ops.kvWrite(vSlot, b.v.slice(row, row + n), start, 1, n, T, kvDim);
+            AttentionShape s = new AttentionShape(1, n, T, prefixLength(), cfg.numHeads(), cfg.numKvHeads(), hd);
+            ops.attentionForward(b.att.slice(row, row + n), b.lse, b.q.slice(row, row + n), kSlot, vSlot, pk(), pv(),
+                    start, null, s, c.attnWs);
+        }
+        o.forward(b.tmp, b.att, M);
+        ops.add(x, x, b.tmp, (long) M * d);
+        ops.rmsnormForward(b.h, b.rstd, x, ffnNorm.value(), M, d, cfg.rmsNormEps());
+        gate.forward(b.g, b.h, M);
+        up.forward(b.u, b.h, M);
+        ops.swigluForward(b.g, b.g, b.u, (long) M * cfg.intermediateSize());
+        down.forward(b.tmp, b.g, M);
+        ops.add(x, x, b.tmp, (long) M * d);
+        assert qDim == b.q.dim(1);
+    }
+
+    @Override
+    public void close() {
+        for (Projection p : List.of(q, k, v, o, gate, up, down)) {
+            try {
+                p.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package io.tune4j.model;
+
+import io.tune4j.ops.Ops;
+import io.tune4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/** y = x W^T (+ b): the projection as stored in the checkpoint. */
+public final class DenseProjection implements Projection {
+    private final Ops ops;
+    private final Parameter weight;
+    private final Parameter bias;
+    private final int in;
+    private final int out;
+
+    public DenseProjection(Ops ops, Parameter weight, Parameter bias) {
+        this.ops = ops;
+        this.weight = weight;
+        this.bias = bias;
+        this.out = Math.toIntExact(weight.value().dim(0));
+        this.in = Math.toIntExact(weight.value().dim(1));
+    }
+
+    public Parameter weight() {
+        return weight;
+    }
+
+    public Parameter bias() {
+        return bias;
+    }
+
+    @Override
+    public int inFeatures() {
+        return in;
+    }
+
+    @Override
+    public int outFeatures() {
+        return out;
+    }
+
+    @Override
+    public void forward(Tensor y, Tensor x, int M) {
+        ops.linearForward(y, x, weight.value(), bias == null ? null : bias.value(), M, in, out);
+    }
+
+    @Override
+    public void backward(Tensor dx, Tensor dy, Tensor x, int M) {
+        Tensor db = bias == null ? null : bias.grad();
+        if (dx == null && weight.grad() == null && db == null) return;
+        ops.linearBackward(dx, weight.grad(), db, dy, x, weight.value(), M, in, out);
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        List<Parameter> p = new ArrayList<>();
+        p.add(weight);
+        if (bias != null) p.add(bias);
+        return p;
+    }
+}

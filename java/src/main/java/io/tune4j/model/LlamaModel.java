@@ -1,0 +1,232 @@
+package io.tune4j.model;
+
+import io.tune4j.ops.Ops;
+import io.tune4j.tensor.Arena;
+import io.tune4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A Llama-family decoder over one op backend: training forward/backward with a fused LM-head
+ * loss, and cached forward steps for generation. Weights are named as in Hugging Face checkpoints.
+ */
+public final class LlamaModel implements AutoCloseable {
+    private final LlamaConfig cfg;
+    private final Ops ops;
+    private final Parameter embed;
+    private final Parameter finalNorm;
+    private final Parameter lmHead; // the embedding parameter itself when tied
+    private final List<DecoderLayer> layers;
+    private final Arena arena = new Arena();
+    final Tensor ropeCos;
+    final Tensor ropeSin;
+    final int ropeMax;
+
+    private LlamaModel(LlamaConfig cfg, Ops ops, Parameter embed, Parameter finalNorm, Parameter lmHead,
+                       List<DecoderLayer> layers) {
+        this.cfg = cfg;
+        this.ops = ops;
+        this.embed = embed;
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+        this.layers = layers;
+        this.ropeMax = cfg.maxPositions();
+        this.ropeCos = arena.f32(ropeMax, cfg.headDim() / 2);
+        this.ropeSin = arena.f32(ropeMax, cfg.headDim() / 2);
+        ops.ropeTable(ropeCos, ropeSin, ropeMax, cfg.headDim(), cfg.rope());
+    }
+
+    /**
+     * Builds the model over weights named as in Hugging Face Llama checkpoints. The tensors stay
+     * owned by the caller (usually a checkpoint's arena).
+     */
+    public static LlamaModel fromWeights(LlamaConfig cfg, Map<String, Tensor> w, Ops ops) {
+        Parameter embed = param(w, "model.embed_tokens.weight", cfg.vocabSize(), cfg.hiddenSize());
+        Parameter norm = param(w, "model.norm.weight", cfg.hiddenSize());
+        Parameter head = cfg.tieWordEmbeddings() ? embed
+                : param(w, "lm_head.weight", cfg.vocabSize(), cfg.hiddenSize());
+        List<DecoderLayer> layers = new ArrayList<>();
+        int d = cfg.hiddenSize(), I = cfg.intermediateSize();
+        for (int l = 0; l < cfg.numLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            layers.add(new DecoderLayer(l, cfg, ops,
+                    param(w, p + "input_layernorm.weight", d),
+                    param(w, p + "post_attention_layernorm.weight", d),
+                    dense(ops, w, p + "self_attn.q_proj", cfg.qDim(), d, cfg.attentionBias()),
+                    dense(ops, w, p + "self_attn.k_proj", cfg.kvDim(), d, cfg.attentionBias()),
+                    dense(ops, w, p + "self_attn.v_proj", cfg.kvDim(), d, cfg.attentionBias()),
+                    dense(ops, w, p + "self_attn.o_proj", d, cfg.qDim(), cfg.attentionBias()),
+                    dense(ops, w, p + "mlp.gate_proj", I, d, cfg.mlpBias()),
+                    dense(ops, w, p + "mlp.up_proj", I, d, cfg.mlpBias()),
+                    dense(ops, w, p + "mlp.down_proj", d, I, cfg.mlpBias())));
+        }
+        return new LlamaModel(cfg, ops, embed, norm, head, layers);
+    }
+
+    private static DenseProjection dense(Ops ops, Map<String, Tensor> w, String prefix, int out, int in, boolean bias) {
+        return new DenseProjection(ops, param(w, prefix + ".weight", out, in), bias ? param(w, prefix + ".bias", out) : null);
+    }
+
+    private static Parameter param(Map<String, Tensor> w, String name, long... shape) {
+        Tensor t = w.get(name);
+        if (t == null) throw new IllegalArgumentException("weight '" + name + "' is missing");
+        if (!java.util.Arrays.equals(t.shape(), shape)) {
+            throw new IllegalArgumentException("weight '" + name + "' has shape " + java.util.Arrays.toString(t.shape())
+                    + ", expected " + java.util.Arrays.toString(shape));
+        }
+        return new Parameter(name, t);
+    }
+
+    public LlamaConfig config() {
+        return cfg;
+    }
+
+    public Ops ops() {
+        return ops;
+    }
+
+    public List<DecoderLayer> layers() {
+        return Collections.unmodifiableList(layers);
+    }
+
+    public Parameter embedding() {
+        return embed;
+    }
+
+    public Parameter finalNorm() {
+        return finalNorm;
+    }
+
+    public Parameter lmHead() {
+        return lmHead;
+    }
+
+    /** Every parameter once (a tied LM head is the embedding). */
+    public List<Parameter> parameters() {
+        Set<Parameter> out = new LinkedHashSet<>();
+        out.add(embed);
+        for (DecoderLayer l : layers) out.addAll(l.parameters());
+        out.add(finalNorm);
+        out.add(lmHead);
+        return new ArrayList<>(out);
+    }
+
+    public void zeroGrad() {
+        for (Parameter p : parameters()) p.zeroGrad();
+    }
+
+    // ---------------------------------------------------------------- training / evaluation
+
+    public TrainingContext newTrainingContext(int batchSize, int seqLen) {
+        return new TrainingContext(this, batchSize, seqLen);
+    }
+
+    /** Summed loss over counted targets and their number. */
+    public record Loss(double sum, int count) {
+        public double mean() {
+            return count == 0 ? Double.NaN : sum / count;
+        }
+    }
+
+    /** Forward only (evaluation): the loss of the batch loaded in {@code c}. */
+    public Loss forward(TrainingContext c) {
+        runForward(c);
+        double[] r = ops.lmHeadCrossEntropy(null, null, c.hFinal, lmHead.value(), c.targets, c.M, cfg.hiddenSize(),
+                cfg.vocabSize(), 0f, c.lmWs, c.lmBlockRows);
+        return new Loss(r[0], (int) r[1]);
+    }
+
+    /**
+     * Forward and backward: accumulates into the gradients of trainable parameters the gradient
+     * of (summed loss × gradScale). gradScale &lt;= 0 means 1/count, i.e. the mean loss.
+     */
+    public Loss forwardBackward(TrainingContext c, float gradScale) {
+        runForward(c);
+        int M = c.M, d = cfg.hiddenSize();
+        int count = c.countTargets();
+        float scale = gradScale > 0 ? gradScale : (count == 0 ? 0f : 1f / count);
+        TrainingContext.Scratch s = c.scratch;
+        s.dh.fill(0f);
+        double[] r = ops.lmHeadCrossEntropy(s.dh, lmHead.grad(), c.hFinal, lmHead.value(), c.targets, M, d,
+                cfg.vocabSize(), scale, c.lmWs, c.lmBlockRows);
+        c.dres.fill(0f);
+        ops.rmsnormBackward(c.dres, finalNorm.grad(), s.dh, c.xs[layers.size()], finalNorm.value(), c.rstdFinal, M, d);
+        for (int l = layers.size() - 1; l >= 0; l--) layers.get(l).backward(c, c.acts[l], c.xs[l]);
+        if (embed.grad() != null) ops.embeddingBackward(embed.grad(), c.dres, c.ids, M, cfg.vocabSize(), d);
+        return new Loss(r[0], (int) r[1]);
+    }
+
+    private void runForward(TrainingContext c) {
+        int M = c.M, d = cfg.hiddenSize();
+        ops.embeddingForward(c.xs[0], c.ids, embed.value(), M, cfg.vocabSize(), d);
+        for (int l = 0; l < layers.size(); l++) layers.get(l).forward(c, c.acts[l], c.xs[l], c.xs[l + 1]);
+        ops.rmsnormForward(c.hFinal, c.rstdFinal, c.xs[layers.size()], finalNorm.value(), M, d, cfg.rmsNormEps());
+    }
+
+    // ---------------------------------------------------------------- generation
+
+    /** A KV cache for {@code slots} sequences of up to maxSeq tokens; steps of up to maxRows tokens. */
+    public InferenceContext newInferenceContext(int slots, int maxSeq, int maxRows) {
+        return new InferenceContext(this, slots, maxSeq, maxRows);
+    }
+
+    /**
+     * One cached forward step over several sequences: sequence i (KV slot slots[i]) appends
+     * tokens[i] at positions start[i]... Returns logits [n, V] of each sequence's last new token
+     * (a view into the context, valid until the next step).
+     */
+    public Tensor step(InferenceContext c, int[] slots, int[][] tokens, int[] start) {
+        int n = slots.length;
+        if (tokens.length != n || start.length != n) throw new IllegalArgumentException("slots, tokens and start differ in length");
+        int rows = 0;
+        for (int[] t : tokens) rows += t.length;
+        if (rows > c.maxRows) throw new IllegalArgumentException(rows + " tokens in one step exceed the context's " + c.maxRows);
+        int[] ids = new int[rows], pos = new int[rows], segStart = new int[n];
+        int row = 0;
+        for (int i = 0; i < n; i++) {
+            int len = tokens[i].length;
+            if (len == 0) throw new IllegalArgumentException("sequence " + i + " has no tokens in this step");
+            if (slots[i] < 0 || slots[i] >= c.slots) throw new IllegalArgumentException("slot " + slots[i] + " out of range");
+            if (start[i] + len > c.maxSeq) {
+                throw new IllegalArgumentException("sequence would reach " + (start[i] + len)
+                        + " tokens, beyond the context of " + c.maxSeq);
+            }
+            c.segRow[i] = row;
+            c.segLen[i] = len;
+            c.segSlot[i] = slots[i];
+            segStart[i] = start[i];
+            for (int j = 0; j < len; j++) {
+                ids[row] = tokens[i][j];
+                pos[row] = start[i] + j;
+                row++;
+            }
+        }
+        c.segmentCount = n;
+        c.ids.ints().put(ids);
+        c.positions.ints().put(pos);
+        c.segStart.ints().put(segStart);
+        int d = cfg.hiddenSize();
+        ops.embeddingForward(c.x, c.ids, embed.value(), rows, cfg.vocabSize(), d);
+        for (DecoderLayer layer : layers) layer.forwardCached(c, c.x, rows);
+        // only each sequence's last token needs logits
+        for (int i = 0; i < n; i++) {
+            int r = c.segRow[i] + c.segLen[i] - 1;
+            c.last.slice(i, i + 1).copyFrom(c.x.slice(r, r + 1));
+        }
+        ops.rmsnormForward(c.buf.h, c.buf.rstd, c.last, finalNorm.value(), n, d, cfg.rmsNormEps());
+        Tensor logits = c.logits.slice(0, n);
+        ops.linearForward(logits, c.buf.h, lmHead.value(), null, n, d, cfg.vocabSize());
+        return logits;
+    }
+
+    @Override
+    public void close() {
+        for (DecoderLayer l : layers) l.close();
+        for (Parameter p : parameters()) p.close();
+        arena.close();
+    }
+}

@@ -1,0 +1,28 @@
+package io.tune4j.model;
+
+import io.tune4j.tensor.Tensor;
+import java.util.List;
+
+/**
+ * A linear map inside a decoder layer (q/k/v/o, gate/up/down). The plain weight is one
+ * implementation; fine-tuning methods (LoRA) wrap it. Implementations keep whatever they save
+ * for backward in buffers sized once for {@code maxTokens} rows.
+ */
+public interface Projection extends AutoCloseable {
+
+    int inFeatures();
+
+    int outFeatures();
+
+    /** y[M,out] = f(x[M,in]). */
+    void forward(Tensor y, Tensor x, int M);
+
+    /** Accumulates dx (may be null) and the gradients of trainable parameters. */
+    void backward(Tensor dx, Tensor dy, Tensor x, int M);
+
+    /** Parameters this projection owns or wraps. */
+    List<Parameter> parameters();
+
+    @Override
+    default void close() {}
+}

@@ -1,0 +1,162 @@
+package io.tune4j.model;
+
+import io.tune4j.ops.AttentionShape;
+import io.tune4j.tensor.Arena;
+import io.tune4j.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * Everything one training or evaluation step over a [B,T] batch needs, allocated once: the
+ * residual stream after every layer, each layer's saved activations, and the backward scratch.
+ * Steps reuse it; nothing is allocated per step.
+ */
+public final class TrainingContext implements AutoCloseable {
+    final LlamaModel model;
+    public final int B;
+    public final int T;
+    final int M;
+    private final Arena arena = new Arena();
+    final Tensor ids;        // [M] I32
+    final Tensor targets;    // [M] I32 (-100 = no loss)
+    final Tensor positions;  // [M] I32
+    Tensor kvStart;          // [M] I32 or null (packing)
+    private final Tensor kvStartBuf;
+    final Tensor[] xs;       // residual stream, L+1 of [M,d]
+    final LayerActs[] acts;
+    final Tensor hFinal;     // [M,d]
+    final Tensor rstdFinal;  // [M]
+    final Tensor dres;       // [M,d] gradient of the residual stream
+    final Scratch scratch;
+    final Tensor lmWs;
+    final int lmBlockRows;
+    private Tensor attnWs;
+    private long attnWsFloats;
+
+    static final class LayerActs {
+        Tensor h1, rstd1, q, k, v, att, lse, x2, h2, rstd2, g, u, s;
+    }
+
+    static final class Scratch {
+        Tensor ds, dg, du, dh, datt, dq, dk, dv;
+    }
+
+    TrainingContext(LlamaModel model, int B, int T) {
+        LlamaConfig cfg = model.config();
+        if (T > cfg.maxPositions()) {
+            throw new IllegalArgumentException("sequence length " + T + " exceeds the model's context of "
+                    + cfg.maxPositions() + " tokens");
+        }
+        this.model = model;
+        this.B = B;
+        this.T = T;
+        this.M = Math.multiplyExact(B, T);
+        int d = cfg.hiddenSize(), I = cfg.intermediateSize(), L = cfg.numLayers();
+        ids = arena.i32(M);
+        targets = arena.i32(M);
+        positions = arena.i32(M);
+        kvStartBuf = arena.i32(M);
+        xs = new Tensor[L + 1];
+        for (int i = 0; i <= L; i++) xs[i] = arena.f32(M, d);
+        acts = new LayerActs[L];
+        for (int l = 0; l < L; l++) {
+            LayerActs a = new LayerActs();
+            a.h1 = arena.f32(M, d);
+            a.rstd1 = arena.f32(M);
+            a.q = arena.f32(M, cfg.qDim());
+            a.k = arena.f32(M, cfg.kvDim());
+            a.v = arena.f32(M, cfg.kvDim());
+            a.att = arena.f32(M, cfg.qDim());
+            a.lse = arena.f32(M, cfg.numHeads());
+            a.x2 = arena.f32(M, d);
+            a.h2 = arena.f32(M, d);
+            a.rstd2 = arena.f32(M);
+            a.g = arena.f32(M, I);
+            a.u = arena.f32(M, I);
+            a.s = arena.f32(M, I);
+            acts[l] = a;
+        }
+        hFinal = arena.f32(M, d);
+        rstdFinal = arena.f32(M);
+        dres = arena.f32(M, d);
+        scratch = new Scratch();
+        scratch.ds = arena.f32(M, I);
+        scratch.dg = arena.f32(M, I);
+        scratch.du = arena.f32(M, I);
+        scratch.dh = arena.f32(M, d);
+        scratch.datt = arena.f32(M, cfg.qDim());
+        scratch.dq = arena.f32(M, cfg.qDim());
+        scratch.dk = arena.f32(M, cfg.kvDim());
+        scratch.dv = arena.f32(M, cfg.kvDim());
+        // logits exist for a block of rows at a time: cap the block at ~64 MiB of floats
+        lmBlockRows = (int) Math.max(1, Math.min(M, (16L << 20) / cfg.vocabSize()));
+        lmWs = arena.f32((long) lmBlockRows * cfg.vocabSize());
+    }
+
+    AttentionShape attentionShape(int prefix) {
+        LlamaConfig cfg = model.config();
+        return new AttentionShape(B, T, T, prefix, cfg.numHeads(), cfg.numKvHeads(), cfg.headDim());
+    }
+
+    /** Attention scratch, grown (rarely: only when the prefix length changes) to the largest need. */
+    Tensor attentionWs(AttentionShape s) {
+        long need = Math.max(1, model.ops().attentionWorkspaceFloats(s));
+        if (need > attnWsFloats) {
+            if (attnWs != null) attnWs.close();
+            attnWs = Tensor.allocate(io.tune4j.tensor.DType.F32, need);
+            attnWsFloats = need;
+        }
+        return attnWs;
+    }
+
+    /**
+     * Loads a batch: ids and targets [B*T] (targets -100 where no loss), positions per token
+     * (null: 0..T-1 in each row), and optionally the first visible key per token (packing).
+     */
+    public void setBatch(int[] tokenIds, int[] targetIds, int[] tokenPositions, int[] firstVisibleKey) {
+        requireLength("ids", tokenIds);
+        requireLength("targets", targetIds);
+        ids.ints().put(tokenIds);
+        targets.ints().put(targetIds);
+        int[] pos = tokenPositions;
+        if (pos == null) {
+            pos = new int[M];
+            for (int i = 0; i < M; i++) pos[i] = i % T;
+        } else {
+            requireLength("positions", pos);
+        }
+        positions.ints().put(pos);
+        if (firstVisibleKey != null) {
+            requireLength("kvStart", firstVisibleKey);
+            kvStartBuf.ints().put(firstVisibleKey);
+            kvStart = kvStartBuf;
+        } else {
+            kvStart = null;
+        }
+    }
+
+    private void requireLength(String what, int[] a) {
+        if (a.length != M) throw new IllegalArgumentException(what + " has " + a.length + " entries, expected B*T = " + M);
+    }
+
+    int countTargets() {
+        int n = 0;
+        for (int t : targets.toIntArray()) if (t != -100) n++;
+        return n;
+    }
+
+    /** The residual stream (hidden states) after the final norm, [B*T, d]; valid after a forward. */
+    public Tensor finalHidden() {
+        return hFinal;
+    }
+
+    @Override
+    public void close() {
+        if (attnWs != null) attnWs.close();
+        arena.close();
+    }
+
+    @Override
+    public String toString() {
+        return "TrainingContext[B=" + B + ", T=" + T + ", layers=" + Arrays.toString(new int[] {acts.length}) + "]";
+    }
+}

@@ -1,0 +1,105 @@
+package io.tune4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tune4j.ops.Ops;
+import io.tune4j.ops.RopeScaling;
+import io.tune4j.tensor.Arena;
+import io.tune4j.tensor.Tensor;
+import io.tune4j.testing.Rand;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The whole model's analytic gradient against central finite differences of its loss, along
+ * random directions in parameter space (all parameters at once) and for single elements.
+ */
+class ModelGradientTest {
+    static List<Ops> backends() {
+        return io.tune4j.testing.Backends.all();
+    }
+
+    static LlamaConfig tiny(boolean tied, boolean bias) {
+        return new LlamaConfig(37, 24, 40, 2, 4, 2, 6, 64, 1e-5f, RopeScaling.none(10000f), tied, 1, new int[] {2},
+                "silu", bias, false);
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void directionalDerivativeMatchesFiniteDifferences(Ops ops) {
+        for (boolean tied : new boolean[] {true, false}) {
+            Rand rnd = new Rand();
+            LlamaConfig cfg = tiny(tied, !tied);
+            try (Arena arena = new Arena()) {
+                Map<String, Tensor> w = RandomWeights.create(cfg, rnd.seed, 0.3f, arena);
+                LlamaModel model = LlamaModel.fromWeights(cfg, w, ops);
+                checkModel(model, rnd, 2, 9, "tied=" + tied + " " + rnd);
+            }
+        }
+    }
+
+    /** Shared with the stories260K check: compares grad·v with (L(θ+εv) − L(θ−εv)) / 2ε. */
+    static void checkModel(LlamaModel model, Rand rnd, int B, int T, String what) {
+        LlamaConfig cfg = model.config();
+        try (TrainingContext c = model.newTrainingContext(B, T)) {
+            int M = B * T;
+            int[] ids = new int[M], targets = new int[M];
+            for (int i = 0; i < M; i++) {
+                ids[i] = rnd.nextInt(cfg.vocabSize());
+                targets[i] = i % 5 == 3 ? -100 : rnd.nextInt(cfg.vocabSize());
+            }
+            c.setBatch(ids, targets, null, null);
+            List<Parameter> params = model.parameters();
+            for (Parameter p : params) p.requireGrad();
+            model.zeroGrad();
+            model.forwardBackward(c, 0f);
+            for (int trial = 0; trial < 3; trial++) {
+                // random direction, unit norm over all parameters
+                double dot = 0, norm2 = 0;
+                float[][] dirs = new float[params.size()][];
+                for (int i = 0; i < params.size(); i++) {
+                    Parameter p = params.get(i);
+                    dirs[i] = rnd.normal(Math.toIntExact(p.numel()), 1.0);
+                    float[] g = p.grad().toFloatArray();
+                    for (int j = 0; j < g.length; j++) {
+                        dot += (double) g[j] * dirs[i][j];
+                        norm2 += (double) dirs[i][j] * dirs[i][j];
+                    }
+                }
+                double scale = 1 / Math.sqrt(norm2);
+                dot *= scale;
+                double eps = 1e-2;
+                double lp = lossAt(model, c, params, dirs, eps * scale);
+                double lm = lossAt(model, c, params, dirs, -eps * scale);
+                lossAt(model, c, params, dirs, 0); // restore
+                double fd = (lp - lm) / (2 * eps);
+                double rel = Math.abs(fd - dot) / Math.max(Math.abs(dot), 1e-6);
+                assertTrue(rel < 2e-2, what + ": analytic " + dot + " vs finite difference " + fd + " (rel " + rel + ")");
+            }
+            for (Parameter p : params) p.freeze();
+        }
+    }
+
+    private static double[][] originals;
+
+    private static double lossAt(LlamaModel model, TrainingContext c, List<Parameter> params, float[][] dirs, double step) {
+        if (originals == null || originals.length != params.size()) originals = null;
+        for (int i = 0; i < params.size(); i++) {
+            Parameter p = params.get(i);
+            float[] v = p.value().toFloatArray();
+            if (originals == null) {
+                originals = new double[params.size()][];
+            }
+            if (originals[i] == null) {
+                originals[i] = new double[v.length];
+                for (int j = 0; j < v.length; j++) originals[i][j] = v[j];
+            }
+            for (int j = 0; j < v.length; j++) v[j] = (float) (originals[i][j] + step * dirs[i][j]);
+            p.value().floats().put(v);
+        }
+        if (step == 0) originals = null;
+        return model.forward(c).mean();
+    }
+}
