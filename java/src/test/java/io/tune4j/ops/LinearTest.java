@@ -1,0 +1,98 @@
+package io.tune4j.ops;
+
+import static io.tune4j.testing.Check.close;
+
+import io.tune4j.tensor.Arena;
+import io.tune4j.tensor.Tensor;
+import io.tune4j.testing.Rand;
+import io.tune4j.testing.TorchRef;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class LinearTest {
+    static java.util.List<Ops> backends() {
+        return io.tune4j.testing.Backends.all();
+    }
+
+    // {M, K, N}: single rows, widths that are not multiples of 8, and one big enough for the threaded bias sum
+    private static final int[][] SHAPES = {{1, 33, 1}, {7, 64, 45}, {13, 33, 45}, {1, 64, 45}, {13, 1, 7}, {300, 17, 257}};
+
+    static void backward(org.bytedeco.pytorch.Tensor y, Tensor dy) {
+        y.backward(TorchRef.of(dy, false), new BoolOptional(), false, new TensorArrayRefOptional());
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void forwardAndBackwardMatchLibtorch(Ops ops) {
+        Rand rnd = new Rand();
+        for (int[] s : SHAPES) {
+            int M = s[0], K = s[1], N = s[2];
+            for (boolean withBias : new boolean[] {true, false}) {
+                String tag = M + "x" + K + "->" + N + (withBias ? " bias " : " ") + rnd;
+                try (Arena arena = new Arena()) {
+                    Tensor x = arena.adopt(rnd.tensor(1.0, M, K));
+                    Tensor w = arena.adopt(rnd.tensor(0.2, N, K));
+                    Tensor b = withBias ? arena.adopt(rnd.tensor(1.0, N)) : null;
+                    Tensor dy = arena.adopt(rnd.tensor(1.0, M, N));
+                    Tensor y = arena.adopt(rnd.tensor(5.0, M, N));  // garbage: forward must overwrite
+                    ops.linearForward(y, x, w, b, M, K, N);
+
+                    var tx = TorchRef.of(x, true);
+                    var tw = TorchRef.of(w, true);
+                    var tb = withBias ? TorchRef.of(b, true) : null;
+                    var ty = tx.matmul(tw.t());
+                    if (withBias) ty = ty.add(tb);
+                    close("linear y " + tag, y, ty);
+
+                    // backward accumulates: start from non-zero gradients
+                    Tensor dx = arena.adopt(rnd.tensor(0.5, M, K));
+                    Tensor dw = arena.adopt(rnd.tensor(0.5, N, K));
+                    Tensor db = withBias ? arena.adopt(rnd.tensor(0.5, N)) : null;
+                    var dx0 = TorchRef.of(dx, false);
+                    var dw0 = TorchRef.of(dw, false);
+                    var db0 = withBias ? TorchRef.of(db, false) : null;
+                    ops.linearBackward(dx, dw, db, dy, x, w, M, K, N);
+                    backward(ty, dy);
+                    close("linear dx " + tag, dx, tx.grad().add(dx0));
+                    close("linear dw " + tag, dw, tw.grad().add(dw0));
+                    if (withBias) close("linear db " + tag, db, tb.grad().add(db0));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void nullGradientsAreSkipped(Ops ops) {
+        Rand rnd = new Rand();
+        int M = 7, K = 33, N = 45;
+        try (Arena arena = new Arena()) {
+            Tensor x = arena.adopt(rnd.tensor(1.0, M, K));
+            Tensor w = arena.adopt(rnd.tensor(0.2, N, K));
+            Tensor dy = arena.adopt(rnd.tensor(1.0, M, N));
+            var tx = TorchRef.of(x, true);
+            var tw = TorchRef.of(w, true);
+            var ty = tx.matmul(tw.t());
+            backward(ty, dy);
+
+            // only dx (frozen weight, no bias)
+            Tensor dx = arena.zeros(M, K);
+            ops.linearBackward(dx, null, null, dy, x, w, M, K, N);
+            close("linear dx alone " + rnd, dx, tx.grad());
+            // only db: column sums of dy
+            Tensor db = arena.zeros(N);
+            ops.linearBackward(null, null, db, dy, x, w, M, K, N);
+            close("linear db alone " + rnd, db, TorchRef.of(dy, false).sum(0));
+            // only dw
+            Tensor dw = arena.zeros(N, K);
+            ops.linearBackward(null, dw, null, dy, x, w, M, K, N);
+            close("linear dw alone " + rnd, dw, tw.grad());
+            // nothing at all is a no-op
+            ops.linearBackward(null, null, null, dy, x, w, M, K, N);
+            Assertions.assertTrue(true);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+// Dense linear layer y = x.w^T (+ b). The matrix products go to OpenBLAS; beta=1 in sgemm is what
+// makes the backward accumulate into existing gradients without a temporary.
+#include "tune4j.h"
+
+#include <cblas.h>
+
+void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, int M, int K, int N) {
+    if (M <= 0 || N <= 0) return;
+    // Seed y with the bias (or zero) so a single sgemm with beta=1 finishes the job; this also
+    // leaves a correct y when K == 0, where sgemm would not be called at all.
+    const int64_t total = static_cast<int64_t>(M) * N;
+#pragma omp parallel for schedule(static) if (total > 65536)
+    for (int i = 0; i < M; i++) {
+        float* yi = y + static_cast<int64_t>(i) * N;
+        if (b) {
+#pragma omp simd
+            for (int j = 0; j < N; j++) yi[j] = b[j];
+        } else {
+#pragma omp simd
+            for (int j = 0; j < N; j++) yi[j] = 0.0f;
+        }
+    }
+    if (K <= 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
+}
+
+void t4j_linear_bwd(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w,
+                    int M, int K, int N) {
+    if (M <= 0 || N <= 0) return;
+    if (K > 0) {
+        // dx[M,K] += dy[M,N] . w[N,K]
+        if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, dy, N, w, K, 1.0f, dx, K);
+        // dw[N,K] += dy^T . x
+        if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, dy, N, x, K, 1.0f, dw, K);
+    }
+    if (db) {
+        // Column sums of dy. Threads own disjoint column blocks, so no two write the same db element,
+        // and each block walks rows in order: the result does not depend on the thread count.
+        const int64_t total = static_cast<int64_t>(M) * N;
+#pragma omp parallel for schedule(static) if (total > 65536)
+        for (int j0 = 0; j0 < N; j0 += 64) {
+            const int j1 = j0 + 64 < N ? j0 + 64 : N;
+            double acc[64] = {0};
+            for (int i = 0; i < M; i++) {
+                const float* dyi = dy + static_cast<int64_t>(i) * N;
+#pragma omp simd
+                for (int j = j0; j < j1; j++) acc[j - j0] += dyi[j];
+            }
+            for (int j = j0; j < j1; j++) db[j] += static_cast<float>(acc[j - j0]);
+        }
+    }
+}
