@@ -157,6 +157,16 @@ class TokenizerTest {
     }
 
     @Test
+    void djlStaysOfflineOnCpuLibrary() {
+        try (Tokenizer t = HfTokenizer.load(Fixtures.require("models/stories260K-hf/tokenizer.json"))) {
+            assertEquals("true", System.getProperty("ai.djl.offline"));
+            assertEquals("cpu", System.getenv("RUST_FLAVOR") != null ? System.getenv("RUST_FLAVOR")
+                    : System.getProperty("RUST_FLAVOR"));
+            assertTrue(t.describe().startsWith("tokenizer.json (BPE, 512 tokens"), t.describe());
+        }
+    }
+
+    @Test
     void loaderChooses() {
         try (Tokenizer t = Tokenizers.load(Fixtures.require("models/stories260K-hf"), null)) {
             assertTrue(t instanceof HfTokenizer, t.describe());
