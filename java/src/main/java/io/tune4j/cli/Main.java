@@ -1,0 +1,44 @@
+package io.tune4j.cli;
+
+import io.tune4j.runtime.NativeLib;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Entry point of ./tune4j. */
+@Command(name = "tune4j", mixinStandardHelpOptions = true, version = "tune4j 0.1.0",
+        description = "Fine-tune and serve Llama-family language models from Java.",
+        subcommands = {InfoCommand.class, GenerateCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @Option(names = "--threads", description = "CPU threads for native kernels (default: all cores)",
+            scope = CommandLine.ScopeType.INHERIT)
+    void setThreads(int threads) {
+        if (threads < 1) throw new CommandLine.ParameterException(new CommandLine(this), "--threads must be >= 1");
+        NativeLib.t4j_set_num_threads(threads);
+    }
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI and returns its exit code: 0 success, 2 bad input, 1 internal error. */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler(new ErrorReporter());
+        cl.setParameterExceptionHandler((ex, a) -> {
+            System.err.println("tune4j: " + ex.getMessage());
+            ex.getCommandLine().usage(System.err);
+            return ErrorReporter.BAD_INPUT;
+        });
+        return cl.execute(args);
+    }
+}
