@@ -1,0 +1,506 @@
+// Causal grouped-query attention with an optional prefix, flash style: forward keeps only the row
+// log-sum-exp, backward recomputes the probabilities from it, so no [T,T] matrix is ever stored.
+//
+// Work is cut into tiles of RB query rows x KB keys. A row block holds QB consecutive queries times the
+// G query heads that share one KV head, so each K/V block is loaded (and transposed) once for all of
+// them. Scores are computed against a transposed K block, which makes the inner loop a contiguous
+// axpy over KB keys: it vectorises for any head dim (6, 10, 64, 128) without horizontal reductions.
+//
+// Scratch: ws = [D: B*Tq*nh (backward only)] + one slot per possible thread (omp_get_num_procs()),
+// sized in t4j_attention_ws_floats; the team is capped at that many threads.
+#include "tune4j.h"
+#include "vexp.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstring>
+
+namespace {
+
+constexpr int KB = 64;  // keys per tile
+constexpr int RT = 64;  // target query rows per tile
+
+inline int64_t r16(int64_t n) { return (n + 15) & ~int64_t{15}; }
+
+struct Dims {
+    int B, Tq, Tk, P, nh, nkv, hd, G, QB, RB;
+    int64_t qrow, krow;  // floats between consecutive positions of q/out and of k/v
+    float scale;
+};
+
+Dims make_dims(int B, int Tq, int Tk, int P, int nh, int nkv, int hd) {
+    Dims d;
+    d.B = B; d.Tq = Tq; d.Tk = Tk; d.P = P; d.nh = nh; d.nkv = nkv; d.hd = hd;
+    d.G = nkv > 0 ? nh / nkv : 1;
+    d.QB = std::max(1, RT / std::max(1, d.G));
+    d.QB = std::min(d.QB, std::max(1, Tq));
+    d.RB = d.QB * d.G;
+    d.qrow = static_cast<int64_t>(nh) * hd;
+    d.krow = static_cast<int64_t>(nkv) * hd;
+    d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+    return d;
+}
+
+int64_t slot_floats(const Dims& d) {
+    int64_t big = std::max(d.RB, KB);
+    return 2 * r16(static_cast<int64_t>(d.RB) * d.hd)      // qs, dO
+           + 2 * r16(static_cast<int64_t>(d.hd) * KB)      // kt, vt
+           + 2 * r16(static_cast<int64_t>(d.RB) * KB)      // s, dp
+           + 2 * r16(big * d.hd)                           // acc, acc2
+           + 6 * r16(d.RB);                                // m, l, lse, D, lo, hi
+}
+
+int64_t shared_floats(const Dims& d) { return r16(static_cast<int64_t>(d.B) * d.Tq * d.nh); }
+
+int num_slots() { return std::max(1, omp_get_num_procs()); }
+
+int team_size() { return std::max(1, std::min(omp_get_max_threads(), num_slots())); }
+
+struct Slot {
+    float *qs, *dO, *kt, *vt, *s, *dp, *acc, *acc2, *m, *l, *lse, *D;
+    int *lo, *hi;
+};
+
+Slot make_slot(float* base, const Dims& d) {
+    Slot sl;
+    int64_t big = std::max(d.RB, KB);
+    float* p = base;
+    auto take = [&p](int64_t n) { float* r = p; p += r16(n); return r; };
+    sl.qs = take(static_cast<int64_t>(d.RB) * d.hd);
+    sl.dO = take(static_cast<int64_t>(d.RB) * d.hd);
+    sl.kt = take(static_cast<int64_t>(d.hd) * KB);
+    sl.vt = take(static_cast<int64_t>(d.hd) * KB);
+    sl.s = take(static_cast<int64_t>(d.RB) * KB);
+    sl.dp = take(static_cast<int64_t>(d.RB) * KB);
+    sl.acc = take(big * d.hd);
+    sl.acc2 = take(big * d.hd);
+    sl.m = take(d.RB);
+    sl.l = take(d.RB);
+    sl.lse = take(d.RB);
+    sl.D = take(d.RB);
+    sl.lo = reinterpret_cast<int*>(take(d.RB));
+    sl.hi = reinterpret_cast<int*>(take(d.RB));
+    return sl;
+}
+
+int check_args(const Dims& d, const float* pk, const float* pv, const int32_t* q_start, const int32_t* kv_start) {
+    if (d.B <= 0 || d.Tq <= 0 || d.Tk <= 0 || d.P < 0 || d.nh <= 0 || d.nkv <= 0 || d.hd <= 0) return T4J_EINVAL;
+    if (d.nh % d.nkv != 0) return T4J_EINVAL;
+    if (d.P > 0 && (!pk || !pv)) return T4J_EINVAL;
+    for (int b = 0; b < d.B; b++) {
+        int qs = q_start ? q_start[b] : 0;
+        if (qs < 0 || static_cast<int64_t>(qs) + d.Tq > d.Tk) return T4J_EINVAL;
+        if (kv_start) {
+            // every query must see at least itself, or its softmax would be empty when P == 0
+            for (int i = 0; i < d.Tq; i++) {
+                int lo = kv_start[static_cast<int64_t>(b) * d.Tq + i];
+                if (lo < 0 || lo > qs + i) return T4J_EINVAL;
+            }
+        }
+    }
+    return T4J_OK;
+}
+
+// kt[x*KB + j] = src[j*stride + x] for j < n, zero for the padding columns n..KB-1.
+inline void load_transposed(float* kt, const float* src, int64_t stride, int n, int hd) {
+    for (int x = 0; x < hd; x++) {
+        float* row = kt + static_cast<int64_t>(x) * KB;
+        for (int j = 0; j < n; j++) row[j] = src[j * stride + x];
+        for (int j = n; j < KB; j++) row[j] = 0.0f;
+    }
+}
+
+// s[r][0..KB) = a[r] . bt[:, 0..KB)  (a [R,hd] row-major, bt [hd,KB])
+inline void tile_scores(float* __restrict s, const float* __restrict a, const float* __restrict bt, int R, int hd) {
+    int r = 0;
+    // two rows at a time: every bt row loaded once feeds 2 x KB FMAs
+    for (; r + 1 < R; r += 2) {
+        float acc0[KB] = {0}, acc1[KB] = {0};
+        const float* a0 = a + static_cast<int64_t>(r) * hd;
+        const float* a1 = a0 + hd;
+        for (int x = 0; x < hd; x++) {
+            const float* bx = bt + static_cast<int64_t>(x) * KB;
+            float u = a0[x], w = a1[x];
+#pragma omp simd
+            for (int j = 0; j < KB; j++) {
+                acc0[j] += u * bx[j];
+                acc1[j] += w * bx[j];
+            }
+        }
+        std::memcpy(s + static_cast<int64_t>(r) * KB, acc0, sizeof acc0);
+        std::memcpy(s + static_cast<int64_t>(r + 1) * KB, acc1, sizeof acc1);
+    }
+    for (; r < R; r++) {
+        float acc0[KB] = {0};
+        const float* a0 = a + static_cast<int64_t>(r) * hd;
+        for (int x = 0; x < hd; x++) {
+            const float* bx = bt + static_cast<int64_t>(x) * KB;
+            float u = a0[x];
+#pragma omp simd
+            for (int j = 0; j < KB; j++) acc0[j] += u * bx[j];
+        }
+        std::memcpy(s + static_cast<int64_t>(r) * KB, acc0, sizeof acc0);
+    }
+}
+
+// Valid key columns [a, e] of row r in a tile starting at key j0 (prefix tiles: all n columns).
+inline void row_range(const Slot& sl, int r, bool prefix, int j0, int n, int& a, int& e) {
+    if (prefix) {
+        a = 0;
+        e = n - 1;
+    } else {
+        a = std::max(sl.lo[r] - j0, 0);
+        e = std::min(sl.hi[r] - j0, n - 1);
+    }
+}
+
+// Loads a row block: queries i0..i0+nq-1 of sequence b, the G heads of KV head kvh.
+// Queries are pre-scaled by 1/sqrt(hd) so scores need no extra multiply.
+void load_rows(const Slot& sl, const Dims& d, const float* q, const int32_t* q_start, const int32_t* kv_start, int b,
+               int kvh, int i0, int nq, int& jmin, int& jmax) {
+    const int qs = q_start ? q_start[b] : 0;
+    const int64_t gw = static_cast<int64_t>(d.G) * d.hd;
+    jmin = INT_MAX;
+    jmax = -1;
+    for (int iq = 0; iq < nq; iq++) {
+        int i = i0 + iq;
+        const float* src = q + (static_cast<int64_t>(b) * d.Tq + i) * d.qrow + static_cast<int64_t>(kvh) * gw;
+        float* dst = sl.qs + iq * gw;
+#pragma omp simd
+        for (int64_t x = 0; x < gw; x++) dst[x] = src[x] * d.scale;
+        int lo = kv_start ? kv_start[static_cast<int64_t>(b) * d.Tq + i] : 0;
+        int hi = qs + i;
+        jmin = std::min(jmin, lo);
+        jmax = std::max(jmax, hi);
+        for (int g = 0; g < d.G; g++) {
+            sl.lo[iq * d.G + g] = lo;
+            sl.hi[iq * d.G + g] = hi;
+        }
+    }
+}
+
+// Forward over one K/V tile: online softmax update of the row block's running max m, sum l and
+// unnormalised output acc.
+void fwd_tile(const Slot& sl, const Dims& d, int R, const float* kb, const float* vb, bool prefix, int j0, int n) {
+    const int hd = d.hd;
+    load_transposed(sl.kt, kb, d.krow, n, hd);
+    tile_scores(sl.s, sl.qs, sl.kt, R, hd);
+    for (int r = 0; r < R; r++) {
+        int a, e;
+        row_range(sl, r, prefix, j0, n, a, e);
+        if (a > e) continue;
+        float* sr = sl.s + static_cast<int64_t>(r) * KB;
+        float bm = -INFINITY;
+#pragma omp simd reduction(max : bm)
+        for (int j = a; j <= e; j++) bm = std::max(bm, sr[j]);
+        float m_old = sl.m[r];
+        float m_new = std::max(m_old, bm);
+        float alpha = m_old == -INFINITY ? 0.0f : std::exp(m_old - m_new);
+        // sr[a..e] becomes exp(s - m_new): the unnormalised probabilities that weight V below
+        float sum = static_cast<float>(t4j_vexp_sum(sr + a, sr + a, e - a + 1, m_new, 1.0f, 1.0f));
+        sl.l[r] = sl.l[r] * alpha + sum;
+        sl.m[r] = m_new;
+        float* o = sl.acc + static_cast<int64_t>(r) * hd;
+        if (alpha != 1.0f) {
+#pragma omp simd
+            for (int x = 0; x < hd; x++) o[x] *= alpha;
+        }
+        for (int j = a; j <= e; j++) {
+            float p = sr[j];
+            const float* vj = vb + j * d.krow;
+#pragma omp simd
+            for (int x = 0; x < hd; x++) o[x] += p * vj[x];
+        }
+    }
+}
+
+// Backward over one tile: s becomes P = exp(S - lse) and dp becomes dS = P * (dP - D), both zero outside
+// each row's visible keys. Needs qs, dO, lse, D of the row block and kt/vt of the tile.
+void bwd_tile_probs(const Slot& sl, const Dims& d, int R, bool prefix, int j0, int n) {
+    tile_scores(sl.s, sl.qs, sl.kt, R, d.hd);
+    tile_scores(sl.dp, sl.dO, sl.vt, R, d.hd);
+    for (int r = 0; r < R; r++) {
+        int a, e;
+        row_range(sl, r, prefix, j0, n, a, e);
+        float* sr = sl.s + static_cast<int64_t>(r) * KB;
+        float* dr = sl.dp + static_cast<int64_t>(r) * KB;
+        if (a > e) {
+            std::memset(sr, 0, sizeof(float) * KB);
+            std::memset(dr, 0, sizeof(float) * KB);
+            continue;
+        }
+        // outside [a, e] both are zero: masked scores and dP (other documents, padding) may hold anything
+        std::fill(sr, sr + a, 0.0f);
+        std::fill(dr, dr + a, 0.0f);
+        std::fill(sr + e + 1, sr + KB, 0.0f);
+        std::fill(dr + e + 1, dr + KB, 0.0f);
+        t4j_vexp_sum(sr + a, sr + a, e - a + 1, sl.lse[r], 1.0f, 1.0f);
+        const float Dr = sl.D[r];
+#pragma omp simd
+        for (int j = a; j <= e; j++) dr[j] = sr[j] * (dr[j] - Dr);
+    }
+}
+
+// Backward row-block loads: dout rows, lse, D (and the scaled queries via load_rows).
+void load_bwd_rows(const Slot& sl, const Dims& d, const float* dout, const float* lse, const float* Dall, int b,
+                   int kvh, int i0, int nq) {
+    const int64_t gw = static_cast<int64_t>(d.G) * d.hd;
+    for (int iq = 0; iq < nq; iq++) {
+        int64_t qi = static_cast<int64_t>(b) * d.Tq + i0 + iq;
+        std::memcpy(sl.dO + iq * gw, dout + qi * d.qrow + kvh * gw, gw * sizeof(float));
+        for (int g = 0; g < d.G; g++) {
+            int64_t li = qi * d.nh + static_cast<int64_t>(kvh) * d.G + g;
+            sl.lse[iq * d.G + g] = lse[li];
+            sl.D[iq * d.G + g] = Dall[li];
+        }
+    }
+}
+
+}  // namespace
+
+int64_t t4j_attention_ws_floats(int B, int Tq, int Tk, int P, int nh, int nkv, int hd) {
+    Dims d = make_dims(B, Tq, Tk, P, nh, nkv, hd);
+    return shared_floats(d) + static_cast<int64_t>(num_slots()) * slot_floats(d);
+}
+
+int t4j_attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, const float* pk,
+                      const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
+                      int nh, int nkv, int hd, float* ws) {
+    Dims d = make_dims(B, Tq, Tk, P, nh, nkv, hd);
+    int rc = check_args(d, pk, pv, q_start, kv_start);
+    if (rc != T4J_OK) return rc;
+    const int nqb = (Tq + d.QB - 1) / d.QB;
+    const int64_t tasks = static_cast<int64_t>(B) * nkv * nqb;
+    float* slots = ws + shared_floats(d);
+    const int64_t sf = slot_floats(d);
+#pragma omp parallel num_threads(team_size())
+    {
+        Slot sl = make_slot(slots + omp_get_thread_num() * sf, d);
+        // causal tiles grow with the query index: dynamic scheduling keeps the threads even
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < tasks; t++) {
+            int qb = static_cast<int>(t % nqb);
+            int kvh = static_cast<int>((t / nqb) % nkv);
+            int b = static_cast<int>(t / (static_cast<int64_t>(nqb) * nkv));
+            int i0 = qb * d.QB, nq = std::min(d.QB, Tq - i0), R = nq * d.G;
+            int jmin, jmax;
+            load_rows(sl, d, q, q_start, kv_start, b, kvh, i0, nq, jmin, jmax);
+            for (int r = 0; r < R; r++) {
+                sl.m[r] = -INFINITY;
+                sl.l[r] = 0.0f;
+            }
+            std::memset(sl.acc, 0, sizeof(float) * R * hd);
+            for (int j0 = 0; j0 < P; j0 += KB) {
+                int64_t off = static_cast<int64_t>(j0) * d.krow + static_cast<int64_t>(kvh) * hd;
+                fwd_tile(sl, d, R, pk + off, pv + off, true, j0, std::min(KB, P - j0));
+            }
+            for (int j0 = jmin; j0 <= jmax; j0 += KB) {
+                int64_t off = (static_cast<int64_t>(b) * Tk + j0) * d.krow + static_cast<int64_t>(kvh) * hd;
+                fwd_tile(sl, d, R, k + off, v + off, false, j0, std::min(KB, jmax + 1 - j0));
+            }
+            for (int r = 0; r < R; r++) {
+                int iq = r / d.G, g = r % d.G;
+                int64_t qi = static_cast<int64_t>(b) * Tq + i0 + iq;
+                int h = kvh * d.G + g;
+                float inv = 1.0f / sl.l[r];
+                float* o = out + qi * d.qrow + static_cast<int64_t>(h) * hd;
+                const float* a = sl.acc + static_cast<int64_t>(r) * hd;
+#pragma omp simd
+                for (int x = 0; x < hd; x++) o[x] = a[x] * inv;
+                if (lse) lse[qi * nh + h] = sl.m[r] + std::log(sl.l[r]);
+            }
+        }
+    }
+    return T4J_OK;
+}
+
+// Two passes so that every gradient element has exactly one writer (no atomics, no per-thread copies of
+// dk/dv): pass 1 owns a K/V tile and walks the queries that see it (dk, dv, dpk, dpv); pass 2 owns a
+// query block and walks its keys (dq). Scores are recomputed in each pass from q, k and lse.
+int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, const float* dout, const float* out,
+                      const float* lse, const float* q, const float* k, const float* v, const float* pk,
+                      const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
+                      int nh, int nkv, int hd, float* ws) {
+    Dims d = make_dims(B, Tq, Tk, P, nh, nkv, hd);
+    int rc = check_args(d, pk, pv, q_start, kv_start);
+    if (rc != T4J_OK) return rc;
+    const bool want_kv = dk || dv;
+    const bool want_pkv = P > 0 && (dpk || dpv);
+    if (!dq && !want_kv && !want_pkv) return T4J_OK;
+    float* Dall = ws;
+    float* slots = ws + shared_floats(d);
+    const int64_t sf = slot_floats(d);
+    const int nqb = (Tq + d.QB - 1) / d.QB;
+    const int nkb = (Tk + KB - 1) / KB;
+    const int npb = (P + KB - 1) / KB;
+    const int64_t gw = static_cast<int64_t>(d.G) * hd;
+    const int64_t rows = static_cast<int64_t>(B) * Tq * nh;
+
+#pragma omp parallel num_threads(team_size())
+    {
+        Slot sl = make_slot(slots + omp_get_thread_num() * sf, d);
+
+        // D_i = dout_i . out_i  (the softmax-backward row term)
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            const float* a = dout + r * hd;
+            const float* o = out + r * hd;
+            double s = 0.0;
+#pragma omp simd reduction(+ : s)
+            for (int x = 0; x < hd; x++) s += static_cast<double>(a[x]) * o[x];
+            Dall[r] = static_cast<float>(s);
+        }
+
+        // ---- pass 1: one task per K/V tile (prefix tiles first, shared by all sequences) ----
+        const int64_t ptasks = want_pkv ? static_cast<int64_t>(nkv) * npb : 0;
+        const int64_t ctasks = want_kv ? static_cast<int64_t>(B) * nkv * nkb : 0;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < ptasks + ctasks; t++) {
+            bool prefix = t < ptasks;
+            int b0, b1, kvh, j0, n;
+            const float *kb, *vb;
+            if (prefix) {
+                kvh = static_cast<int>(t / npb);
+                j0 = static_cast<int>(t % npb) * KB;
+                n = std::min(KB, P - j0);
+                b0 = 0;
+                b1 = B;
+                int64_t off = static_cast<int64_t>(j0) * d.krow + static_cast<int64_t>(kvh) * hd;
+                kb = pk + off;
+                vb = pv + off;
+            } else {
+                int64_t u = t - ptasks;
+                j0 = static_cast<int>(u % nkb) * KB;
+                kvh = static_cast<int>((u / nkb) % nkv);
+                b0 = static_cast<int>(u / (static_cast<int64_t>(nkb) * nkv));
+                b1 = b0 + 1;
+                int used = (q_start ? q_start[b0] : 0) + Tq;  // keys past the last query are never seen
+                if (j0 >= used) continue;
+                n = std::min(KB, used - j0);
+                int64_t off = (static_cast<int64_t>(b0) * Tk + j0) * d.krow + static_cast<int64_t>(kvh) * hd;
+                kb = k + off;
+                vb = v + off;
+            }
+            load_transposed(sl.kt, kb, d.krow, n, hd);
+            load_transposed(sl.vt, vb, d.krow, n, hd);
+            float* dK = sl.acc;
+            float* dV = sl.acc2;
+            std::memset(dK, 0, sizeof(float) * n * hd);
+            std::memset(dV, 0, sizeof(float) * n * hd);
+            for (int b = b0; b < b1; b++) {
+                int qs = q_start ? q_start[b] : 0;
+                int ifirst = prefix ? 0 : std::max(0, j0 - qs);  // earlier queries sit before the tile
+                for (int i0 = ifirst; i0 < Tq; i0 += d.QB) {
+                    int nq = std::min(d.QB, Tq - i0), R = nq * d.G;
+                    int jmin, jmax;
+                    load_rows(sl, d, q, q_start, kv_start, b, kvh, i0, nq, jmin, jmax);
+                    if (!prefix && jmin > j0 + n - 1) continue;  // every row starts after this tile
+                    load_bwd_rows(sl, d, dout, lse, Dall, b, kvh, i0, nq);
+                    bwd_tile_probs(sl, d, R, prefix, j0, n);
+                    for (int r = 0; r < R; r++) {
+                        int a, e;
+                        row_range(sl, r, prefix, j0, n, a, e);
+                        const float* pr = sl.s + static_cast<int64_t>(r) * KB;
+                        const float* dsr = sl.dp + static_cast<int64_t>(r) * KB;
+                        const float* qr = sl.qs + static_cast<int64_t>(r) * hd;
+                        const float* gr = sl.dO + static_cast<int64_t>(r) * hd;
+                        for (int j = a; j <= e; j++) {
+                            float p = pr[j], ds = dsr[j];
+                            float* dkj = dK + static_cast<int64_t>(j) * hd;
+                            float* dvj = dV + static_cast<int64_t>(j) * hd;
+#pragma omp simd
+                            for (int x = 0; x < hd; x++) {
+                                dvj[x] += p * gr[x];
+                                dkj[x] += ds * qr[x];  // qr already carries the 1/sqrt(hd)
+                            }
+                        }
+                    }
+                }
+            }
+            float* gk = prefix ? dpk : dk;
+            float* gv = prefix ? dpv : dv;
+            int64_t off = prefix ? static_cast<int64_t>(j0) * d.krow + static_cast<int64_t>(kvh) * hd
+                                 : (static_cast<int64_t>(b0) * Tk + j0) * d.krow + static_cast<int64_t>(kvh) * hd;
+            for (int j = 0; j < n; j++) {
+                if (gk) {
+                    float* dst = gk + off + j * d.krow;
+                    const float* src = dK + static_cast<int64_t>(j) * hd;
+#pragma omp simd
+                    for (int x = 0; x < hd; x++) dst[x] += src[x];
+                }
+                if (gv) {
+                    float* dst = gv + off + j * d.krow;
+                    const float* src = dV + static_cast<int64_t>(j) * hd;
+#pragma omp simd
+                    for (int x = 0; x < hd; x++) dst[x] += src[x];
+                }
+            }
+        }
+
+        // ---- pass 2: one task per query block, dq ----
+        const int64_t qtasks = dq ? static_cast<int64_t>(B) * nkv * nqb : 0;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < qtasks; t++) {
+            int qb = static_cast<int>(t % nqb);
+            int kvh = static_cast<int>((t / nqb) % nkv);
+            int b = static_cast<int>(t / (static_cast<int64_t>(nqb) * nkv));
+            int i0 = qb * d.QB, nq = std::min(d.QB, Tq - i0), R = nq * d.G;
+            int jmin, jmax;
+            load_rows(sl, d, q, q_start, kv_start, b, kvh, i0, nq, jmin, jmax);
+            load_bwd_rows(sl, d, dout, lse, Dall, b, kvh, i0, nq);
+            float* dQ = sl.acc;
+            std::memset(dQ, 0, sizeof(float) * R * hd);
+            auto tile = [&](const float* kb, const float* vb, bool prefix, int j0, int n) {
+                load_transposed(sl.kt, kb, d.krow, n, hd);
+                load_transposed(sl.vt, vb, d.krow, n, hd);
+                bwd_tile_probs(sl, d, R, prefix, j0, n);
+                for (int r = 0; r < R; r++) {
+                    int a, e;
+                    row_range(sl, r, prefix, j0, n, a, e);
+                    const float* dsr = sl.dp + static_cast<int64_t>(r) * KB;
+                    float* dqr = dQ + static_cast<int64_t>(r) * hd;
+                    for (int j = a; j <= e; j++) {
+                        float ds = dsr[j];
+                        const float* kj = kb + j * d.krow;
+#pragma omp simd
+                        for (int x = 0; x < hd; x++) dqr[x] += ds * kj[x];
+                    }
+                }
+            };
+            for (int j0 = 0; j0 < P; j0 += KB) {
+                int64_t off = static_cast<int64_t>(j0) * d.krow + static_cast<int64_t>(kvh) * hd;
+                tile(pk + off, pv + off, true, j0, std::min(KB, P - j0));
+            }
+            for (int j0 = jmin; j0 <= jmax; j0 += KB) {
+                int64_t off = (static_cast<int64_t>(b) * Tk + j0) * d.krow + static_cast<int64_t>(kvh) * hd;
+                tile(k + off, v + off, false, j0, std::min(KB, jmax + 1 - j0));
+            }
+            for (int iq = 0; iq < nq; iq++) {
+                float* dst = dq + (static_cast<int64_t>(b) * Tq + i0 + iq) * d.qrow + kvh * gw;
+                const float* src = dQ + iq * gw;
+#pragma omp simd
+                for (int64_t x = 0; x < gw; x++) dst[x] += d.scale * src[x];
+            }
+        }
+    }
+    return T4J_OK;
+}
+
+int t4j_kv_write(float* cache, const float* src, const int32_t* q_start, int B, int Tq, int Tmax, int width) {
+    if (B < 0 || Tq < 0 || Tmax < 0 || width < 0) return T4J_EINVAL;
+    for (int b = 0; b < B; b++) {
+        int qs = q_start ? q_start[b] : 0;
+        if (qs < 0 || static_cast<int64_t>(qs) + Tq > Tmax) return T4J_ERANGE;
+    }
+    // a sequence's new rows are contiguous in both buffers: one copy per sequence
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(B) * Tq * width > 65536)
+    for (int b = 0; b < B; b++) {
+        int qs = q_start ? q_start[b] : 0;
+        std::memcpy(cache + (static_cast<int64_t>(b) * Tmax + qs) * width, src + static_cast<int64_t>(b) * Tq * width,
+                    sizeof(float) * Tq * width);
+    }
+    return T4J_OK;
+}

@@ -1,0 +1,110 @@
+// Softmax cross-entropy fused with its gradient, and the LM head fused with both so that the [M,V]
+// logits of a whole batch never exist (V is 32k-128k for Llama models).
+#include "tune4j.h"
+#include "vexp.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace {
+
+constexpr int CHUNK = 512;  // vocabulary chunk: stays in L1 between its max pass and its exp pass
+
+int check_targets(const int32_t* targets, int M, int V) {
+    for (int i = 0; i < M; i++) {
+        int t = targets[i];
+        if (t != T4J_IGNORE_INDEX && (t < 0 || t >= V)) return T4J_ERANGE;
+    }
+    return T4J_OK;
+}
+
+// One row: returns -log softmax(x)[t] and, when grad_scale != 0, replaces x with
+// grad_scale * (softmax(x) - onehot(t)). The statistics come from a single sweep over memory: each chunk
+// is read for its max, then (from L1) for its exp-sum, rescaling the running sum when the max grows.
+double row_ce(float* x, int V, int t, float grad_scale) {
+    float m = -INFINITY;
+    double sum = 0.0;
+    for (int c0 = 0; c0 < V; c0 += CHUNK) {
+        int c1 = std::min(V, c0 + CHUNK);
+        float cm = -INFINITY;
+#pragma omp simd reduction(max : cm)
+        for (int j = c0; j < c1; j++) cm = std::max(cm, x[j]);
+        if (cm > m) {
+            sum *= std::exp(static_cast<double>(m) - cm);  // exp(-inf) = 0 on the first chunk
+            m = cm;
+        }
+        double cs = t4j_vexp_sum(nullptr, x + c0, c1 - c0, m, 1.0f, 1.0f);
+        sum += cs;
+    }
+    double lse = m + std::log(sum);
+    double loss = lse - x[t];
+    if (grad_scale != 0.0f) {
+        t4j_vexp_sum(x, x, V, m, 1.0f, static_cast<float>(grad_scale / sum));
+        x[t] -= grad_scale;
+    }
+    return loss;
+}
+
+}  // namespace
+
+int t4j_cross_entropy(float* losses, float* logits, const int32_t* targets, int M, int V, float grad_scale) {
+    if (M < 0 || V <= 0) return T4J_EINVAL;
+    int rc = check_targets(targets, M, V);
+    if (rc != T4J_OK) return rc;
+    int counted = 0;
+#pragma omp parallel for schedule(static) reduction(+ : counted)
+    for (int i = 0; i < M; i++) {
+        float* x = logits + static_cast<int64_t>(i) * V;
+        int t = targets[i];
+        if (t == T4J_IGNORE_INDEX) {
+            if (losses) losses[i] = 0.0f;
+            if (grad_scale != 0.0f) std::fill(x, x + V, 0.0f);
+            continue;
+        }
+        double loss = row_ce(x, V, t, grad_scale);
+        if (losses) losses[i] = static_cast<float>(loss);
+        counted++;
+    }
+    return counted;
+}
+
+int t4j_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float* h, const float* w,
+                             const int32_t* targets, int M, int d, int V, float grad_scale, float* ws, int block_rows) {
+    if (M < 0 || d <= 0 || V <= 0 || block_rows <= 0 || !loss_out) return T4J_EINVAL;
+    int rc = check_targets(targets, M, V);
+    if (rc != T4J_OK) return rc;
+    const bool grad = (dh || dw) && grad_scale != 0.0f;
+    double total = 0.0;
+    int counted = 0;
+    for (int r0 = 0; r0 < M; r0 += block_rows) {
+        const int br = std::min(block_rows, M - r0);
+        const float* hb = h + static_cast<int64_t>(r0) * d;
+        // logits [br,V] = h_blk [br,d] . w[V,d]^T
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, br, V, d, 1.0f, hb, d, w, d, 0.0f, ws, V);
+        double block_loss = 0.0;
+        int block_count = 0;
+#pragma omp parallel for schedule(static) reduction(+ : block_loss, block_count)
+        for (int i = 0; i < br; i++) {
+            float* x = ws + static_cast<int64_t>(i) * V;
+            int t = targets[r0 + i];
+            if (t == T4J_IGNORE_INDEX) {
+                if (grad) std::fill(x, x + V, 0.0f);
+                continue;
+            }
+            block_loss += row_ce(x, V, t, grad ? grad_scale : 0.0f);
+            block_count++;
+        }
+        total += block_loss;
+        counted += block_count;
+        if (!grad || block_count == 0) continue;
+        // dh_blk += dlogits [br,V] . w [V,d] ;  dw += dlogits^T [V,br] . h_blk [br,d]
+        if (dh) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, br, d, V, 1.0f, ws, V, w, d, 1.0f,
+                            dh + static_cast<int64_t>(r0) * d, d);
+        if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, d, br, 1.0f, ws, V, hb, d, 1.0f, dw, d);
+    }
+    loss_out[0] = total;
+    loss_out[1] = counted;
+    return counted;
+}
