@@ -105,11 +105,15 @@ int check_args(const Dims& d, const float* pk, const float* pv, const int32_t* q
 }
 
 // kt[x*KB + j] = src[j*stride + x] for j < n, zero for the padding columns n..KB-1.
+// Rows of src are read whole: walking a column instead strides by nkv*hd floats (often exactly 4 KiB),
+// which maps every row to the same L1 set and thrashes it.
 inline void load_transposed(float* kt, const float* src, int64_t stride, int n, int hd) {
-    for (int x = 0; x < hd; x++) {
-        float* row = kt + static_cast<int64_t>(x) * KB;
-        for (int j = 0; j < n; j++) row[j] = src[j * stride + x];
-        for (int j = n; j < KB; j++) row[j] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const float* row = src + j * stride;
+        for (int x = 0; x < hd; x++) kt[static_cast<int64_t>(x) * KB + j] = row[x];
+    }
+    if (n < KB) {
+        for (int x = 0; x < hd; x++) std::fill(kt + static_cast<int64_t>(x) * KB + n, kt + (x + 1) * KB, 0.0f);
     }
 }
 
@@ -145,6 +149,24 @@ inline void tile_scores(float* __restrict s, const float* __restrict a, const fl
         std::memcpy(s + static_cast<int64_t>(r) * KB, acc0, sizeof acc0);
     }
 }
+
+// The same scores straight from the key rows (b [n, stride]), one dot product per (row, key). For a few
+// rows, as in decoding, this beats transposing the tile, whose cost does not shrink with R.
+inline void tile_scores_direct(float* __restrict s, const float* __restrict a, const float* __restrict b,
+                               int64_t stride, int R, int n, int hd) {
+    for (int j = 0; j < n; j++) {
+        const float* bj = b + j * stride;
+        for (int r = 0; r < R; r++) {
+            const float* ar = a + static_cast<int64_t>(r) * hd;
+            float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+            for (int x = 0; x < hd; x++) acc += ar[x] * bj[x];
+            s[static_cast<int64_t>(r) * KB + j] = acc;
+        }
+    }
+}
+
+constexpr int DIRECT_ROWS = 8;  // at most this many rows per tile: direct dot products
 
 // Valid key columns [a, e] of row r in a tile starting at key j0 (prefix tiles: all n columns).
 inline void row_range(const Slot& sl, int r, bool prefix, int j0, int n, int& a, int& e) {
@@ -186,8 +208,12 @@ void load_rows(const Slot& sl, const Dims& d, const float* q, const int32_t* q_s
 // unnormalised output acc.
 void fwd_tile(const Slot& sl, const Dims& d, int R, const float* kb, const float* vb, bool prefix, int j0, int n) {
     const int hd = d.hd;
-    load_transposed(sl.kt, kb, d.krow, n, hd);
-    tile_scores(sl.s, sl.qs, sl.kt, R, hd);
+    if (R <= DIRECT_ROWS) {
+        tile_scores_direct(sl.s, sl.qs, kb, d.krow, R, n, hd);
+    } else {
+        load_transposed(sl.kt, kb, d.krow, n, hd);
+        tile_scores(sl.s, sl.qs, sl.kt, R, hd);
+    }
     for (int r = 0; r < R; r++) {
         int a, e;
         row_range(sl, r, prefix, j0, n, a, e);
