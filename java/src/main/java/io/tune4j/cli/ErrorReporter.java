@@ -1,5 +1,6 @@
 package io.tune4j.cli;
 
+import io.tune4j.hub.HubException;
 import io.tune4j.model.io.ModelFormatException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,7 +30,7 @@ final class ErrorReporter implements CommandLine.IExecutionExceptionHandler {
     }
 
     static boolean isBadInput(Throwable t) {
-        return t instanceof ModelFormatException || t instanceof IllegalArgumentException
+        return t instanceof ModelFormatException || t instanceof HubException || t instanceof IllegalArgumentException
                 || t instanceof IOException || t instanceof IndexOutOfBoundsException;
     }
 

@@ -48,7 +48,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxTokens < 0) throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
         SamplingParams sampling = new SamplingParams(temperature, topK, topP, repetitionPenalty);
         GenerationConfig cfg = new GenerationConfig(maxTokens, sampling, seed, stop, true);
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
+        PrintStream out = new PrintStream(System.out, true,
                 StandardCharsets.UTF_8);
         try (LoadedModel m = LoadedModel.load(model.model, model.tokenizer);
              Generator g = new Generator(m.model(), m.tokenizer(), 1)) {

@@ -10,6 +10,12 @@ import picocli.CommandLine.Option;
         description = "Fine-tune and serve Llama-family language models from Java.",
         subcommands = {InfoCommand.class, GenerateCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
+    static {
+        // DJL probes for a CUDA driver and warns when it finds only the toolkit; the CLI never needs it
+        System.setProperty("org.slf4j.simpleLogger.log.ai.djl.util.cuda", "off");
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn"));
+    }
+
 
     @Option(names = "--threads", description = "CPU threads for native kernels (default: all cores)",
             scope = CommandLine.ScopeType.INHERIT)

@@ -92,7 +92,7 @@ public final class Generator implements AutoCloseable {
         // prefill each prompt (in chunks that fit the step buffers); its last logits pick token 1
         for (Sequence s : wave) {
             if (s.config.maxNewTokens() == 0) {
-                s.finish = FinishReason.LENGTH;
+                s.finish(FinishReason.LENGTH, -1);
                 continue;
             }
             Tensor logits = null;
@@ -110,7 +110,7 @@ public final class Generator implements AutoCloseable {
             // a sequence whose next token would not fit in the cache ends here
             live.removeIf(s -> {
                 if (s.length + 1 >= maxSeq) {
-                    s.finish = FinishReason.LENGTH;
+                    s.finish(FinishReason.LENGTH, s.lastToken());
                     return true;
                 }
                 return false;
@@ -123,7 +123,7 @@ public final class Generator implements AutoCloseable {
                 Sequence s = live.get(i);
                 slotIds[i] = s.slot;
                 start[i] = s.length;
-                tokens[i] = new int[] {s.generated[s.generatedCount - 1]};
+                tokens[i] = new int[] {s.lastToken()};
             }
             Tensor logits = model.step(ctx, slotIds, tokens, start);
             for (int i = 0; i < n; i++) {

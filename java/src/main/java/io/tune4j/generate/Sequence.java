@@ -1,25 +1,31 @@
 package io.tune4j.generate;
 
-import io.tune4j.tokenizer.Tokenizer;
 import io.tune4j.tensor.Tensor;
+import io.tune4j.tokenizer.Tokenizer;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
  * One sequence being decoded: its KV slot, its tokens, its own RNG (so a seed gives the same text
- * whatever else shares the batch) and the text streamed so far.
+ * whatever else shares the batch) and its text, streamed as it becomes final.
  */
 final class Sequence {
+    /** Tokens of context decoded before the new ones, so that spaces and merges come out right. */
+    private static final int DECODE_CONTEXT = 4;
+
     final int slot;
     final int[] prompt;
     final GenerationConfig config;
     final TokenListener listener;
     final SplittableRandom rng;
     final Tensor history; // [capacity] I32: prompt then generated ids, for the repetition penalty
-    int[] generated;
-    int generatedCount;
-    int length; // tokens in the KV cache
-    String text = "";
-    int emittedChars;
+    private int[] ids;    // prompt + generated
+    private int count;
+    int length;           // tokens in the KV cache
+    private int prefixOffset;
+    private int readOffset;
+    private final StringBuilder text = new StringBuilder();
+    private int emitted;  // chars of text already given to the listener
     FinishReason finish;
 
     Sequence(int slot, int[] prompt, GenerationConfig config, TokenListener listener, Tensor history) {
@@ -29,49 +35,99 @@ final class Sequence {
         this.listener = listener == null ? TokenListener.NONE : listener;
         this.rng = new SplittableRandom(config.seed());
         this.history = history;
-        this.generated = new int[Math.max(1, config.maxNewTokens())];
+        this.ids = Arrays.copyOf(prompt, prompt.length + Math.max(1, config.maxNewTokens()));
+        this.count = prompt.length;
+        this.readOffset = prompt.length;
+        this.prefixOffset = Math.max(0, prompt.length - DECODE_CONTEXT);
         history.ints().put(0, prompt);
     }
 
     int historyLength() {
-        return prompt.length + generatedCount;
+        return count;
     }
 
-    int[] generatedIds() {
-        return java.util.Arrays.copyOf(generated, generatedCount);
+    int lastToken() {
+        return ids[count - 1];
     }
 
-    /** Records a token; decodes the text so far and streams the new part. */
+    int generatedCount() {
+        return count - prompt.length;
+    }
+
+    /** Records a chosen token, streams whatever text became final, and decides whether to stop. */
     void accept(int token, Tokenizer tokenizer, int[] eos) {
-        boolean isEos = false;
-        for (int e : eos) isEos |= e == token;
-        if (isEos && config.stopAtEos()) {
-            finish = FinishReason.STOP;
+        if (config.stopAtEos() && contains(eos, token)) {
+            finish(FinishReason.STOP, token);
             return;
         }
-        generated[generatedCount++] = token;
-        history.ints().put(prompt.length + generatedCount - 1, token);
-        String full = tokenizer.decode(generatedIds());
+        ids[count++] = token;
+        history.ints().put(count - 1, token);
+        // decode a short window so that each step costs the same however long the text is
+        String before = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, readOffset));
+        String after = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, count));
         // a trailing replacement character is usually half of a multi-byte character: wait for the rest
-        int stable = full.endsWith("\uFFFD") ? full.length() - 1 : full.length();
-        int stopAt = -1;
-        for (String s : config.stop()) {
-            int i = full.indexOf(s, Math.max(0, emittedChars - s.length() + 1));
-            if (i >= 0 && (stopAt < 0 || i < stopAt)) stopAt = i;
+        if (after.length() > before.length() && !after.endsWith("\uFFFD") && after.startsWith(before)) {
+            text.append(after, before.length(), after.length());
+            prefixOffset = readOffset;
+            readOffset = count;
         }
-        if (stopAt >= 0) {
-            stable = stopAt;
-            finish = FinishReason.STOP;
+        if (truncateAtStop()) {
+            finish(FinishReason.STOP, token);
+            return;
         }
-        String delta = stable > emittedChars ? full.substring(emittedChars, stable) : "";
-        text = full.substring(0, Math.max(stable, Math.min(emittedChars, full.length())));
-        if (finish == FinishReason.STOP) text = full.substring(0, stopAt);
-        emittedChars = Math.max(emittedChars, stable);
+        if (generatedCount() >= config.maxNewTokens()) {
+            finish(FinishReason.LENGTH, token);
+            return;
+        }
+        emit(token, safeLength());
+    }
+
+    /** Ends the sequence, giving the listener whatever text was held back. */
+    void finish(FinishReason reason, int token) {
+        finish = reason;
+        if (text.length() > emitted || reason != FinishReason.CANCELLED) emit(token, text.length());
+    }
+
+    private void emit(int token, int upTo) {
+        String delta = upTo > emitted ? text.substring(emitted, upTo) : "";
+        emitted = Math.max(emitted, upTo);
         listener.onToken(token, delta);
-        if (finish == null && generatedCount >= config.maxNewTokens()) finish = FinishReason.LENGTH;
+    }
+
+    /** Cuts the text at the first stop string, if one appeared; true when it did. */
+    private boolean truncateAtStop() {
+        int cut = -1;
+        for (String s : config.stop()) {
+            int i = text.indexOf(s, Math.max(0, emitted - s.length() + 1));
+            if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+        }
+        if (cut < 0) return false;
+        text.setLength(cut);
+        return true;
+    }
+
+    /** Text that cannot turn out to be the start of a stop string. */
+    private int safeLength() {
+        int safe = text.length();
+        if (config.stop().isEmpty()) return safe;
+        String t = text.toString();
+        for (String s : config.stop()) {
+            for (int k = Math.min(s.length() - 1, t.length()); k > 0; k--) {
+                if (t.regionMatches(t.length() - k, s, 0, k)) {
+                    safe = Math.min(safe, t.length() - k);
+                    break;
+                }
+            }
+        }
+        return safe;
+    }
+
+    private static boolean contains(int[] a, int v) {
+        for (int x : a) if (x == v) return true;
+        return false;
     }
 
     GenerationResult result() {
-        return new GenerationResult(text, generatedIds(), prompt.length, finish);
+        return new GenerationResult(text.toString(), Arrays.copyOfRange(ids, prompt.length, count), prompt.length, finish);
     }
 }

@@ -1,15 +1,16 @@
 package io.tune4j.model;
 
-import java.nio.file.Files;
+import io.tune4j.hub.ModelResolver;
 import java.nio.file.Path;
 
-/** Turns a --model argument into a local path (hub ids are resolved by the hub client). */
+/**
+ * Turns a --model argument into a local path: an existing file or directory as it is, a hub id
+ * owner/name[@revision] through the Hugging Face cache (downloading on first use).
+ */
 public final class ModelLocator {
     private ModelLocator() {}
 
     public static Path resolve(String spec) {
-        Path p = Path.of(spec);
-        if (Files.exists(p)) return p;
-        throw new IllegalArgumentException(spec + ": no such file or directory");
+        return ModelResolver.fromEnvironment().resolve(spec);
     }
 }
