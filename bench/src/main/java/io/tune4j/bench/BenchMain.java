@@ -1,0 +1,248 @@
+package io.tune4j.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs every benchmark pair (tune4j and libtorch, each in its own forked JVM so neither
+ * library's thread pool competes with the other's) and prints one table of medians, ratios and
+ * targets; the same table goes to a markdown file with the machine and commit it was measured on.
+ *
+ * <p>System properties: bench.include (regex over benchmark class names, default all),
+ * bench.threads (intra-op threads, default all cores), bench.warmup / bench.iterations (count),
+ * bench.time (seconds per iteration), bench.out (markdown path),
+ * bench.skipCheck (skip the decode token check).
+ */
+public final class BenchMain {
+    private BenchMain() {}
+
+    /** One row of the table: a benchmark class, what it measures and the speed-up it must reach. */
+    record Entry(Class<?> bench, String label, String shape, double target) {
+        String name() {
+            return bench.getSimpleName();
+        }
+    }
+
+    static final List<Entry> ENTRIES = List.of(
+            new Entry(LinearBench.class, "linear", "1024x576 -> 1536, fwd+bwd (dx, dW)", 1.0),
+            new Entry(LoraBench.class, "fused LoRA linear", "1024x576 -> 576, r=16, W frozen, fwd+bwd (dx, dA, dB)", 1.5),
+            new Entry(RmsNormBench.class, "RMSNorm", "1024x576, fwd+bwd (dx, dw)", 1.0),
+            new Entry(RopeBench.class, "RoPE", "1024x9x64, fwd+bwd", 1.0),
+            new Entry(AttentionBench.class, "causal GQA attention", "B=4 T=256 9/3 heads hd=64, fwd+bwd", 1.0),
+            new Entry(SwiGluBench.class, "SwiGLU", "1024x1536, fwd+bwd", 1.0),
+            new Entry(EmbeddingBench.class, "embedding", "1024 ids, 49152x576, fwd+bwd (dTable)", 1.0),
+            new Entry(ResidualBench.class, "residual add", "1024x576, fwd+bwd", 1.0),
+            new Entry(CrossEntropyBench.class, "LM head + cross-entropy", "1024x576 -> 49152, fwd+bwd (dh, dW)", 1.0),
+            new Entry(AdamWBench.class, "AdamW step", AdamWBench.totalParameters() + " params (one SmolLM2 layer)", 1.0),
+            new Entry(DecodeBench.class, "greedy decode", "stories15M shape, 16-token prompt + "
+                    + Stories15M.NEW_TOKENS + " tokens", 3.0));
+
+    public static void main(String[] args) throws Exception {
+        int threads = Env.threads();
+        int warmup = Integer.getInteger("bench.warmup", 3);
+        int iterations = Integer.getInteger("bench.iterations", 5);
+        double seconds = Double.parseDouble(System.getProperty("bench.time", "1"));
+        Pattern include = Pattern.compile(System.getProperty("bench.include", ".*"));
+        Path out = Path.of(System.getProperty("bench.out",
+                Files.exists(Path.of("bench", "pom.xml")) ? "bench/target/results.md" : "target/results.md"));
+
+        List<Entry> selected = new ArrayList<>();
+        for (Entry e : ENTRIES) if (include.matcher(e.name()).find()) selected.add(e);
+        if (selected.isEmpty()) {
+            System.err.println("bench.include='" + include + "' matches none of " + ENTRIES.stream().map(Entry::name).toList());
+            System.exit(2);
+        }
+
+        String decodeCheck = null;
+        if (selected.stream().anyMatch(e -> e.bench() == DecodeBench.class) && !Boolean.getBoolean("bench.skipCheck")) {
+            decodeCheck = DecodeBench.check();
+            System.out.println("decode check: " + decodeCheck);
+        }
+
+        TimeValue iterationTime = TimeValue.milliseconds(Math.max(1, Math.round(seconds * 1000)));
+        ChainedOptionsBuilder opts = new OptionsBuilder()
+                .forks(1)
+                .threads(1)
+                .mode(Mode.SampleTime)
+                .timeUnit(TimeUnit.MILLISECONDS)
+                .warmupIterations(warmup)
+                .warmupTime(iterationTime)
+                .measurementIterations(iterations)
+                .measurementTime(iterationTime)
+                .shouldFailOnError(false)
+                .jvmArgsAppend(forkArgs(threads));
+        for (Entry e : selected) opts.include(Pattern.quote(e.bench().getName()) + "\\.");
+        Collection<RunResult> results = new Runner(opts.build()).run();
+
+        Map<String, Double> medians = new HashMap<>();
+        for (RunResult r : results) {
+            medians.put(r.getParams().getBenchmark(), r.getPrimaryResult().getStatistics().getPercentile(50));
+        }
+        List<String[]> rows = new ArrayList<>();
+        for (Entry e : selected) rows.add(row(e, medians));
+
+        String settings = String.format(Locale.ROOT,
+                "JMH: 1 fork per benchmark, %d warmup + %d measured iterations of %.1f s, sample-time mode; "
+                        + "scores are medians of per-call times; intra-op threads: %d (tune4j and torch.set_num_threads)",
+                warmup, iterations, seconds, threads);
+        String table = table(rows);
+        System.out.println();
+        System.out.println(settings);
+        if (decodeCheck != null) System.out.println("decode check: " + decodeCheck);
+        System.out.println(table);
+        writeMarkdown(out, machine(threads), settings, decodeCheck, table);
+        System.out.println("written to " + out.toAbsolutePath());
+    }
+
+    /** Forks see the same thread count; -Xss as in the core tests, heap for the 49152x576 inputs built on it. */
+    private static String[] forkArgs(int threads) {
+        return new String[] {"-Dbench.threads=" + threads, "-Xss4m", "-Xmx4g"};
+    }
+
+    private static String[] row(Entry e, Map<String, Double> medians) {
+        Double ours = medians.get(e.bench().getName() + ".tune4j");
+        Double theirs = medians.get(e.bench().getName() + ".libtorch");
+        boolean decode = e.bench() == DecodeBench.class;
+        String ratio = "n/a", status = "ERROR";
+        if (ours != null && theirs != null && ours > 0) {
+            double r = theirs / ours;
+            ratio = String.format(Locale.ROOT, "%.2fx", r);
+            status = r >= e.target() ? "PASS" : "MISS";
+        }
+        return new String[] {e.label(), e.shape(), score(ours, decode), score(theirs, decode), ratio,
+                String.format(Locale.ROOT, ">= %.1fx", e.target()), status};
+    }
+
+    private static String score(Double ms, boolean decode) {
+        if (ms == null) return "failed";
+        if (decode) return String.format(Locale.ROOT, "%.1f tok/s (%.3f ms/tok)", 1000.0 / ms, ms);
+        return String.format(Locale.ROOT, "%.3f ms", ms);
+    }
+
+    private static final String[] HEADER = {"benchmark", "shape", "tune4j (median)", "libtorch (median)",
+            "ratio (libtorch/tune4j)", "target", "status"};
+
+    /** A markdown table, padded so that it also reads as plain text on the console. */
+    static String table(List<String[]> rows) {
+        int[] width = new int[HEADER.length];
+        List<String[]> all = new ArrayList<>();
+        all.add(HEADER);
+        all.addAll(rows);
+        for (String[] r : all) for (int i = 0; i < r.length; i++) width[i] = Math.max(width[i], r[i].length());
+        StringBuilder sb = new StringBuilder();
+        for (int k = 0; k < all.size(); k++) {
+            appendRow(sb, all.get(k), width);
+            if (k == 0) {
+                String[] rule = new String[HEADER.length];
+                for (int i = 0; i < rule.length; i++) rule[i] = "-".repeat(width[i]);
+                appendRow(sb, rule, width);
+            }
+        }
+        return sb.toString();
+    }
+
+    private static void appendRow(StringBuilder sb, String[] cells, int[] width) {
+        sb.append('|');
+        for (int i = 0; i < cells.length; i++) {
+            sb.append(' ').append(cells[i]).append(" ".repeat(width[i] - cells[i].length())).append(" |");
+        }
+        sb.append('\n');
+    }
+
+    static Map<String, String> machine(int threads) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        m.put("commit", gitCommit());
+        m.put("CPU", cpuModel());
+        m.put("cores (logical)", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        m.put("intra-op threads", Integer.toString(threads));
+        m.put("JDK", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+        m.put("OS", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        String torchVersion = org.bytedeco.pytorch.Tensor.class.getPackage().getImplementationVersion();
+        m.put("libtorch", "Bytedeco PyTorch preset " + (torchVersion == null ? "(version not in manifest)" : torchVersion)
+                + ", float32, CPU");
+        m.put("libtorch attention", AttentionBench.TORCH_IMPL);
+        return m;
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // not Linux: fall through
+        }
+        return System.getProperty("os.arch") + " (model unknown)";
+    }
+
+    private static String gitCommit() {
+        String head = git("rev-parse", "HEAD");
+        if (head == null) return "unknown";
+        String status = git("status", "--porcelain", "--untracked-files=no");
+        return head + (status != null && !status.isEmpty() ? " (with uncommitted changes)" : "");
+    }
+
+    private static String git(String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add("git");
+        cmd.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String text;
+            try (InputStream in = p.getInputStream()) {
+                text = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+            }
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 ? text : null;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private static void writeMarkdown(Path out, Map<String, String> machine, String settings, String decodeCheck,
+                                      String table) throws IOException {
+        StringBuilder md = new StringBuilder("# tune4j vs libtorch\n\n");
+        for (Map.Entry<String, String> e : machine.entrySet()) {
+            md.append("- ").append(e.getKey()).append(": ").append(e.getValue()).append('\n');
+        }
+        md.append("- ").append(settings).append('\n');
+        if (decodeCheck != null) md.append("- decode check: ").append(decodeCheck).append('\n');
+        md.append('\n').append(table);
+        md.append("\nratio = libtorch median / tune4j median (> 1: tune4j is faster); status compares it with the target.\n");
+        Path dir = out.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        // a crash half-way through must not leave a truncated table where a good one was
+        Path tmp = Files.createTempFile(dir, "results", ".md.tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(md.toString().getBytes(StandardCharsets.UTF_8)));
+            ch.force(true);
+        }
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}

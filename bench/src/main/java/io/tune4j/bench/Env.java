@@ -1,0 +1,54 @@
+package io.tune4j.bench;
+
+import java.util.SplittableRandom;
+
+/** Shapes and settings every benchmark shares; forks read the same system properties as the runner. */
+final class Env {
+    private Env() {}
+
+    // SmolLM2-135M
+    static final int HIDDEN = 576;
+    static final int INTERMEDIATE = 1536;
+    static final int HEADS = 9;
+    static final int KV_HEADS = 3;
+    static final int HEAD_DIM = 64;
+    static final int VOCAB = 49152;
+    static final float ROPE_THETA = 100000f;
+    static final int MAX_POSITIONS = 8192;
+    static final float EPS = 1e-5f;
+    // a training micro-batch of 4 sequences of 256 tokens
+    static final int BATCH = 4;
+    static final int SEQ = 256;
+    static final int ROWS = BATCH * SEQ;
+    static final int LORA_RANK = 16;
+    static final float LORA_SCALE = 32f / LORA_RANK; // alpha 32
+
+    /** Intra-op threads for both libraries; the benchmark itself is one stream, as in training. */
+    static int threads() {
+        return Integer.getInteger("bench.threads", Runtime.getRuntime().availableProcessors());
+    }
+
+    static float[] normal(long seed, long n, float std) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[] out = new float[Math.toIntExact(n)];
+        for (int i = 0; i < out.length; i++) {
+            double u1 = rng.nextDouble(), u2 = rng.nextDouble();
+            out[i] = (float) (std * Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2));
+        }
+        return out;
+    }
+
+    static int[] ints(long seed, int n, int bound) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) out[i] = rng.nextInt(bound);
+        return out;
+    }
+
+    /** Position of each row of a [BATCH, SEQ] batch: every sequence starts at 0. */
+    static int[] batchPositions() {
+        int[] pos = new int[ROWS];
+        for (int i = 0; i < ROWS; i++) pos[i] = i % SEQ;
+        return pos;
+    }
+}

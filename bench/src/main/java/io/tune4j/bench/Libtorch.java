@@ -1,0 +1,37 @@
+package io.tune4j.bench;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/** libtorch helpers shared by the op benchmarks and the decode model. */
+final class Libtorch {
+    private static final BoolOptional NO_RETAIN = new BoolOptional();
+    private static final TensorArrayRefOptional ALL_INPUTS = new TensorArrayRefOptional();
+
+    private Libtorch() {}
+
+    static Tensor floats(float[] values, long... shape) {
+        try (FloatPointer p = new FloatPointer(values)) {
+            // from_blob only borrows p: clone so the tensor owns its storage
+            return torch.from_blob(p, shape, new TensorOptions(torch.ScalarType.Float)).clone();
+        }
+    }
+
+    static Tensor longs(int[] values, long... shape) {
+        long[] l = new long[values.length];
+        for (int i = 0; i < l.length; i++) l[i] = values[i];
+        try (LongPointer p = new LongPointer(l)) {
+            return torch.from_blob(p, shape, new TensorOptions(torch.ScalarType.Long)).clone();
+        }
+    }
+
+    /** Backward from a non-scalar output with upstream gradient dy, as a layer inside a model sees it. */
+    static void backward(Tensor y, Tensor dy) {
+        y.backward(dy, NO_RETAIN, false, ALL_INPUTS);
+    }
+}
