@@ -104,7 +104,9 @@ public final class Llama2cTokenizer implements Tokenizer {
         }
         float[] s = new float[scores.size()];
         for (int i = 0; i < s.length; i++) s[i] = scores.get(i);
-        int[] eos = mergeIds(new int[] {EOS}, extraEosIds);
+        // llama2.c models are trained on documents separated by BOS, and llama2.c's own sampler
+        // ends a sequence on it: a BOS in the output means the story is over.
+        int[] eos = mergeIds(new int[] {EOS, BOS}, extraEosIds);
         return new Llama2cTokenizer(file, pieces.toArray(new String[0]), s, eos);
     }
 
