@@ -7,8 +7,10 @@
 #   bench/run.sh -Dbench.warmup=1 -Dbench.iterations=1 -Dbench.time=0.2   # quick smoke run
 #
 # Arguments go to the JVM before the main class, so -Dbench.* properties (see bench/README.md)
-# and JVM flags both work. MVN_FLAGS replaces the default offline flag (-o) of the build.
+# and JVM flags both work. MVN_FLAGS adds Maven flags to the build (e.g. MVN_FLAGS=-o offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q ${MVN_FLAGS--o} -pl bench -am package -DskipTests
+mvn -B -q ${MVN_FLAGS:-} -pl bench -am package -DskipTests
+# both sides (tune4j and libtorch use libgomp) run under the same OpenMP wait policy
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 exec java -Xss4m "$@" -cp "bench/target/classes:$(cat bench/target/classpath.txt)" io.tune4j.bench.BenchMain

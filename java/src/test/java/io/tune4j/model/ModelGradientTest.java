@@ -40,9 +40,22 @@ class ModelGradientTest {
         }
     }
 
-    /** Shared with the stories260K check: compares grad·v with (L(θ+εv) − L(θ−εv)) / 2ε. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void stories260KGradientMatchesFiniteDifferences(Ops ops) {
+        java.nio.file.Path dir = io.tune4j.testing.Fixtures.require("models/stories260K-hf");
+        try (LoadedModel m = LoadedModel.load(dir, null, ops)) {
+            Rand rnd = new Rand();
+            checkModel(m.model(), rnd, 2, 24, "stories260K " + rnd);
+        }
+    }
+
+    /** Compares grad·v with (L(θ+εv) − L(θ−εv)) / 2ε along random unit directions v. */
     static void checkModel(LlamaModel model, Rand rnd, int B, int T, String what) {
         LlamaConfig cfg = model.config();
+        List<Parameter> params = model.parameters();
+        float[][] original = new float[params.size()][];
+        for (int i = 0; i < params.size(); i++) original[i] = params.get(i).value().toFloatArray();
         try (TrainingContext c = model.newTrainingContext(B, T)) {
             int M = B * T;
             int[] ids = new int[M], targets = new int[M];
@@ -51,12 +64,10 @@ class ModelGradientTest {
                 targets[i] = i % 5 == 3 ? -100 : rnd.nextInt(cfg.vocabSize());
             }
             c.setBatch(ids, targets, null, null);
-            List<Parameter> params = model.parameters();
             for (Parameter p : params) p.requireGrad();
             model.zeroGrad();
             model.forwardBackward(c, 0f);
             for (int trial = 0; trial < 3; trial++) {
-                // random direction, unit norm over all parameters
                 double dot = 0, norm2 = 0;
                 float[][] dirs = new float[params.size()][];
                 for (int i = 0; i < params.size(); i++) {
@@ -68,38 +79,30 @@ class ModelGradientTest {
                         norm2 += (double) dirs[i][j] * dirs[i][j];
                     }
                 }
-                double scale = 1 / Math.sqrt(norm2);
-                dot *= scale;
+                double unit = 1 / Math.sqrt(norm2);
+                dot *= unit;
                 double eps = 1e-2;
-                double lp = lossAt(model, c, params, dirs, eps * scale);
-                double lm = lossAt(model, c, params, dirs, -eps * scale);
-                lossAt(model, c, params, dirs, 0); // restore
+                double lp = lossAt(model, c, params, original, dirs, eps * unit);
+                double lm = lossAt(model, c, params, original, dirs, -eps * unit);
                 double fd = (lp - lm) / (2 * eps);
                 double rel = Math.abs(fd - dot) / Math.max(Math.abs(dot), 1e-6);
                 assertTrue(rel < 2e-2, what + ": analytic " + dot + " vs finite difference " + fd + " (rel " + rel + ")");
             }
-            for (Parameter p : params) p.freeze();
+        } finally {
+            for (int i = 0; i < params.size(); i++) {
+                params.get(i).value().floats().put(original[i]);
+                params.get(i).freeze();
+            }
         }
     }
 
-    private static double[][] originals;
-
-    private static double lossAt(LlamaModel model, TrainingContext c, List<Parameter> params, float[][] dirs, double step) {
-        if (originals == null || originals.length != params.size()) originals = null;
+    private static double lossAt(LlamaModel model, TrainingContext c, List<Parameter> params, float[][] original,
+                                 float[][] dirs, double step) {
         for (int i = 0; i < params.size(); i++) {
-            Parameter p = params.get(i);
-            float[] v = p.value().toFloatArray();
-            if (originals == null) {
-                originals = new double[params.size()][];
-            }
-            if (originals[i] == null) {
-                originals[i] = new double[v.length];
-                for (int j = 0; j < v.length; j++) originals[i][j] = v[j];
-            }
-            for (int j = 0; j < v.length; j++) v[j] = (float) (originals[i][j] + step * dirs[i][j]);
-            p.value().floats().put(v);
+            float[] v = new float[original[i].length];
+            for (int j = 0; j < v.length; j++) v[j] = (float) (original[i][j] + step * dirs[i][j]);
+            params.get(i).value().floats().put(v);
         }
-        if (step == 0) originals = null;
         return model.forward(c).mean();
     }
 }
