@@ -90,7 +90,7 @@ class ModelGradientTest {
                 }
                 double unit = 1 / Math.sqrt(norm2);
                 dot *= unit;
-                double eps = 1e-2;
+                double eps = 1e-3;
                 double lp = lossAt(model, c, params, original, dirs, eps * unit);
                 double lm = lossAt(model, c, params, original, dirs, -eps * unit);
                 double fd = (lp - lm) / (2 * eps);
