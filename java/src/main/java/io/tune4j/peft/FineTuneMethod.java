@@ -1,0 +1,38 @@
+package io.tune4j.peft;
+
+import io.tune4j.model.LlamaModel;
+import io.tune4j.model.Parameter;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A way of fine-tuning (full, LoRA, adapters, prefix tuning) as a plug-in over the same model:
+ * it attaches to the model, says which parameters train, and saves a deployable result.
+ */
+public interface FineTuneMethod extends AutoCloseable {
+
+    /** "full", "lora", "adapter" or "prefix". */
+    String name();
+
+    /** Installs itself (wraps projections, inserts adapters or a prefix) and makes its parameters trainable. */
+    void attach(LlamaModel model);
+
+    /** The parameters the optimiser updates. */
+    List<Parameter> trainableParameters();
+
+    /** Called before every forward (e.g. prefix tuning computes its keys/values through its MLP). */
+    default void beforeForward() {}
+
+    /** Called after every backward (e.g. prefix tuning backpropagates into its MLP). */
+    default void afterBackward() {}
+
+    /**
+     * Writes the deployable result into dir: a PEFT-layout adapter directory (LoRA, prefix), the
+     * documented adapter format, or a complete model directory (full). Files are written to a temp
+     * name, fsynced and renamed.
+     */
+    void save(Path dir);
+
+    @Override
+    default void close() {}
+}
