@@ -10,6 +10,8 @@ import io.tune4j.ops.Ops;
 import io.tune4j.ops.RopeScaling;
 import io.tune4j.ops.SamplingParams;
 import io.tune4j.runtime.NativeLib;
+import io.tune4j.tensor.DType;
+import io.tune4j.tensor.Device;
 import io.tune4j.tensor.Tensor;
 
 /** The CPU backend: every call is one JNI call into libtune4j_native (OpenMP + OpenBLAS). */
@@ -31,11 +33,13 @@ public final class CpuOps implements Ops {
 
     @Override
     public void linearForward(Tensor y, Tensor x, Tensor w, Tensor b, int M, int K, int N) {
+        f("linear y", y, (long) M * N); f("linear x", x, (long) M * K); f("linear w", w, (long) N * K); f("linear b", b, N);
         t4j_linear_fwd(a(y), a(x), a(w), a(b), M, K, N);
     }
 
     @Override
     public void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, int M, int K, int N) {
+        f("linear dx", dx, (long) M * K); f("linear dw", dw, (long) N * K); f("linear db", db, N); f("linear dy", dy, (long) M * N); f("linear x", x, (long) M * K); f("linear w", w, (long) N * K);
         t4j_linear_bwd(a(dx), a(dw), a(db), a(dy), a(x), a(w), M, K, N);
     }
 
@@ -47,6 +51,7 @@ public final class CpuOps implements Ops {
     @Override
     public void loraForward(Tensor y, Tensor t, Tensor x, Tensor w, Tensor bias, Tensor la, Tensor lb,
                             int M, int K, int N, int r, float scale, float dropout, long seed, Tensor ws) {
+        f("lora y", y, (long) M * N); f("lora t", t, (long) M * r); f("lora x", x, (long) M * K); f("lora w", w, (long) N * K); f("lora bias", bias, N); f("lora A", la, (long) r * K); f("lora B", lb, (long) N * r); f("lora ws", ws, t4j_lora_ws_floats(M, K, N, r, dropout));
         t4j_lora_fwd(a(y), a(t), a(x), a(w), a(bias), a(la), a(lb), M, K, N, r, scale, dropout, seed, a(ws));
     }
 
@@ -54,6 +59,7 @@ public final class CpuOps implements Ops {
     public void loraBackward(Tensor dx, Tensor dw, Tensor dbias, Tensor da, Tensor db, Tensor dy, Tensor x, Tensor t,
                              Tensor w, Tensor la, Tensor lb, int M, int K, int N, int r, float scale, float dropout,
                              long seed, Tensor ws) {
+        f("lora dx", dx, (long) M * K); f("lora dW", dw, (long) N * K); f("lora dbias", dbias, N); f("lora dA", da, (long) r * K); f("lora dB", db, (long) N * r); f("lora dy", dy, (long) M * N); f("lora x", x, (long) M * K); f("lora t", t, (long) M * r); f("lora w", w, (long) N * K); f("lora A", la, (long) r * K); f("lora B", lb, (long) N * r); f("lora ws", ws, t4j_lora_ws_floats(M, K, N, r, dropout));
         t4j_lora_bwd(a(dx), a(dw), a(dbias), a(da), a(db), a(dy), a(x), a(t), a(w), a(la), a(lb), M, K, N, r,
                 scale, dropout, seed, a(ws));
     }
@@ -61,6 +67,7 @@ public final class CpuOps implements Ops {
     @Override
     public void adapterForward(Tensor y, Tensor h, Tensor act, Tensor x, Tensor down, Tensor downBias, Tensor up,
                                Tensor upBias, int M, int d, int m, Activation fn) {
+        f("adapter y", y, (long) M * d); f("adapter h", h, (long) M * m); f("adapter a", act, (long) M * m); f("adapter x", x, (long) M * d); f("adapter down", down, (long) m * d); f("adapter down bias", downBias, m); f("adapter up", up, (long) d * m); f("adapter up bias", upBias, d);
         t4j_adapter_fwd(a(y), a(h), a(act), a(x), a(down), a(downBias), a(up), a(upBias), M, d, m, fn.code);
     }
 
@@ -68,43 +75,51 @@ public final class CpuOps implements Ops {
     public void adapterBackward(Tensor dx, Tensor dDown, Tensor dDownBias, Tensor dUp, Tensor dUpBias, Tensor dy,
                                 Tensor x, Tensor h, Tensor act, Tensor down, Tensor up, int M, int d, int m,
                                 Activation fn, Tensor ws) {
+        f("adapter dx", dx, (long) M * d); f("adapter dDown", dDown, (long) m * d); f("adapter dDownBias", dDownBias, m); f("adapter dUp", dUp, (long) d * m); f("adapter dUpBias", dUpBias, d); f("adapter dy", dy, (long) M * d); f("adapter x", x, (long) M * d); f("adapter h", h, (long) M * m); f("adapter a", act, (long) M * m); f("adapter ws", ws, (long) M * m);
         t4j_adapter_bwd(a(dx), a(dDown), a(dDownBias), a(dUp), a(dUpBias), a(dy), a(x), a(h), a(act), a(down),
                 a(up), M, d, m, fn.code, a(ws));
     }
 
     @Override
     public void embeddingForward(Tensor out, Tensor ids, Tensor table, int M, int V, int d) {
+        f("embedding out", out, (long) M * d); i("embedding ids", ids, M); f("embedding table", table, (long) V * d);
         NativeStatus.check(t4j_embedding_fwd(a(out), a(ids), a(table), M, V, d), "embedding: token id outside [0, " + V + ")");
     }
 
     @Override
     public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids, int M, int V, int d) {
+        f("embedding dTable", dTable, (long) V * d); f("embedding dOut", dOut, (long) M * d); i("embedding ids", ids, M);
         NativeStatus.check(t4j_embedding_bwd(a(dTable), a(dOut), a(ids), M, V, d), "embedding: token id outside [0, " + V + ")");
     }
 
     @Override
     public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps) {
+        f("rmsnorm y", y, (long) M * d); f("rmsnorm rstd", rstd, M); f("rmsnorm x", x, (long) M * d); f("rmsnorm w", w, d);
         t4j_rmsnorm_fwd(a(y), a(rstd), a(x), a(w), M, d, eps);
     }
 
     @Override
     public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d) {
+        f("rmsnorm dx", dx, (long) M * d); f("rmsnorm dw", dw, d); f("rmsnorm dy", dy, (long) M * d); f("rmsnorm x", x, (long) M * d); f("rmsnorm w", w, d); f("rmsnorm rstd", rstd, M);
         t4j_rmsnorm_bwd(a(dx), a(dw), a(dy), a(x), a(w), a(rstd), M, d);
     }
 
     @Override
     public void ropeTable(Tensor cos, Tensor sin, int maxPos, int hd, RopeScaling s) {
+        f("rope cos", cos, (long) maxPos * (hd / 2)); f("rope sin", sin, (long) maxPos * (hd / 2));
         t4j_rope_table(a(cos), a(sin), maxPos, hd, s.theta(), s.type().code, s.factor(), s.lowFreqFactor(),
                 s.highFreqFactor(), s.originalMaxPositions());
     }
 
     @Override
     public void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
+        f("rope x", x, (long) M * nh * hd); i("rope positions", pos, M); f("rope cos", cos, (long) maxPos * (hd / 2)); f("rope sin", sin, (long) maxPos * (hd / 2));
         NativeStatus.check(t4j_rope_fwd(a(x), a(pos), a(cos), a(sin), M, nh, hd, maxPos), "rope: position outside [0, " + maxPos + ")");
     }
 
     @Override
     public void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
+        f("rope dx", dx, (long) M * nh * hd); i("rope positions", pos, M); f("rope cos", cos, (long) maxPos * (hd / 2)); f("rope sin", sin, (long) maxPos * (hd / 2));
         NativeStatus.check(t4j_rope_bwd(a(dx), a(pos), a(cos), a(sin), M, nh, hd, maxPos), "rope: position outside [0, " + maxPos + ")");
     }
 
@@ -116,6 +131,7 @@ public final class CpuOps implements Ops {
     @Override
     public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
                                  Tensor qStart, Tensor kvStart, AttentionShape s, Tensor ws) {
+        attn(s, out, lse, q, k, v, pk, pv, qStart, kvStart, ws); prefixGiven(s, pk, pv);
         NativeStatus.check(t4j_attention_fwd(a(out), a(lse), a(q), a(k), a(v), a(pk), a(pv), a(qStart), a(kvStart),
                 s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), a(ws)), "attention " + s);
     }
@@ -124,6 +140,7 @@ public final class CpuOps implements Ops {
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dpk, Tensor dpv, Tensor dout, Tensor out,
                                   Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv, Tensor qStart,
                                   Tensor kvStart, AttentionShape s, Tensor ws) {
+        attn(s, out, lse, q, k, v, pk, pv, qStart, kvStart, ws); prefixGiven(s, pk, pv); attn(s, dout, null, dq, dk, dv, dpk, dpv, null, null, null);
         NativeStatus.check(t4j_attention_bwd(a(dq), a(dk), a(dv), a(dpk), a(dpv), a(dout), a(out), a(lse), a(q), a(k),
                 a(v), a(pk), a(pv), a(qStart), a(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(),
                 a(ws)), "attention backward " + s);
@@ -131,31 +148,37 @@ public final class CpuOps implements Ops {
 
     @Override
     public void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width) {
+        f("kv cache", cache, (long) B * Tmax * width); f("kv source", src, (long) B * Tq * width); i("kv q_start", qStart, B);
         NativeStatus.check(t4j_kv_write(a(cache), a(src), a(qStart), B, Tq, Tmax, width), "kv cache full (capacity " + Tmax + ")");
     }
 
     @Override
     public void swigluForward(Tensor out, Tensor g, Tensor u, long n) {
+        f("swiglu out", out, n); f("swiglu g", g, n); f("swiglu u", u, n);
         t4j_swiglu_fwd(a(out), a(g), a(u), n);
     }
 
     @Override
     public void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
+        f("swiglu dg", dg, n); f("swiglu du", du, n); f("swiglu dout", dout, n); f("swiglu g", g, n); f("swiglu u", u, n);
         t4j_swiglu_bwd(a(dg), a(du), a(dout), a(g), a(u), n);
     }
 
     @Override
     public void add(Tensor y, Tensor x1, Tensor x2, long n) {
+        f("add y", y, n); f("add a", x1, n); f("add b", x2, n);
         t4j_add(a(y), a(x1), a(x2), n);
     }
 
     @Override
     public void axpy(Tensor y, float alpha, Tensor x, long n) {
+        f("axpy y", y, n); f("axpy x", x, n);
         t4j_axpy(a(y), alpha, a(x), n);
     }
 
     @Override
     public int crossEntropy(Tensor losses, Tensor logits, Tensor targets, int M, int V, float gradScale) {
+        f("cross-entropy losses", losses, M); f("cross-entropy logits", logits, (long) M * V); i("cross-entropy targets", targets, M);
         return NativeStatus.check(t4j_cross_entropy(a(losses), a(logits), a(targets), M, V, gradScale),
                 "cross-entropy: target outside [0, " + V + ") and not -100");
     }
@@ -163,6 +186,7 @@ public final class CpuOps implements Ops {
     @Override
     public double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
                                        float gradScale, Tensor ws, int blockRows) {
+        f("lm head dh", dh, (long) M * d); f("lm head dw", dw, (long) V * d); f("lm head h", h, (long) M * d); f("lm head w", w, (long) V * d); i("lm head targets", targets, M); f("lm head ws", ws, (long) blockRows * V);
         double[] out = new double[2];
         NativeStatus.check(t4j_lmhead_cross_entropy(out, a(dh), a(dw), a(h), a(w), a(targets), M, d, V, gradScale,
                 a(ws), blockRows), "cross-entropy: target outside [0, " + V + ") and not -100");
@@ -171,27 +195,70 @@ public final class CpuOps implements Ops {
 
     @Override
     public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long n, AdamWParams h, int step) {
+        f("adamw p", p, n); f("adamw g", g, n); f("adamw m", m, n); f("adamw v", v, n);
         t4j_adamw(a(p), a(g), a(m), a(v), n, h.lr(), h.beta1(), h.beta2(), h.eps(), h.weightDecay(), step);
     }
 
     @Override
     public double sumOfSquares(Tensor x, long n) {
+        f("sum of squares x", x, n);
         return t4j_sumsq(a(x), n);
     }
 
     @Override
     public void scale(Tensor x, float s, long n) {
+        f("scale x", x, n);
         t4j_scale(a(x), s, n);
     }
 
     @Override
     public int sample(Tensor logits, int V, SamplingParams p, Tensor recent, int nRecent, float coin, Tensor ws) {
+        f("sample logits", logits, V); i("sample recent", recent, nRecent); f("sample ws", ws, 2L * V);
         return t4j_sample(a(logits), V, p.temperature(), p.topK(), p.topP(), p.repetitionPenalty(), a(recent), nRecent,
                 coin, a(ws));
     }
 
     @Override
     public int argmax(Tensor x, int n) {
+        f("argmax x", x, n);
         return t4j_argmax(a(x), n);
+    }
+
+    /** A float tensor the op will touch must be CPU F32 memory of at least n elements. */
+    private static void f(String what, Tensor t, long n) {
+        if (t == null) return;
+        if (t.device() != Device.CPU || t.dtype() != DType.F32) {
+            throw new IllegalArgumentException(what + ": expected a CPU F32 tensor, got " + t);
+        }
+        if (t.numel() < n) throw new IllegalArgumentException(what + ": holds " + t.numel() + " elements, the op needs " + n);
+    }
+
+    private static void i(String what, Tensor t, long n) {
+        if (t == null) return;
+        if (t.device() != Device.CPU || t.dtype() != DType.I32) {
+            throw new IllegalArgumentException(what + ": expected a CPU I32 tensor, got " + t);
+        }
+        if (t.numel() < n) throw new IllegalArgumentException(what + ": holds " + t.numel() + " elements, the op needs " + n);
+    }
+
+    private static void prefixGiven(AttentionShape s, Tensor pk, Tensor pv) {
+        if (s.P() > 0 && (pk == null || pv == null)) {
+            throw new IllegalArgumentException("attention: P = " + s.P() + " needs prefix keys and values");
+        }
+    }
+
+    private void attn(AttentionShape s, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
+                      Tensor qStart, Tensor kvStart, Tensor ws) {
+        long rows = (long) s.B() * s.Tq();
+        f("attention out", out, rows * s.nh() * s.hd());
+        f("attention lse", lse, rows * s.nh());
+        f("attention q", q, rows * s.nh() * s.hd());
+        f("attention k", k, (long) s.B() * s.Tk() * s.nkv() * s.hd());
+        f("attention v", v, (long) s.B() * s.Tk() * s.nkv() * s.hd());
+        f("attention prefix keys", pk, (long) s.P() * s.nkv() * s.hd());
+        f("attention prefix values", pv, (long) s.P() * s.nkv() * s.hd());
+        i("attention q_start", qStart, s.B());
+        i("attention kv_start", kvStart, rows);
+        if (ws != null) f("attention ws", ws, attentionWorkspaceFloats(s));
     }
 }
