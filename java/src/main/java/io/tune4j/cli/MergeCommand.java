@@ -23,14 +23,10 @@ final class MergeCommand implements Callable<Integer> {
     Path out;
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         try (LoadedModel m = LoadedModel.load(model.model, model.tokenizer);
              FineTuneMethod method = Adapters.load(adapter, m.model())) {
             Merger.merge(m.model(), method, m.checkpoint().path(), out);
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
         }
         System.err.println("tune4j: merged " + adapter + " into " + out);
         return 0;

@@ -45,6 +45,10 @@ class MergeTest {
             double rel = maxRelDiff(logits(m.model(), toks), tuned);
             assertTrue(rel <= 1e-5, "merged vs base+LoRA: relative difference " + rel);
         }
+        assertEquals(0, Main.run("generate", "--model", dir.toString(), "--adapter", adapter.toString(), "-p",
+                "Once upon a time", "--max-tokens", "5"));
+        assertEquals(2, Main.run("generate", "--model", dir.toString(), "--adapter", tmp.resolve("missing").toString(),
+                "-p", "Once", "--max-tokens", "2"));
         assertEquals(0, Main.run("merge", "--model", dir.toString(), "--adapter", adapter.toString(), "--out",
                 viaCli.toString()));
         try (LoadedModel m = LoadedModel.load(viaCli, null, CpuOps.INSTANCE)) {
