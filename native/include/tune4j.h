@@ -117,6 +117,11 @@ int t4j_kv_write(float* cache, const float* src, const int32_t* q_start, int B, 
 void t4j_swiglu_fwd(float* out, const float* g, const float* u, int64_t n);
 void t4j_swiglu_bwd(float* dg, float* du, const float* dout, const float* g, const float* u, int64_t n);
 
+/* ---- activation.cpp: elementwise activations over n ----
+ * tanh backward takes the saved OUTPUT y = tanh(x) and accumulates dx += dy * (1 - y^2). */
+void t4j_tanh_fwd(float* y, const float* x, int64_t n);
+void t4j_tanh_bwd(float* dx, const float* dy, const float* y, int64_t n);
+
 /* ---- residual.cpp ---- */
 void t4j_add(float* y, const float* a, const float* b, int64_t n);           /* y = a + b (y may alias a or b) */
 void t4j_axpy(float* y, float alpha, const float* x, int64_t n);            /* y += alpha x */

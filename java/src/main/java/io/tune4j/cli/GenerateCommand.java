@@ -5,7 +5,10 @@ import io.tune4j.generate.GenerationResult;
 import io.tune4j.generate.Generator;
 import io.tune4j.model.LoadedModel;
 import io.tune4j.ops.SamplingParams;
+import io.tune4j.peft.Adapters;
+import io.tune4j.peft.FineTuneMethod;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -40,6 +43,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "random seed for sampling")
     long seed;
 
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "fine-tuning result to apply: a LoRA or prefix-tuning directory (PEFT layout) or tune4j adapters")
+    Path adapter;
+
     @Option(names = "--stop", description = "stop when this text appears (repeatable)")
     List<String> stop;
 
@@ -51,6 +58,7 @@ final class GenerateCommand implements Callable<Integer> {
         PrintStream out = new PrintStream(System.out, true,
                 StandardCharsets.UTF_8);
         try (LoadedModel m = LoadedModel.load(model.model, model.tokenizer);
+             FineTuneMethod method = adapter == null ? null : Adapters.load(adapter, m.model());
              Generator g = new Generator(m.model(), m.tokenizer(), 1)) {
             long t0 = System.nanoTime();
             GenerationResult r = g.generate(prompt, cfg, (id, delta) -> out.print(delta));

@@ -20,6 +20,8 @@ public final class DecoderLayer implements AutoCloseable {
     Projection q, k, v, o, gate, up, down;
     Parameter prefixKeys;   // [P, kvDim] or null
     Parameter prefixValues; // [P, kvDim] or null
+    BlockHook attnHook;     // applied to o_proj's output before the residual add, or null
+    BlockHook mlpHook;      // applied to down_proj's output before the residual add, or null
 
     DecoderLayer(int index, LlamaConfig cfg, Ops ops, Parameter attnNorm, Parameter ffnNorm, Projection q,
                  Projection k, Projection v, Projection o, Projection gate, Projection up, Projection down) {
@@ -49,6 +51,24 @@ public final class DecoderLayer implements AutoCloseable {
     public void setPrefix(Parameter keys, Parameter values) {
         this.prefixKeys = keys;
         this.prefixValues = values;
+    }
+
+    /** Installs (or with null removes) the hook on the attention output (after o_proj, before the residual add). */
+    public void setAttentionHook(BlockHook hook) {
+        this.attnHook = hook;
+    }
+
+    /** Installs (or with null removes) the hook on the MLP output (after down_proj, before the residual add). */
+    public void setMlpHook(BlockHook hook) {
+        this.mlpHook = hook;
+    }
+
+    public BlockHook attentionHook() {
+        return attnHook;
+    }
+
+    public BlockHook mlpHook() {
+        return mlpHook;
     }
 
     /** Projection by Hugging Face module name (q_proj, ..., down_proj). */
@@ -87,11 +107,26 @@ public final class DecoderLayer implements AutoCloseable {
         for (Projection p : List.of(q, k, v, o)) out.addAll(p.parameters());
         out.add(ffnNorm);
         for (Projection p : List.of(gate, up, down)) out.addAll(p.parameters());
+        if (attnHook != null) out.addAll(attnHook.parameters());
+        if (mlpHook != null) out.addAll(mlpHook.parameters());
         if (prefixKeys != null) {
             out.add(prefixKeys);
             out.add(prefixValues);
         }
         return out;
+    }
+
+    // With a prefix of P virtual tokens the real tokens sit at positions P, P+1, ... as in Hugging Face,
+    // where the prefix is a past_key_values cache of length P: the rotary table is read shifted by P rows.
+    private void rope(LlamaModel m, Tensor x, Tensor positions, int M, int heads, boolean backward) {
+        int P = prefixLength();
+        Tensor cos = P == 0 ? m.ropeCos : m.ropeCos.slice(P, m.ropeMax);
+        Tensor sin = P == 0 ? m.ropeSin : m.ropeSin.slice(P, m.ropeMax);
+        if (backward) {
+            ops.ropeBackward(x, positions, cos, sin, M, heads, cfg.headDim(), m.ropeMax - P);
+        } else {
+            ops.ropeForward(x, positions, cos, sin, M, heads, cfg.headDim(), m.ropeMax - P);
+        }
     }
 
     private Tensor pk() {
@@ -111,17 +146,19 @@ public final class DecoderLayer implements AutoCloseable {
         q.forward(a.q, a.h1, M);
         k.forward(a.k, a.h1, M);
         v.forward(a.v, a.h1, M);
-        ops.ropeForward(a.q, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numHeads(), hd, c.model.ropeMax);
-        ops.ropeForward(a.k, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numKvHeads(), hd, c.model.ropeMax);
+        rope(c.model, a.q, c.positions, M, cfg.numHeads(), false);
+        rope(c.model, a.k, c.positions, M, cfg.numKvHeads(), false);
         AttentionShape s = c.attentionShape(prefixLength());
         ops.attentionForward(a.att, a.lse, a.q, a.k, a.v, pk(), pv(), null, c.kvStart, s, c.attentionWs(s));
         o.forward(a.x2, a.att, M);
+        if (attnHook != null) attnHook.forward(a.x2, M);
         ops.add(a.x2, a.x2, xIn, (long) M * d);
         ops.rmsnormForward(a.h2, a.rstd2, a.x2, ffnNorm.value(), M, d, cfg.rmsNormEps());
         gate.forward(a.g, a.h2, M);
         up.forward(a.u, a.h2, M);
         ops.swigluForward(a.s, a.g, a.u, (long) M * cfg.intermediateSize());
         down.forward(xOut, a.s, M);
+        if (mlpHook != null) mlpHook.forward(xOut, M);
         ops.add(xOut, xOut, a.x2, (long) M * d);
     }
 
@@ -131,7 +168,12 @@ public final class DecoderLayer implements AutoCloseable {
         TrainingContext.Scratch g = c.scratch;
         // MLP block: xOut = x2 + down(silu(gate(h2)) * up(h2))
         g.ds.fill(0f);
-        down.backward(g.ds, c.dres, a.s, M);
+        if (mlpHook != null) {
+            mlpHook.backward(g.dh, c.dres, M); // g.dh is free until the norm's backward below
+            down.backward(g.ds, g.dh, a.s, M);
+        } else {
+            down.backward(g.ds, c.dres, a.s, M);
+        }
         g.dg.fill(0f);
         g.du.fill(0f);
         ops.swigluBackward(g.dg, g.du, g.ds, a.g, a.u, (long) M * I);
@@ -141,7 +183,12 @@ public final class DecoderLayer implements AutoCloseable {
         ops.rmsnormBackward(c.dres, ffnNorm.grad(), g.dh, a.x2, ffnNorm.value(), a.rstd2, M, d);
         // attention block: x2 = xIn + o(attn(rope(q(h1)), rope(k(h1)), v(h1)))
         g.datt.fill(0f);
-        o.backward(g.datt, c.dres, a.att, M);
+        if (attnHook != null) {
+            attnHook.backward(g.dh, c.dres, M);
+            o.backward(g.datt, g.dh, a.att, M);
+        } else {
+            o.backward(g.datt, c.dres, a.att, M);
+        }
         g.dq.fill(0f);
         g.dk.fill(0f);
         g.dv.fill(0f);
@@ -149,8 +196,8 @@ public final class DecoderLayer implements AutoCloseable {
         ops.attentionBackward(g.dq, g.dk, g.dv, prefixKeys == null ? null : prefixKeys.grad(),
                 prefixValues == null ? null : prefixValues.grad(), g.datt, a.att, a.lse, a.q, a.k, a.v, pk(), pv(),
                 null, c.kvStart, s, c.attentionWs(s));
-        ops.ropeBackward(g.dq, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numHeads(), hd, c.model.ropeMax);
-        ops.ropeBackward(g.dk, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numKvHeads(), hd, c.model.ropeMax);
+        rope(c.model, g.dq, c.positions, M, cfg.numHeads(), true);
+        rope(c.model, g.dk, c.positions, M, cfg.numKvHeads(), true);
         g.dh.fill(0f);
         q.backward(g.dh, g.dq, a.h1, M);
         k.backward(g.dh, g.dk, a.h1, M);
@@ -169,11 +216,11 @@ public final class DecoderLayer implements AutoCloseable {
         int d = cfg.hiddenSize(), hd = cfg.headDim(), kvDim = cfg.kvDim(), qDim = cfg.qDim();
         InferenceContext.Buffers b = c.buf;
         ops.rmsnormForward(b.h, b.rstd, x, attnNorm.value(), M, d, cfg.rmsNormEps());
-        q.forward(b.q, b.h, M);
-        k.forward(b.k, b.h, M);
-        v.forward(b.v, b.h, M);
-        ops.ropeForward(b.q, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numHeads(), hd, c.model.ropeMax);
-        ops.ropeForward(b.k, c.positions, c.model.ropeCos, c.model.ropeSin, M, cfg.numKvHeads(), hd, c.model.ropeMax);
+        q.forwardInference(b.q, b.h, M);
+        k.forwardInference(b.k, b.h, M);
+        v.forwardInference(b.v, b.h, M);
+        rope(c.model, b.q, c.positions, M, cfg.numHeads(), false);
+        rope(c.model, b.k, c.positions, M, cfg.numKvHeads(), false);
         Tensor cacheK = c.cacheK[index], cacheV = c.cacheV[index];
         int T = c.maxSeq;
         for (int si = 0; si < c.segmentCount; si++) {
@@ -186,13 +233,15 @@ public final class DecoderLayer implements AutoCloseable {
             ops.attentionForward(b.att.slice(row, row + n), b.lse, b.q.slice(row, row + n), kSlot, vSlot, pk(), pv(),
                     start, null, s, c.attnWs);
         }
-        o.forward(b.tmp, b.att, M);
+        o.forwardInference(b.tmp, b.att, M);
+        if (attnHook != null) attnHook.forward(b.tmp, M);
         ops.add(x, x, b.tmp, (long) M * d);
         ops.rmsnormForward(b.h, b.rstd, x, ffnNorm.value(), M, d, cfg.rmsNormEps());
-        gate.forward(b.g, b.h, M);
-        up.forward(b.u, b.h, M);
+        gate.forwardInference(b.g, b.h, M);
+        up.forwardInference(b.u, b.h, M);
         ops.swigluForward(b.g, b.g, b.u, (long) M * cfg.intermediateSize());
-        down.forward(b.tmp, b.g, M);
+        down.forwardInference(b.tmp, b.g, M);
+        if (mlpHook != null) mlpHook.forward(b.tmp, M);
         ops.add(x, x, b.tmp, (long) M * d);
         assert qDim == b.q.dim(1);
     }

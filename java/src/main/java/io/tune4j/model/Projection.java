@@ -17,6 +17,14 @@ public interface Projection extends AutoCloseable {
     /** y[M,out] = f(x[M,in]). */
     void forward(Tensor y, Tensor x, int M);
 
+    /**
+     * y = f(x) for decoding, where no backward follows: no training-only noise (LoRA dropout).
+     * Plain projections compute the same as {@link #forward}.
+     */
+    default void forwardInference(Tensor y, Tensor x, int M) {
+        forward(y, x, M);
+    }
+
     /** Accumulates dx (may be null) and the gradients of trainable parameters. */
     void backward(Tensor dx, Tensor dy, Tensor x, int M);
 

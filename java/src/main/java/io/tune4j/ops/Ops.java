@@ -72,6 +72,12 @@ public interface Ops {
 
     void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n);
 
+    // ---- elementwise activations ----
+    void tanhForward(Tensor y, Tensor x, long n);
+
+    /** dx += dy * (1 - y^2), from the saved output y = tanh(x). */
+    void tanhBackward(Tensor dx, Tensor dy, Tensor y, long n);
+
     // ---- residual ----
     void add(Tensor y, Tensor a, Tensor b, long n);
 

@@ -23,6 +23,12 @@ public interface FineTuneMethod extends AutoCloseable {
     /** Called before every forward (e.g. prefix tuning computes its keys/values through its MLP). */
     default void beforeForward() {}
 
+    /**
+     * Training mode (default after attach) or evaluation: training-only noise such as LoRA dropout
+     * applies only in training mode. Decoding never applies it.
+     */
+    default void setTraining(boolean training) {}
+
     /** Called after every backward (e.g. prefix tuning backpropagates into its MLP). */
     default void afterBackward() {}
 

@@ -110,6 +110,11 @@ public final class NativeLib {
     public static native void t4j_swiglu_bwd(@Cast("float*") long dg, @Cast("float*") long du,
             @Cast("const float*") long dout, @Cast("const float*") long g, @Cast("const float*") long u, long n);
 
+    // ---- activation ----
+    public static native void t4j_tanh_fwd(@Cast("float*") long y, @Cast("const float*") long x, long n);
+    public static native void t4j_tanh_bwd(@Cast("float*") long dx, @Cast("const float*") long dy,
+            @Cast("const float*") long y, long n);
+
     // ---- residual ----
     public static native void t4j_add(@Cast("float*") long y, @Cast("const float*") long a,
             @Cast("const float*") long b, long n);

@@ -165,6 +165,16 @@ public final class CpuOps implements Ops {
     }
 
     @Override
+    public void tanhForward(Tensor y, Tensor x, long n) {
+        t4j_tanh_fwd(a(y), a(x), n);
+    }
+
+    @Override
+    public void tanhBackward(Tensor dx, Tensor dy, Tensor y, long n) {
+        if (dx != null) t4j_tanh_bwd(a(dx), a(dy), a(y), n);
+    }
+
+    @Override
     public void add(Tensor y, Tensor x1, Tensor x2, long n) {
         f("add y", y, n); f("add a", x1, n); f("add b", x2, n);
         t4j_add(a(y), a(x1), a(x2), n);

@@ -1,0 +1,56 @@
+package io.tune4j.peft;
+
+import io.tune4j.model.LlamaModel;
+import io.tune4j.model.Parameter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Full fine-tuning: every weight of the model trains (a tied LM head once, as the embedding).
+ * Saves a complete Hugging Face model directory: config.json and tokenizer files from the source,
+ * model.safetensors with the trained weights in F32.
+ */
+public final class FullMethod implements FineTuneMethod {
+    private final Path source;
+    private LlamaModel model;
+
+    /** @param source the model directory (or llama2.c file) config and tokenizer are copied from; may be null */
+    public FullMethod(Path source) {
+        this.source = source;
+    }
+
+    @Override
+    public String name() {
+        return "full";
+    }
+
+    @Override
+    public void attach(LlamaModel model) {
+        if (this.model != null) throw new IllegalStateException("full fine-tuning is already attached to a model");
+        this.model = model;
+        for (Parameter p : trainableParameters()) p.requireGrad();
+    }
+
+    @Override
+    public List<Parameter> trainableParameters() {
+        if (model == null) throw new IllegalStateException("full fine-tuning is not attached to a model");
+        List<Parameter> out = new ArrayList<>();
+        for (Parameter p : model.parameters()) if (ModelDirWriter.isBaseWeight(p.name())) out.add(p);
+        return out;
+    }
+
+    @Override
+    public void save(Path dir) {
+        if (model == null) throw new IllegalStateException("full fine-tuning is not attached to a model");
+        ModelDirWriter.write(dir, model, Map.of(), source);
+    }
+
+    /** Frees the gradients; the trained weights stay in the model. */
+    @Override
+    public void close() {
+        if (model != null) for (Parameter p : model.parameters()) p.freeze();
+        model = null;
+    }
+}

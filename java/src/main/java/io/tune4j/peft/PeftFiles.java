@@ -1,0 +1,152 @@
+package io.tune4j.peft;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tune4j.model.io.ModelFormatException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+
+/** File names, key names and atomic JSON I/O shared by the adapter formats (PEFT's layout). */
+public final class PeftFiles {
+    public static final String CONFIG = "adapter_config.json";
+    public static final String WEIGHTS = "adapter_model.safetensors";
+    /** PEFT's prefix for the wrapped model's weights: PeftModel.base_model (LoraModel).model (LlamaForCausalLM). */
+    public static final String KEY_PREFIX = "base_model.model.";
+    public static final List<String> MODULES =
+            List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private PeftFiles() {}
+
+    /** "model.layers.{i}.self_attn.q_proj" or "model.layers.{i}.mlp.gate_proj", as in LlamaForCausalLM. */
+    public static String modulePath(int layer, String module) {
+        String block = switch (module) {
+            case "q_proj", "k_proj", "v_proj", "o_proj" -> "self_attn";
+            case "gate_proj", "up_proj", "down_proj" -> "mlp";
+            default -> throw new IllegalArgumentException("unknown module '" + module + "' (expected one of " + MODULES + ")");
+        };
+        return "model.layers." + layer + "." + block + "." + module;
+    }
+
+    static ObjectNode object() {
+        return JSON.createObjectNode();
+    }
+
+    /** Writes JSON to a temp file beside {@code file}, fsyncs it and renames it into place. */
+    static void writeJson(Path file, JsonNode node) {
+        try {
+            writeAtomically(file, JSON.writeValueAsBytes(node));
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    static void writeAtomically(Path file, byte[] bytes) {
+        Path abs = file.toAbsolutePath();
+        Path tmp = null;
+        try {
+            Files.createDirectories(abs.getParent());
+            tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                var buf = java.nio.ByteBuffer.wrap(bytes);
+                while (buf.hasRemaining()) ch.write(buf);
+                ch.force(true);
+            }
+            move(tmp, abs);
+            tmp = null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(abs + ": writing failed: " + e.getMessage(), e);
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    /** Copies {@code src} to {@code dst} through a fsynced temp file and an atomic rename. */
+    static void copyAtomically(Path src, Path dst) {
+        Path abs = dst.toAbsolutePath();
+        Path tmp = null;
+        try {
+            tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
+            Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
+            move(tmp, abs);
+            tmp = null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("copying " + src + " to " + abs + " failed: " + e.getMessage(), e);
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    private static void move(Path tmp, Path target) throws IOException {
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p == null) return;
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // best effort: a stray temp file is harmless
+        }
+    }
+
+    /** Reads dir/adapter_config.json; errors name the file. */
+    public static JsonNode readConfig(Path dir) {
+        Path file = dir.resolve(CONFIG);
+        if (!Files.isRegularFile(file)) {
+            throw new ModelFormatException(dir, "no " + CONFIG + " (expected an adapter directory written by tune4j or PEFT)");
+        }
+        try {
+            JsonNode n = JSON.readTree(file.toFile());
+            if (n == null || !n.isObject()) throw new ModelFormatException(file, "expected a JSON object");
+            return n;
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "invalid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    static String reqText(Path file, JsonNode r, String field) {
+        JsonNode v = r.get(field);
+        if (v == null || !v.isTextual()) throw new ModelFormatException(file, "field '" + field + "' must be a string");
+        return v.asText();
+    }
+
+    static int reqInt(Path file, JsonNode r, String field) {
+        JsonNode v = r.get(field);
+        if (v == null || !v.canConvertToInt() || !v.isIntegralNumber()) {
+            throw new ModelFormatException(file, "field '" + field + "' must be an integer");
+        }
+        return v.asInt();
+    }
+
+    static double optNumber(Path file, JsonNode r, String field, double dflt) {
+        JsonNode v = r.get(field);
+        if (v == null || v.isNull()) return dflt;
+        if (!v.isNumber()) throw new ModelFormatException(file, "field '" + field + "' must be a number");
+        return v.asDouble();
+    }
+
+    static boolean optBool(Path file, JsonNode r, String field, boolean dflt) {
+        JsonNode v = r.get(field);
+        if (v == null || v.isNull()) return dflt;
+        if (!v.isBoolean()) throw new ModelFormatException(file, "field '" + field + "' must be true or false");
+        return v.asBoolean();
+    }
+}
