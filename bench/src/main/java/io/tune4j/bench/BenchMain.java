@@ -58,7 +58,11 @@ public final class BenchMain {
             new Entry(CrossEntropyBench.class, "LM head + cross-entropy", "1024x576 -> 49152, fwd+bwd (dh, dW)", 1.0),
             new Entry(AdamWBench.class, "AdamW step", AdamWBench.totalParameters() + " params (one SmolLM2 layer)", 1.0),
             new Entry(DecodeBench.class, "greedy decode", "stories15M shape, 16-token prompt + "
-                    + Stories15M.NEW_TOKENS + " tokens", 3.0));
+                    + Stories15M.NEW_TOKENS + " tokens", 3.0),
+            new Entry(LoraTrainStepBench.class, "LoRA training step", "SmolLM2-135M shape, 4x256 tokens, r=16 on all "
+                    + "7 projections, fwd+bwd+AdamW", 2.0),
+            new Entry(FullTrainStepBench.class, "full fine-tuning step", "SmolLM2-135M shape, 4x256 tokens, "
+                    + "fwd+bwd+AdamW on all weights", 1.3));
 
     public static void main(String[] args) throws Exception {
         int threads = Env.threads();
@@ -82,6 +86,14 @@ public final class BenchMain {
             System.out.println("decode check: " + decodeCheck);
         }
 
+        // peak-memory files come from this run's forks only
+        Path memDir = out.toAbsolutePath().getParent().resolve("mem");
+        if (Files.isDirectory(memDir)) {
+            try (var files = Files.list(memDir)) {
+                for (Path f : (Iterable<Path>) files::iterator) Files.deleteIfExists(f);
+            }
+        }
+
         TimeValue iterationTime = TimeValue.milliseconds(Math.max(1, Math.round(seconds * 1000)));
         ChainedOptionsBuilder opts = new OptionsBuilder()
                 .forks(1)
@@ -93,7 +105,7 @@ public final class BenchMain {
                 .measurementIterations(iterations)
                 .measurementTime(iterationTime)
                 .shouldFailOnError(false)
-                .jvmArgsAppend(forkArgs(threads));
+                .jvmArgsAppend(forkArgs(threads, out.toAbsolutePath().getParent().resolve("mem")));
         for (Entry e : selected) opts.include(Pattern.quote(e.bench().getName()) + "\\.");
         Collection<RunResult> results = new Runner(opts.build()).run();
 
@@ -108,6 +120,8 @@ public final class BenchMain {
                 "JMH: 1 fork per benchmark, %d warmup + %d measured iterations of %.1f s, sample-time mode; "
                         + "scores are medians of per-call times; intra-op threads: %d (tune4j and torch.set_num_threads)",
                 warmup, iterations, seconds, threads);
+        String[] memory = memoryRow(out.toAbsolutePath().getParent().resolve("mem"));
+        if (memory != null) rows.add(memory);
         String table = table(rows);
         System.out.println();
         System.out.println(settings);
@@ -118,8 +132,27 @@ public final class BenchMain {
     }
 
     /** Forks see the same thread count; -Xss as in the core tests, heap for the 49152x576 inputs built on it. */
-    private static String[] forkArgs(int threads) {
-        return new String[] {"-Dbench.threads=" + threads, "-Xss4m", "-Xmx4g"};
+    private static String[] forkArgs(int threads, Path memDir) {
+        return new String[] {"-Dbench.threads=" + threads, "-Xss4m", "-Xmx4g", "-Dbench.memDir=" + memDir};
+    }
+
+    /**
+     * Peak resident memory of the LoRA step over the full fine-tuning step, each measured in its own
+     * forked JVM (lower is better; target <= 0.6). Null when the training steps did not both run.
+     */
+    private static String[] memoryRow(Path memDir) {
+        try {
+            Path lora = memDir.resolve("LoraTrainStepBench.tune4j.txt"), full = memDir.resolve("FullTrainStepBench.tune4j.txt");
+            if (!Files.exists(lora) || !Files.exists(full)) return null;
+            double l = Long.parseLong(Files.readString(lora).trim()), f = Long.parseLong(Files.readString(full).trim());
+            double r = l / f;
+            return new String[] {"peak RSS, LoRA / full (tune4j)", "the two training steps above",
+                    String.format(Locale.ROOT, "%.0f MiB (LoRA)", l / (1 << 20)),
+                    String.format(Locale.ROOT, "%.0f MiB (full)", f / (1 << 20)),
+                    String.format(Locale.ROOT, "%.2f", r), "<= 0.60", r <= 0.6 ? "PASS" : "MISS"};
+        } catch (IOException | NumberFormatException e) {
+            return null;
+        }
     }
 
     private static String[] row(Entry e, Map<String, Double> medians) {
