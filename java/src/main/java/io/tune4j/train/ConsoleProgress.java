@@ -38,7 +38,7 @@ public final class ConsoleProgress implements TrainingListener {
                     .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(err))
                     .startsFrom(startStep, Duration.ZERO).build();
         } else {
-            err.printf(Locale.ROOT, "training: %s steps %d..%d%n", startStep > 0 ? "resuming," : "", startStep + 1,
+            err.printf(Locale.ROOT, "training%s: steps %d..%d%n", startStep > 0 ? " (resumed)" : "", startStep + 1,
                     totalSteps);
         }
     }

@@ -138,7 +138,7 @@ public final class LossPlot {
 
     private static String label(double t, double[] all) {
         double step = all.length > 1 ? all[1] - all[0] : 1;
-        int decimals = (int) Math.max(0, Math.ceil(-Math.log10(step) + 1e-9));
+        int decimals = (int) Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
         return String.format(java.util.Locale.ROOT, "%." + decimals + "f", t);
     }
 
