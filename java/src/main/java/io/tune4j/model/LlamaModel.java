@@ -122,7 +122,12 @@ public final class LlamaModel implements AutoCloseable {
     // ---------------------------------------------------------------- training / evaluation
 
     public TrainingContext newTrainingContext(int batchSize, int seqLen) {
-        return new TrainingContext(this, batchSize, seqLen);
+        return new TrainingContext(this, batchSize, seqLen, false);
+    }
+
+    /** A context that, with gradientCheckpointing, recomputes each layer's activations during backward. */
+    public TrainingContext newTrainingContext(int batchSize, int seqLen, boolean gradientCheckpointing) {
+        return new TrainingContext(this, batchSize, seqLen, gradientCheckpointing);
     }
 
     /** Summed loss over counted targets and their number. */
@@ -155,7 +160,13 @@ public final class LlamaModel implements AutoCloseable {
                 cfg.vocabSize(), scale, c.lmWs, c.lmBlockRows);
         c.dres.fill(0f);
         ops.rmsnormBackward(c.dres, finalNorm.grad(), s.dh, c.xs[layers.size()], finalNorm.value(), c.rstdFinal, M, d);
-        for (int l = layers.size() - 1; l >= 0; l--) layers.get(l).backward(c, c.acts[l], c.xs[l]);
+        int L = layers.size();
+        for (int l = L - 1; l >= 0; l--) {
+            // the shared activations still hold the last layer's forward; earlier layers are
+            // recomputed from their saved input (rewriting xs[l+1] with the same values)
+            if (c.recompute && l < L - 1) layers.get(l).forward(c, c.acts[l], c.xs[l], c.xs[l + 1]);
+            layers.get(l).backward(c, c.acts[l], c.xs[l]);
+        }
         if (embed.grad() != null) ops.embeddingBackward(embed.grad(), c.dres, c.ids, M, cfg.vocabSize(), d);
         return new Loss(r[0], (int) r[1]);
     }

@@ -9,6 +9,10 @@ import java.util.Arrays;
  * Everything one training or evaluation step over a [B,T] batch needs, allocated once: the
  * residual stream after every layer, each layer's saved activations, and the backward scratch.
  * Steps reuse it; nothing is allocated per step.
+ *
+ * <p>With gradient checkpointing all layers share one set of saved activations: forward keeps
+ * only the residual stream entering each layer, and backward re-runs each layer's forward just
+ * before its backward. Activation memory drops from L layers to one, for about a third more compute.
  */
 public final class TrainingContext implements AutoCloseable {
     final LlamaModel model;
@@ -22,7 +26,8 @@ public final class TrainingContext implements AutoCloseable {
     Tensor kvStart;          // [M] I32 or null (packing)
     private final Tensor kvStartBuf;
     final Tensor[] xs;       // residual stream, L+1 of [M,d]
-    final LayerActs[] acts;
+    final LayerActs[] acts;  // with checkpointing: L references to one shared LayerActs
+    final boolean recompute;
     final Tensor hFinal;     // [M,d]
     final Tensor rstdFinal;  // [M]
     final Tensor dres;       // [M,d] gradient of the residual stream
@@ -40,7 +45,7 @@ public final class TrainingContext implements AutoCloseable {
         Tensor ds, dg, du, dh, datt, dq, dk, dv;
     }
 
-    TrainingContext(LlamaModel model, int B, int T) {
+    TrainingContext(LlamaModel model, int B, int T, boolean gradientCheckpointing) {
         LlamaConfig cfg = model.config();
         if (T > cfg.maxPositions()) {
             throw new IllegalArgumentException("sequence length " + T + " exceeds the model's context of "
@@ -50,6 +55,7 @@ public final class TrainingContext implements AutoCloseable {
         this.B = B;
         this.T = T;
         this.M = Math.multiplyExact(B, T);
+        this.recompute = gradientCheckpointing;
         int d = cfg.hiddenSize(), I = cfg.intermediateSize(), L = cfg.numLayers();
         ids = arena.i32(M);
         targets = arena.i32(M);
@@ -59,6 +65,10 @@ public final class TrainingContext implements AutoCloseable {
         for (int i = 0; i <= L; i++) xs[i] = arena.f32(M, d);
         acts = new LayerActs[L];
         for (int l = 0; l < L; l++) {
+            if (gradientCheckpointing && l > 0) {
+                acts[l] = acts[0];
+                continue;
+            }
             LayerActs a = new LayerActs();
             a.h1 = arena.f32(M, d);
             a.rstd1 = arena.f32(M);
@@ -149,6 +159,10 @@ public final class TrainingContext implements AutoCloseable {
         return hFinal;
     }
 
+    public boolean gradientCheckpointing() {
+        return recompute;
+    }
+
     @Override
     public void close() {
         if (attnWs != null) attnWs.close();
@@ -157,6 +171,7 @@ public final class TrainingContext implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "TrainingContext[B=" + B + ", T=" + T + ", layers=" + Arrays.toString(new int[] {acts.length}) + "]";
+        return "TrainingContext[B=" + B + ", T=" + T + ", layers=" + Arrays.toString(new int[] {acts.length})
+                + (recompute ? ", gradient checkpointing" : "") + "]";
     }
 }
