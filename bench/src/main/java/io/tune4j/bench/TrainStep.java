@@ -91,7 +91,7 @@ final class TrainStep {
             method = lora ? new LoraMethod(new LoraConfig(Env.LORA_RANK, 32f, 0f, ALL_MODULES, false, 3))
                     : new FullMethod(null);
             method.attach(model);
-            optimizer = new AdamW(CpuOps.INSTANCE, method.trainableParameters(), 0.9f, 0.999f, 1e-8f, 0f);
+            optimizer = new AdamW(CpuOps.INSTANCE, method.trainableParameters(), 0.9f, 0.999f, 1e-8f, 0f, p -> false);
             ctx = model.newTrainingContext(Env.BATCH, Env.SEQ);
             int[] ids = ids();
             ctx.setBatch(ids, targets(ids), null, null);
