@@ -1,0 +1,321 @@
+package io.tune4j.ops.cuda;
+
+import static io.tune4j.runtime.CudaLib.*;
+
+import io.tune4j.ops.Activation;
+import io.tune4j.ops.AdamWParams;
+import io.tune4j.ops.AttentionShape;
+import io.tune4j.ops.NativeStatus;
+import io.tune4j.ops.Ops;
+import io.tune4j.ops.RopeScaling;
+import io.tune4j.ops.SamplingParams;
+import io.tune4j.runtime.CudaRuntime;
+import io.tune4j.tensor.DType;
+import io.tune4j.tensor.Device;
+import io.tune4j.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * The CUDA backend: every call launches kernels of libtune4j_cuda on the default stream. Tensors
+ * must live on the device ({@link #allocate}, {@link #upload}); results come back with
+ * {@link #download}. Ops whose inputs are validated on the device (token ids, positions, q_start)
+ * synchronise once to turn a bad batch into the same exception the CPU backend throws.
+ */
+public final class CudaOps implements Ops {
+    private static final long STREAM = 0L;
+    private static CudaOps instance;
+
+    private CudaOps() {}
+
+    /** True when the library loaded and at least one GPU is visible. */
+    public static boolean isAvailable() {
+        return CudaRuntime.available();
+    }
+
+    /** Why CUDA cannot be used here, or null. */
+    public static String unavailableReason() {
+        return CudaRuntime.unavailableReason();
+    }
+
+    public static synchronized CudaOps instance() {
+        if (!isAvailable()) throw new IllegalStateException("CUDA backend unavailable: " + unavailableReason());
+        if (instance == null) instance = new CudaOps();
+        return instance;
+    }
+
+    // ---- memory ----
+
+    /** An uninitialised device tensor, freed on close. */
+    public Tensor allocate(DType dtype, long... shape) {
+        long n = 1;
+        for (long s : shape) n = Math.multiplyExact(n, s);
+        long bytes = n * dtype.bytes();
+        long addr = t4jc_malloc(bytes);
+        if (addr == 0) {
+            throw new OutOfMemoryError("device allocation of " + bytes + " bytes failed for tensor "
+                    + Arrays.toString(shape) + ": " + t4jc_last_error());
+        }
+        return Tensor.owning(addr, dtype, Device.CUDA, () -> t4jc_free(addr), shape);
+    }
+
+    /** A device copy of a host tensor. */
+    public Tensor upload(Tensor host) {
+        Tensor dev = allocate(host.dtype(), host.shape());
+        try {
+            copyToDevice(dev, host);
+        } catch (RuntimeException e) {
+            dev.close();
+            throw e;
+        }
+        return dev;
+    }
+
+    /** A host copy of a device tensor. */
+    public Tensor download(Tensor dev) {
+        Tensor host = Tensor.allocate(dev.dtype(), dev.shape());
+        try {
+            copyToHost(host, dev);
+        } catch (RuntimeException e) {
+            host.close();
+            throw e;
+        }
+        return host;
+    }
+
+    public void copyToDevice(Tensor dev, Tensor host) {
+        requireSameSize(dev, host);
+        check(t4jc_upload(d(dev), host.address(), host.bytes(), STREAM), "upload " + host);
+    }
+
+    public void copyToHost(Tensor host, Tensor dev) {
+        requireSameSize(dev, host);
+        check(t4jc_download(host.address(), d(dev), dev.bytes(), STREAM), "download " + dev);
+    }
+
+    public void fill(Tensor dev, float value) {
+        check(t4jc_fill(d(dev), value, dev.numel(), STREAM), "fill");
+    }
+
+    public void synchronize() {
+        check(t4jc_stream_sync(STREAM), "synchronize");
+    }
+
+    private static void requireSameSize(Tensor dev, Tensor host) {
+        if (host.device() != Device.CPU) throw new IllegalArgumentException(host + " is not a host tensor");
+        if (dev.bytes() != host.bytes()) {
+            throw new IllegalArgumentException("copy between " + host + " and " + dev + ": sizes differ");
+        }
+    }
+
+    /** The device address of t (0 for null); a host tensor here is a caller bug, not a crash. */
+    private static long d(Tensor t) {
+        if (t == null) return 0L;
+        if (t.device() != Device.CUDA) {
+            throw new IllegalArgumentException(t + " lives on " + t.device() + "; CudaOps needs device tensors (upload it)");
+        }
+        return t.address();
+    }
+
+    private static int check(int rc, String what) {
+        if (rc == -4 || rc == -5) throw new IllegalStateException(what + ": " + t4jc_last_error());
+        return NativeStatus.check(rc, what);
+    }
+
+    /** Launch status, then the device-side validation status (one synchronisation). */
+    private static void checkDevice(int rc, String what) {
+        check(rc, what);
+        check(t4jc_take_status(STREAM), what);
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public String toString() {
+        return "cuda";
+    }
+
+    @Override
+    public void linearForward(Tensor y, Tensor x, Tensor w, Tensor b, int M, int K, int N) {
+        check(t4jc_linear_fwd(d(y), d(x), d(w), d(b), M, K, N, STREAM), "linear");
+    }
+
+    @Override
+    public void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, int M, int K, int N) {
+        check(t4jc_linear_bwd(d(dx), d(dw), d(db), d(dy), d(x), d(w), M, K, N, STREAM), "linear backward");
+    }
+
+    @Override
+    public long loraWorkspaceFloats(int M, int K, int N, int r, float dropout) {
+        return t4jc_lora_ws_floats(M, K, N, r, dropout);
+    }
+
+    @Override
+    public void loraForward(Tensor y, Tensor t, Tensor x, Tensor w, Tensor bias, Tensor la, Tensor lb, int M, int K,
+                            int N, int r, float scale, float dropout, long seed, Tensor ws) {
+        check(t4jc_lora_fwd(d(y), d(t), d(x), d(w), d(bias), d(la), d(lb), M, K, N, r, scale, dropout, seed, d(ws),
+                STREAM), "lora");
+    }
+
+    @Override
+    public void loraBackward(Tensor dx, Tensor dw, Tensor dbias, Tensor da, Tensor db, Tensor dy, Tensor x, Tensor t,
+                             Tensor w, Tensor la, Tensor lb, int M, int K, int N, int r, float scale, float dropout,
+                             long seed, Tensor ws) {
+        check(t4jc_lora_bwd(d(dx), d(dw), d(dbias), d(da), d(db), d(dy), d(x), d(t), d(w), d(la), d(lb), M, K, N, r,
+                scale, dropout, seed, d(ws), STREAM), "lora backward");
+    }
+
+    @Override
+    public void adapterForward(Tensor y, Tensor h, Tensor act, Tensor x, Tensor down, Tensor downBias, Tensor up,
+                               Tensor upBias, int M, int d, int m, Activation fn) {
+        check(t4jc_adapter_fwd(d(y), d(h), d(act), d(x), d(down), d(downBias), d(up), d(upBias), M, d, m, fn.code,
+                STREAM), "adapter");
+    }
+
+    @Override
+    public void adapterBackward(Tensor dx, Tensor dDown, Tensor dDownBias, Tensor dUp, Tensor dUpBias, Tensor dy,
+                                Tensor x, Tensor h, Tensor act, Tensor down, Tensor up, int M, int d, int m,
+                                Activation fn, Tensor ws) {
+        check(t4jc_adapter_bwd(d(dx), d(dDown), d(dDownBias), d(dUp), d(dUpBias), d(dy), d(x), d(h), d(act), d(down),
+                d(up), M, d, m, fn.code, d(ws), STREAM), "adapter backward");
+    }
+
+    @Override
+    public void embeddingForward(Tensor out, Tensor ids, Tensor table, int M, int V, int d) {
+        checkDevice(t4jc_embedding_fwd(d(out), d(ids), d(table), M, V, d, STREAM),
+                "embedding: token id outside [0, " + V + ")");
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids, int M, int V, int d) {
+        checkDevice(t4jc_embedding_bwd(d(dTable), d(dOut), d(ids), M, V, d, STREAM),
+                "embedding: token id outside [0, " + V + ")");
+    }
+
+    @Override
+    public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps) {
+        check(t4jc_rmsnorm_fwd(d(y), d(rstd), d(x), d(w), M, d, eps, STREAM), "rmsnorm");
+    }
+
+    @Override
+    public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d) {
+        check(t4jc_rmsnorm_bwd(d(dx), d(dw), d(dy), d(x), d(w), d(rstd), M, d, STREAM), "rmsnorm backward");
+    }
+
+    /** h = x + r, y = rmsnorm(h) w in one pass (h may alias x or r). */
+    public void addRmsnormForward(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor r, Tensor w, int M, int d,
+                                  float eps) {
+        check(t4jc_add_rmsnorm_fwd(d(h), d(y), d(rstd), d(x), d(r), d(w), M, d, eps, STREAM), "add+rmsnorm");
+    }
+
+    @Override
+    public void ropeTable(Tensor cos, Tensor sin, int maxPos, int hd, RopeScaling s) {
+        check(t4jc_rope_table(d(cos), d(sin), maxPos, hd, s.theta(), s.type().code, s.factor(), s.lowFreqFactor(),
+                s.highFreqFactor(), s.originalMaxPositions(), STREAM), "rope table");
+    }
+
+    @Override
+    public void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
+        checkDevice(t4jc_rope_fwd(d(x), d(pos), d(cos), d(sin), M, nh, hd, maxPos, STREAM),
+                "rope: position outside [0, " + maxPos + ")");
+    }
+
+    @Override
+    public void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
+        checkDevice(t4jc_rope_bwd(d(dx), d(pos), d(cos), d(sin), M, nh, hd, maxPos, STREAM),
+                "rope: position outside [0, " + maxPos + ")");
+    }
+
+    @Override
+    public long attentionWorkspaceFloats(AttentionShape s) {
+        return t4jc_attention_ws_floats(s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd());
+    }
+
+    @Override
+    public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
+                                 Tensor qStart, Tensor kvStart, AttentionShape s, Tensor ws) {
+        checkDevice(t4jc_attention_fwd(d(out), d(lse), d(q), d(k), d(v), d(pk), d(pv), d(qStart), d(kvStart), s.B(),
+                s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), d(ws), STREAM), "attention " + s);
+    }
+
+    @Override
+    public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dpk, Tensor dpv, Tensor dout, Tensor out,
+                                  Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv, Tensor qStart,
+                                  Tensor kvStart, AttentionShape s, Tensor ws) {
+        checkDevice(t4jc_attention_bwd(d(dq), d(dk), d(dv), d(dpk), d(dpv), d(dout), d(out), d(lse), d(q), d(k), d(v),
+                d(pk), d(pv), d(qStart), d(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), d(ws),
+                STREAM), "attention backward " + s);
+    }
+
+    @Override
+    public void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width) {
+        checkDevice(t4jc_kv_write(d(cache), d(src), d(qStart), B, Tq, Tmax, width, STREAM),
+                "kv cache full (capacity " + Tmax + ")");
+    }
+
+    @Override
+    public void swigluForward(Tensor out, Tensor g, Tensor u, long n) {
+        check(t4jc_swiglu_fwd(d(out), d(g), d(u), n, STREAM), "swiglu");
+    }
+
+    @Override
+    public void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
+        check(t4jc_swiglu_bwd(d(dg), d(du), d(dout), d(g), d(u), n, STREAM), "swiglu backward");
+    }
+
+    @Override
+    public void add(Tensor y, Tensor x1, Tensor x2, long n) {
+        check(t4jc_add(d(y), d(x1), d(x2), n, STREAM), "add");
+    }
+
+    @Override
+    public void axpy(Tensor y, float alpha, Tensor x, long n) {
+        check(t4jc_axpy(d(y), alpha, d(x), n, STREAM), "axpy");
+    }
+
+    @Override
+    public int crossEntropy(Tensor losses, Tensor logits, Tensor targets, int M, int V, float gradScale) {
+        return check(t4jc_cross_entropy(d(losses), d(logits), d(targets), M, V, gradScale, STREAM),
+                "cross-entropy: target outside [0, " + V + ") and not -100");
+    }
+
+    @Override
+    public double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
+                                       float gradScale, Tensor ws, int blockRows) {
+        double[] out = new double[2];
+        check(t4jc_lmhead_cross_entropy(out, d(dh), d(dw), d(h), d(w), d(targets), M, d, V, gradScale, d(ws),
+                blockRows, STREAM), "cross-entropy: target outside [0, " + V + ") and not -100");
+        return out;
+    }
+
+    @Override
+    public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long n, AdamWParams h, int step) {
+        check(t4jc_adamw(d(p), d(g), d(m), d(v), n, h.lr(), h.beta1(), h.beta2(), h.eps(), h.weightDecay(), step,
+                STREAM), "adamw");
+    }
+
+    @Override
+    public double sumOfSquares(Tensor x, long n) {
+        double[] out = new double[1];
+        check(t4jc_sumsq(out, d(x), n, STREAM), "sum of squares");
+        return out[0];
+    }
+
+    @Override
+    public void scale(Tensor x, float s, long n) {
+        check(t4jc_scale(d(x), s, n, STREAM), "scale");
+    }
+
+    @Override
+    public int sample(Tensor logits, int V, SamplingParams p, Tensor recent, int nRecent, float coin, Tensor ws) {
+        return check(t4jc_sample(d(logits), V, p.temperature(), p.topK(), p.topP(), p.repetitionPenalty(), d(recent),
+                nRecent, coin, d(ws), STREAM), "sample");
+    }
+
+    @Override
+    public int argmax(Tensor x, int n) {
+        return check(t4jc_argmax(d(x), n, STREAM), "argmax");
+    }
+}

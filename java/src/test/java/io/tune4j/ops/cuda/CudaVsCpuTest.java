@@ -1,0 +1,320 @@
+package io.tune4j.ops.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.tune4j.ops.Activation;
+import io.tune4j.ops.AdamWParams;
+import io.tune4j.ops.AttentionShape;
+import io.tune4j.ops.Ops;
+import io.tune4j.ops.RopeScaling;
+import io.tune4j.ops.SamplingParams;
+import io.tune4j.ops.cpu.CpuOps;
+import io.tune4j.tensor.Arena;
+import io.tune4j.tensor.DType;
+import io.tune4j.tensor.Tensor;
+import io.tune4j.testing.HostStaging;
+import io.tune4j.testing.Rand;
+import java.util.Arrays;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every CUDA op against the CPU op on the same random inputs, without libtorch (so it runs on the
+ * packed device folder, see scripts/gpu-check.sh). Outputs start as NaN, so an element a kernel
+ * forgets to write fails the comparison; gradients start random, so accumulation is checked.
+ */
+class CudaVsCpuTest {
+    private static final double FP32_TOL = 1e-5;
+    private static Ops gpu;
+    private final Rand rnd = new Rand();
+    private Arena arena;
+    private final java.util.Map<Tensor, Boolean> scratch = new java.util.IdentityHashMap<>();
+
+    @BeforeAll
+    static void requireGpu() {
+        CudaAvailabilityTest.assumeGpu();
+        gpu = HostStaging.wrap(CudaOps.instance());
+    }
+
+    @BeforeEach
+    void open() {
+        arena = new Arena();
+    }
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    private Tensor r(double std, long... shape) {
+        return arena.adopt(rnd.tensor(std, shape));
+    }
+
+    private Tensor nan(long... shape) {
+        Tensor t = arena.f32(shape);
+        t.fill(Float.NaN);
+        return t;
+    }
+
+    /** Scratch space: its contents after an op are backend-specific and are not compared. */
+    private Tensor ws(long n) {
+        Tensor t = nan(Math.max(1, n));
+        scratch.put(t, Boolean.TRUE);
+        return t;
+    }
+
+    private Tensor ids(int bound, long... shape) {
+        return arena.adopt(rnd.ids(bound, shape));
+    }
+
+    private Tensor ints(int... v) {
+        return arena.adopt(Tensor.ofInts(v, v.length));
+    }
+
+    private Tensor copy(Tensor t) {
+        if (t == null) return null;
+        Tensor c = arena.allocate(t.dtype(), t.shape());
+        c.copyFrom(t);
+        return c;
+    }
+
+    /** Runs call on CPU and CUDA copies of ts; every tensor and the result must agree. */
+    private void same(String what, double tol, BiFunction<Ops, Tensor[], Object> call, Tensor... ts) {
+        Tensor[] c = Arrays.stream(ts).map(this::copy).toArray(Tensor[]::new);
+        Tensor[] g = Arrays.stream(ts).map(this::copy).toArray(Tensor[]::new);
+        Object rc = call.apply(CpuOps.INSTANCE, c);
+        Object rg = call.apply(gpu, g);
+        String tag = what + " " + rnd;
+        if (rc instanceof double[]) {
+            double[] a = (double[]) rc, b = (double[]) rg;
+            for (int i = 0; i < a.length; i++) assertClose(tag + " result[" + i + "]", a[i], b[i], tol);
+        } else if (rc instanceof Double) {
+            assertClose(tag + " result", (Double) rc, (Double) rg, tol);
+        } else {
+            assertEquals(rc, rg, tag + " result");
+        }
+        for (int i = 0; i < ts.length; i++) {
+            if (c[i] == null || scratch.containsKey(ts[i])) continue;
+            if (c[i].dtype() == DType.I32) {
+                if (!Arrays.equals(c[i].toIntArray(), g[i].toIntArray())) fail(tag + ": int tensor " + i + " differs");
+                continue;
+            }
+            float[] ref = c[i].toFloatArray(), got = g[i].toFloatArray();
+            double maxErr = 0, maxRef = 0;
+            for (int k = 0; k < ref.length; k++) {
+                if (Float.isNaN(got[k]) != Float.isNaN(ref[k])) fail(tag + ": tensor " + i + " NaN mismatch at " + k);
+                if (Float.isNaN(ref[k])) continue;
+                maxErr = Math.max(maxErr, Math.abs((double) got[k] - ref[k]));
+                maxRef = Math.max(maxRef, Math.abs(ref[k]));
+            }
+            double e = maxErr / Math.max(maxRef, 1e-30);
+            if (!(e <= tol)) fail(tag + ": tensor " + i + " relative error " + e + " > " + tol);
+        }
+    }
+
+    private static void assertClose(String what, double a, double b, double tol) {
+        double e = Math.abs(a - b) / Math.max(Math.abs(a), 1e-30);
+        if (!(e <= tol)) fail(what + ": " + b + " vs CPU " + a);
+    }
+
+    @Test
+    void linear() {
+        int M = 37, K = 70, N = 53;
+        same("linear fwd", FP32_TOL, (o, t) -> { o.linearForward(t[0], t[1], t[2], t[3], M, K, N); return null; },
+                nan(M, N), r(1, M, K), r(0.3, N, K), r(1, N));
+        same("linear bwd", FP32_TOL, (o, t) -> { o.linearBackward(t[0], t[1], t[2], t[3], t[4], t[5], M, K, N); return null; },
+                r(1, M, K), r(1, N, K), r(1, N), r(1, M, N), r(1, M, K), r(0.3, N, K));
+    }
+
+    @Test
+    void lora() {
+        int M = 19, K = 40, N = 33, rank = 8;
+        for (float p : new float[] {0f, 0.25f}) {
+            long ws = Math.max(CpuOps.INSTANCE.loraWorkspaceFloats(M, K, N, rank, p), gpu.loraWorkspaceFloats(M, K, N, rank, p));
+            same("lora fwd p=" + p, FP32_TOL, (o, t) -> {
+                o.loraForward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], M, K, N, rank, 2f, p, 42L, t[7]);
+                return null;
+            }, nan(M, N), nan(M, rank), r(1, M, K), r(0.3, N, K), r(1, N), r(0.3, rank, K), r(0.3, N, rank), ws(ws));
+            Tensor x = r(1, M, K), tt = r(1, M, rank);
+            same("lora bwd p=" + p, FP32_TOL, (o, t) -> {
+                o.loraBackward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], M, K, N, rank, 2f, p,
+                        42L, t[11]);
+                return null;
+            }, r(1, M, K), r(1, N, K), r(1, N), r(1, rank, K), r(1, N, rank), r(1, M, N), x, tt, r(0.3, N, K),
+                    r(0.3, rank, K), r(0.3, N, rank), ws(ws));
+        }
+    }
+
+    @Test
+    void adapter() {
+        int M = 21, d = 48;
+        for (int m : new int[] {16, 200}) {
+            for (Activation act : Activation.values()) {
+                String tag = "adapter m=" + m + " " + act;
+                same(tag + " fwd", FP32_TOL, (o, t) -> {
+                    o.adapterForward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], M, d, m, act);
+                    return null;
+                }, nan(M, d), nan(M, m), nan(M, m), r(1, M, d), r(0.2, m, d), r(0.1, m), r(0.2, d, m), r(0.1, d));
+                same(tag + " bwd", FP32_TOL, (o, t) -> {
+                    o.adapterBackward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], M, d, m, act, t[11]);
+                    return null;
+                }, r(1, M, d), r(1, m, d), r(1, m), r(1, d, m), r(1, d), r(1, M, d), r(1, M, d), r(1, M, m), r(1, M, m),
+                        r(0.2, m, d), r(0.2, d, m), ws((long) M * m));
+            }
+        }
+    }
+
+    @Test
+    void embedding() {
+        int M = 50, V = 13, d = 300;  // V < M: repeated ids exercise the atomic scatter
+        Tensor ids = ids(V, M);
+        same("embedding fwd", FP32_TOL, (o, t) -> { o.embeddingForward(t[0], t[1], t[2], M, V, d); return null; },
+                nan(M, d), ids, r(1, V, d));
+        same("embedding bwd", FP32_TOL, (o, t) -> { o.embeddingBackward(t[0], t[1], t[2], M, V, d); return null; },
+                r(1, V, d), r(1, M, d), ids);
+        Tensor bad = ints(0, V, 1);
+        Tensor out = arena.zeros(3, d);
+        assertThrows(IndexOutOfBoundsException.class, () -> gpu.embeddingForward(out, bad, r(1, V, d), 3, V, d));
+        assertEquals(0f, out.get(0), "a bad batch leaves the output untouched");
+    }
+
+    @Test
+    void rmsnorm() {
+        for (int[] s : new int[][] {{1, 64}, {7, 33}, {13, 4096}, {3, 1}}) {
+            int M = s[0], d = s[1];
+            same("rmsnorm fwd " + M + "x" + d, FP32_TOL, (o, t) -> { o.rmsnormForward(t[0], t[1], t[2], t[3], M, d, 1e-5f); return null; },
+                    nan(M, d), nan(M), r(1.3, M, d), r(1, d));
+            Tensor rstd = arena.f32(M);
+            CpuOps.INSTANCE.rmsnormForward(arena.f32(M, d), rstd, r(1.3, M, d), r(1, d), M, d, 1e-5f);
+            same("rmsnorm bwd " + M + "x" + d, FP32_TOL, (o, t) -> { o.rmsnormBackward(t[0], t[1], t[2], t[3], t[4], t[5], M, d); return null; },
+                    r(1, M, d), r(1, d), r(1, M, d), r(1.3, M, d), r(1, d), rstd);
+        }
+    }
+
+    @Test
+    void rope() {
+        int maxPos = 300, hd = 16, M = 9, nh = 3;
+        RopeScaling[] scalings = {RopeScaling.none(10000f),
+                new RopeScaling(500000f, RopeScaling.Type.LLAMA3, 8f, 1f, 4f, 64),
+                new RopeScaling(10000f, RopeScaling.Type.LINEAR, 4f, 1f, 4f, 8192)};
+        for (RopeScaling sc : scalings) {
+            same("rope table " + sc.type(), FP32_TOL, (o, t) -> { o.ropeTable(t[0], t[1], maxPos, hd, sc); return null; },
+                    nan(maxPos, hd / 2), nan(maxPos, hd / 2));
+        }
+        Tensor cos = arena.f32(maxPos, hd / 2), sin = arena.f32(maxPos, hd / 2);
+        CpuOps.INSTANCE.ropeTable(cos, sin, maxPos, hd, RopeScaling.none(10000f));
+        Tensor pos = ids(maxPos, M);
+        same("rope fwd", FP32_TOL, (o, t) -> { o.ropeForward(t[0], t[1], t[2], t[3], M, nh, hd, maxPos); return null; },
+                r(1, M, nh, hd), pos, cos, sin);
+        same("rope bwd", FP32_TOL, (o, t) -> { o.ropeBackward(t[0], t[1], t[2], t[3], M, nh, hd, maxPos); return null; },
+                r(1, M, nh, hd), pos, cos, sin);
+        assertThrows(IndexOutOfBoundsException.class,
+                () -> gpu.ropeForward(r(1, 1, nh, hd), ints(maxPos), cos, sin, 1, nh, hd, maxPos));
+    }
+
+    @Test
+    void attention() {
+        // {B, Tq, Tk, P, nh, nkv, hd}: training, GQA with prefix, decode into a cache, hd > 32 and odd sizes
+        int[][] shapes = {{2, 17, 17, 0, 4, 2, 8}, {1, 40, 40, 5, 8, 2, 64}, {3, 1, 24, 0, 6, 3, 10}, {1, 9, 20, 3, 2, 1, 130}};
+        for (int[] sh : shapes) {
+            AttentionShape s = new AttentionShape(sh[0], sh[1], sh[2], sh[3], sh[4], sh[5], sh[6]);
+            int B = s.B(), Tq = s.Tq(), Tk = s.Tk(), P = s.P(), nh = s.nh(), nkv = s.nkv(), hd = s.hd();
+            int[] qs = new int[B];
+            int[] kvs = new int[B * Tq];
+            for (int b = 0; b < B; b++) {
+                qs[b] = rnd.nextInt(Tk - Tq + 1);
+                int packStart = rnd.nextInt(Tq);  // packed examples: queries from packStart on start there
+                for (int i = 0; i < Tq; i++) kvs[b * Tq + i] = i >= packStart ? qs[b] + packStart : 0;
+            }
+            Tensor qStart = ints(qs), kvStart = ints(kvs);
+            long ws = Math.max(CpuOps.INSTANCE.attentionWorkspaceFloats(s), gpu.attentionWorkspaceFloats(s));
+            Tensor q = r(1, B, Tq, nh, hd), k = r(1, B, Tk, nkv, hd), v = r(1, B, Tk, nkv, hd);
+            Tensor pk = P > 0 ? r(1, P, nkv, hd) : null, pv = P > 0 ? r(1, P, nkv, hd) : null;
+            same("attention fwd " + s, FP32_TOL, (o, t) -> {
+                o.attentionForward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], s, t[9]);
+                return null;
+            }, nan(B, Tq, nh, hd), nan(B, Tq, nh), q, k, v, pk, pv, qStart, kvStart, ws(ws));
+            Tensor out = arena.f32(B, Tq, nh, hd), lse = arena.f32(B, Tq, nh);
+            Tensor cpuWs = arena.f32(CpuOps.INSTANCE.attentionWorkspaceFloats(s));
+            CpuOps.INSTANCE.attentionForward(out, lse, q, k, v, pk, pv, qStart, kvStart, s, cpuWs);
+            same("attention bwd " + s, FP32_TOL, (o, t) -> {
+                o.attentionBackward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12],
+                        t[13], t[14], s, t[15]);
+                return null;
+            }, r(1, B, Tq, nh, hd), r(1, B, Tk, nkv, hd), r(1, B, Tk, nkv, hd), P > 0 ? r(1, P, nkv, hd) : null,
+                    P > 0 ? r(1, P, nkv, hd) : null, r(1, B, Tq, nh, hd), out, lse, q, k, v, pk, pv, qStart, kvStart,
+                    ws(ws));
+        }
+        int B = 2, Tq = 3, Tmax = 10, width = 12;
+        same("kv write", FP32_TOL, (o, t) -> { o.kvWrite(t[0], t[1], t[2], B, Tq, Tmax, width); return null; },
+                r(1, B, Tmax, width), r(1, B, Tq, width), ints(0, 7));
+        assertThrows(IndexOutOfBoundsException.class,
+                () -> gpu.kvWrite(r(1, B, Tmax, width), r(1, B, Tq, width), ints(0, 8), B, Tq, Tmax, width));
+    }
+
+    @Test
+    void elementwise() {
+        for (int n : new int[] {1, 7, 1001, 70001}) {
+            same("swiglu fwd n=" + n, FP32_TOL, (o, t) -> { o.swigluForward(t[0], t[1], t[2], n); return null; },
+                    nan(n), r(2, n), r(1, n));
+            same("swiglu bwd n=" + n, FP32_TOL, (o, t) -> { o.swigluBackward(t[0], t[1], t[2], t[3], t[4], n); return null; },
+                    r(1, n), r(1, n), r(1, n), r(2, n), r(1, n));
+            same("add n=" + n, FP32_TOL, (o, t) -> { o.add(t[0], t[1], t[2], n); return null; }, nan(n), r(1, n), r(1, n));
+            same("add aliased n=" + n, FP32_TOL, (o, t) -> { o.add(t[0], t[0], t[1], n); return null; }, r(1, n), r(1, n));
+            same("axpy n=" + n, FP32_TOL, (o, t) -> { o.axpy(t[0], -0.37f, t[1], n); return null; }, r(1, n), r(1, n));
+            same("scale n=" + n, FP32_TOL, (o, t) -> { o.scale(t[0], 0.3f, n); return null; }, r(1, n));
+            same("sumsq n=" + n, 1e-9, (o, t) -> o.sumOfSquares(t[0], n), r(1, n));
+            same("adamw n=" + n, FP32_TOL, (o, t) -> {
+                o.adamw(t[0], t[1], t[2], t[3], n, new AdamWParams(1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f), 3);
+                return null;
+            }, r(1, n), r(1, n), r(0.1, n), arena.adopt(Tensor.of(absNormal(n), n)));
+        }
+    }
+
+    private float[] absNormal(int n) {
+        float[] v = rnd.normal(n, 0.01);
+        for (int i = 0; i < n; i++) v[i] = Math.abs(v[i]);
+        return v;
+    }
+
+    @Test
+    void crossEntropy() {
+        int M = 9, V = 1500, d = 24;
+        int[] tg = new int[M];
+        for (int i = 0; i < M; i++) tg[i] = i % 4 == 3 ? -100 : rnd.nextInt(V);
+        Tensor targets = ints(tg);
+        same("cross-entropy", FP32_TOL, (o, t) -> o.crossEntropy(t[0], t[1], t[2], M, V, 0.5f), nan(M), r(3, M, V), targets);
+        same("cross-entropy no grad", FP32_TOL, (o, t) -> o.crossEntropy(t[0], t[1], t[2], M, V, 0f), nan(M), r(3, M, V), targets);
+        int blockRows = 4;
+        same("lm-head cross-entropy", FP32_TOL, (o, t) -> o.lmHeadCrossEntropy(t[0], t[1], t[2], t[3], t[4], M, d, V,
+                0.5f, t[5], blockRows), r(1, M, d), r(1, V, d), r(1, M, d), r(0.3, V, d), targets, ws((long) blockRows * V));
+        assertThrows(IndexOutOfBoundsException.class,
+                () -> gpu.crossEntropy(null, r(1, 2, V), ints(0, V), 2, V, 1f));
+    }
+
+    @Test
+    void sampling() {
+        int V = 5000;
+        SamplingParams[] params = {SamplingParams.GREEDY, new SamplingParams(0.8f, 0, 1f, 1f),
+                new SamplingParams(1.0f, 40, 1f, 1.3f), new SamplingParams(0.7f, 0, 0.9f, 1f),
+                new SamplingParams(1.2f, 50, 0.8f, 1.1f)};
+        for (SamplingParams p : params) {
+            for (int trial = 0; trial < 5; trial++) {
+                float coin = rnd.nextInt(1000) / 1000f;
+                Tensor recent = ints(rnd.nextInt(V), rnd.nextInt(V), 3, 3, V + 5);
+                same("sample " + p + " coin=" + coin, FP32_TOL, (o, t) -> o.sample(t[0], V, p, t[1], 5, coin, t[2]),
+                        r(3, V), recent, ws(2L * V));
+            }
+        }
+        same("argmax", FP32_TOL, (o, t) -> o.argmax(t[0], V), r(1, V));
+        float[] ties = new float[100];
+        Arrays.fill(ties, 1f);
+        ties[3] = Float.NaN;
+        same("argmax ties+NaN", FP32_TOL, (o, t) -> o.argmax(t[0], 100), arena.adopt(Tensor.of(ties, 100)));
+    }
+}

@@ -1,0 +1,125 @@
+// Softmax cross-entropy fused with its gradient (in place on the logits), and the LM head fused with
+// it so the [M,V] logits of a batch never exist. One block per row: each thread keeps an online
+// (max, sum) over its strided share of the vocabulary, the block merges them, and a second sweep
+// writes grad_scale * (softmax - onehot). Rows of the same block of logits are independent.
+#include "gemm.cuh"
+
+namespace t4jc {
+namespace {
+
+constexpr int kThreads = 512;
+
+__global__ void targets_check_kernel(Scratch* sc, const int32_t* t, int M, int V) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < M; i += gridDim.x * blockDim.x)
+        if (t[i] != -100 && (t[i] < 0 || t[i] >= V)) report(sc, T4JC_ERANGE);
+}
+
+__global__ void __launch_bounds__(kThreads) ce_kernel(Scratch* sc, float* losses, float* logits,
+                                                      const int32_t* targets, int V, float grad_scale) {
+    const int row = blockIdx.x;
+    float* x = logits + (int64_t)row * V;
+    if (failed(sc)) {
+        // a bad target leaves the caller's buffers alone; the LM head's scratch logits are zeroed so
+        // the gradient products that follow add nothing
+        if (!losses && grad_scale != 0.0f)
+            for (int j = threadIdx.x; j < V; j += blockDim.x) x[j] = 0.0f;
+        return;
+    }
+    const int t = targets[row];
+    if (t == -100) {
+        if (losses && threadIdx.x == 0) losses[row] = 0.0f;
+        if (grad_scale != 0.0f)
+            for (int j = threadIdx.x; j < V; j += blockDim.x) x[j] = 0.0f;
+        return;
+    }
+    const float xt = x[t];  // read before any thread overwrites the row
+    float m = -INFINITY, s = 0.0f;
+    for (int j = threadIdx.x; j < V; j += blockDim.x) {
+        float v = x[j];
+        if (v > m) {
+            s = s * expf(m - v) + 1.0f;
+            m = v;
+        } else {
+            s += expf(v - m);
+        }
+    }
+    const float M = block_max(m);
+    const double sum = block_sum((double)(m == -INFINITY ? 0.0f : s * expf(m - M)));
+    if (threadIdx.x == 0) {
+        if (losses) losses[row] = (float)((double)M + log(sum) - xt);
+        atomicAdd(&sc->ivalue[0], 1);
+        atomicAdd(&sc->dvalue[0], (double)M + log(sum) - xt);
+    }
+    if (grad_scale != 0.0f) {
+        const float k = (float)(grad_scale / sum);
+        for (int j = threadIdx.x; j < V; j += blockDim.x) {
+            float g = expf(x[j] - M) * k;
+            x[j] = j == t ? g - grad_scale : g;
+        }
+    }
+}
+
+int clear_results(Scratch* sc, cudaStream_t s) {
+    cudaError_t e = cudaMemsetAsync(&sc->ivalue[0], 0, sizeof(int) * 3 + sizeof(double) * 4, s);
+    return e == cudaSuccess ? T4JC_OK : fail(e, "clearing result slots");
+}
+
+}  // namespace
+}  // namespace t4jc
+
+using namespace t4jc;
+
+extern "C" {
+
+int t4jc_cross_entropy(float* losses, float* logits, const int32_t* targets, int M, int V, float grad_scale,
+                       void* stream) {
+    if (M < 0 || V <= 0) return T4JC_EINVAL;
+    if (M == 0) return 0;
+    if (M > 0x7fffffff) return T4JC_EINVAL;
+    Scratch* sc = scratch();
+    if (!sc) return T4JC_ENODEV;
+    cudaStream_t st = S(stream);
+    int rc = clear_results(sc, st);
+    if (rc) return rc;
+    targets_check_kernel<<<blocks_for(M, 256), 256, 0, st>>>(sc, targets, M, V);
+    ce_kernel<<<M, kThreads, 0, st>>>(sc, losses, logits, targets, V, grad_scale);
+    rc = launched("cross-entropy");
+    if (rc) return rc;
+    Scratch h;
+    rc = read_scratch(&h, st);
+    return rc ? rc : h.ivalue[0];
+}
+
+int t4jc_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float* h, const float* w,
+                              const int32_t* targets, int M, int d, int V, float grad_scale, float* ws, int block_rows,
+                              void* stream) {
+    if (M < 0 || d <= 0 || V <= 0 || block_rows <= 0 || !loss_out) return T4JC_EINVAL;
+    Scratch* sc = scratch();
+    if (!sc) return T4JC_ENODEV;
+    cudaStream_t st = S(stream);
+    int rc = clear_results(sc, st);
+    if (rc) return rc;
+    targets_check_kernel<<<blocks_for(M > 0 ? M : 1, 256), 256, 0, st>>>(sc, targets, M, V);
+    const bool grad = (dh || dw) && grad_scale != 0.0f;
+    for (int r0 = 0; r0 < M && !rc; r0 += block_rows) {
+        const int br = M - r0 < block_rows ? M - r0 : block_rows;
+        const float* hb = h + (int64_t)r0 * d;
+        rc = gemm(false, true, br, V, d, 1.0f, hb, d, w, d, 0.0f, ws, V, st);
+        if (rc) break;
+        ce_kernel<<<br, kThreads, 0, st>>>(sc, nullptr, ws, targets + r0, V, grad ? grad_scale : 0.0f);  // losses NULL marks scratch logits
+        rc = launched("lm-head cross-entropy");
+        if (rc || !grad) continue;
+        // ignored rows hold zero gradients, so the products need no knowledge of the count
+        if (dh) rc = gemm(false, false, br, d, V, 1.0f, ws, V, w, d, 1.0f, dh + (int64_t)r0 * d, d, st);
+        if (!rc && dw) rc = gemm(true, false, V, d, br, 1.0f, ws, V, hb, d, 1.0f, dw, d, st);
+    }
+    if (rc) return rc;
+    Scratch hs;
+    rc = read_scratch(&hs, st);
+    if (rc) return rc;
+    loss_out[0] = hs.dvalue[0];
+    loss_out[1] = hs.ivalue[0];
+    return hs.ivalue[0];
+}
+
+}  // extern "C"
