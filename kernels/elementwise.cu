@@ -70,6 +70,20 @@ __global__ void swiglu_bwd_kernel(float* dg, float* du, const float* dout, const
     }
 }
 
+__global__ void tanh_fwd_kernel(float* y, const float* x, int64_t n) {
+    int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += stride) y[i] = tanhf(x[i]);
+}
+
+// from the saved output: d tanh = 1 - y^2, so the input need not be kept
+__global__ void tanh_bwd_kernel(float* dx, const float* dy, const float* y, int64_t n) {
+    int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += stride) {
+        float yi = y[i];
+        dx[i] += dy[i] * (1.0f - yi * yi);
+    }
+}
+
 __global__ void add_bf16_kernel(uint16_t* y, const uint16_t* a, const uint16_t* b, int64_t n) {
     int64_t stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += stride)
@@ -116,6 +130,20 @@ int t4jc_swiglu_bwd(float* dg, float* du, const float* dout, const float* g, con
     if (n == 0 || (!dg && !du)) return T4JC_OK;
     swiglu_bwd_kernel<<<blocks_for(n, 256), 256, 0, S(stream)>>>(dg, du, dout, g, u, n);
     return launched("swiglu backward");
+}
+
+int t4jc_tanh_fwd(float* y, const float* x, int64_t n, void* stream) {
+    if (n < 0) return T4JC_EINVAL;
+    if (n == 0) return T4JC_OK;
+    tanh_fwd_kernel<<<blocks_for(n, 256), 256, 0, S(stream)>>>(y, x, n);
+    return launched("tanh");
+}
+
+int t4jc_tanh_bwd(float* dx, const float* dy, const float* y, int64_t n, void* stream) {
+    if (n < 0) return T4JC_EINVAL;
+    if (n == 0 || !dx) return T4JC_OK;
+    tanh_bwd_kernel<<<blocks_for(n, 256), 256, 0, S(stream)>>>(dx, dy, y, n);
+    return launched("tanh backward");
 }
 
 int t4jc_add_bf16(uint16_t* y, const uint16_t* a, const uint16_t* b, int64_t n, void* stream) {

@@ -74,6 +74,9 @@ int t4jc_colsum_acc(float* db, const float* dy, int M, int N, void* stream);
 int t4jc_add(float* y, const float* a, const float* b, int64_t n, void* stream); /* y may alias a or b */
 int t4jc_axpy(float* y, float alpha, const float* x, int64_t n, void* stream);
 int t4jc_scale(float* x, float s, int64_t n, void* stream);
+/* tanh (prefix-tuning MLP); backward accumulates dx += dy (1 - y^2) from the saved output */
+int t4jc_tanh_fwd(float* y, const float* x, int64_t n, void* stream);
+int t4jc_tanh_bwd(float* dx, const float* dy, const float* y, int64_t n, void* stream);
 int t4jc_swiglu_fwd(float* out, const float* g, const float* u, int64_t n, void* stream);
 int t4jc_swiglu_bwd(float* dg, float* du, const float* dout, const float* g, const float* u, int64_t n,
                     void* stream);

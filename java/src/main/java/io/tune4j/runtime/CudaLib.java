@@ -59,6 +59,10 @@ public final class CudaLib {
     public static native int t4jc_axpy(@Cast("float*") long y, float alpha, @Cast("const float*") long x, long n,
             @Cast("void*") long stream);
     public static native int t4jc_scale(@Cast("float*") long x, float s, long n, @Cast("void*") long stream);
+    public static native int t4jc_tanh_fwd(@Cast("float*") long y, @Cast("const float*") long x, long n,
+            @Cast("void*") long stream);
+    public static native int t4jc_tanh_bwd(@Cast("float*") long dx, @Cast("const float*") long dy,
+            @Cast("const float*") long y, long n, @Cast("void*") long stream);
     public static native int t4jc_swiglu_fwd(@Cast("float*") long out, @Cast("const float*") long g,
             @Cast("const float*") long u, long n, @Cast("void*") long stream);
     public static native int t4jc_swiglu_bwd(@Cast("float*") long dg, @Cast("float*") long du,

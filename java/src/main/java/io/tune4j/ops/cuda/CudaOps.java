@@ -256,6 +256,16 @@ public final class CudaOps implements Ops {
     }
 
     @Override
+    public void tanhForward(Tensor y, Tensor x, long n) {
+        check(t4jc_tanh_fwd(d(y), d(x), n, STREAM), "tanh");
+    }
+
+    @Override
+    public void tanhBackward(Tensor dx, Tensor dy, Tensor y, long n) {
+        check(t4jc_tanh_bwd(d(dx), d(dy), d(y), n, STREAM), "tanh backward");
+    }
+
+    @Override
     public void swigluForward(Tensor out, Tensor g, Tensor u, long n) {
         check(t4jc_swiglu_fwd(d(out), d(g), d(u), n, STREAM), "swiglu");
     }
