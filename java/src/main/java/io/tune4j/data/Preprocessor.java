@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * Raw files to {@link PreparedDataset}: read, map fields, drop empty examples, exact and near
@@ -159,16 +160,14 @@ public final class Preprocessor {
         int templateRejected = 0, overLong = 0, noTarget = 0, produced = 0;
         OverLong policy = options.overLongPolicy();
         int seqLen = options.seqLen();
+        Object[] tokenized = tokenizeAll(examples, tpl, exTok);
         for (int i = 0; i < examples.size(); i++) {
-            Example e = examples.get(i);
-            TokenizedExample t;
-            try {
-                t = exTok.tokenize(tpl.segments(e));
-            } catch (DataFormatException ex) {
+            if (tokenized[i] instanceof DataFormatException ex) {
                 bad.reject(BadRecords.MALFORMED, ex);
                 templateRejected++;
                 continue;
             }
+            TokenizedExample t = (TokenizedExample) tokenized[i];
             List<TokenizedExample> pieces;
             if (t.length() <= seqLen) {
                 pieces = List.of(t);
@@ -206,6 +205,23 @@ public final class Preprocessor {
         DataReport.SourceReport report = new DataReport.SourceReport(file.toString(), role, recordsRead, bad.counts(),
                 List.copyOf(badMessages), rules, items.size());
         return new SourceResult(items, report);
+    }
+
+    /**
+     * Tokenises on every core (tokenisation dominates preparation; tokenizers are stateless);
+     * slot i holds example i's result or the template's complaint about it, so that errors are
+     * still reported in file order.
+     */
+    private static Object[] tokenizeAll(List<Example> examples, PromptTemplate tpl, ExampleTokenizer exTok) {
+        Object[] out = new Object[examples.size()];
+        IntStream.range(0, out.length).parallel().forEach(i -> {
+            try {
+                out[i] = exTok.tokenize(tpl.segments(examples.get(i)));
+            } catch (DataFormatException e) {
+                out[i] = e;
+            }
+        });
+        return out;
     }
 
     private static String nearKey(Example e) {
