@@ -1,0 +1,61 @@
+package io.tune4j.data;
+
+/**
+ * How a dataset is prepared. valFraction applies only when no validation file is given; format
+ * null means "from the file extension"; overLong null means SPLIT for whole-file text and
+ * TRUNCATE otherwise.
+ */
+public record PrepareOptions(int seqLen, OverLong overLong, boolean trainOnPrompt, double valFraction, long seed,
+                             boolean dropExactDuplicates, boolean dropNearDuplicates, boolean pack, boolean skipBadRecords,
+                             DataFormat format, TextMode textMode) {
+    public PrepareOptions {
+        if (seqLen < 2) throw new IllegalArgumentException("sequence length must be at least 2, got " + seqLen);
+        if (!(valFraction >= 0 && valFraction < 1)) {
+            throw new IllegalArgumentException("validation fraction must be in [0, 1), got " + valFraction);
+        }
+        if (textMode == null) textMode = TextMode.PARAGRAPHS;
+    }
+
+    public static PrepareOptions defaults(int seqLen) {
+        return new PrepareOptions(seqLen, null, false, 0.0, 42, true, true, false, false, null, TextMode.PARAGRAPHS);
+    }
+
+    public OverLong overLongPolicy() {
+        return overLong != null ? overLong : textMode == TextMode.WHOLE_FILE ? OverLong.SPLIT : OverLong.TRUNCATE;
+    }
+
+    public PrepareOptions withValFraction(double f, long seed) {
+        return new PrepareOptions(seqLen, overLong, trainOnPrompt, f, seed, dropExactDuplicates, dropNearDuplicates, pack,
+                skipBadRecords, format, textMode);
+    }
+
+    public PrepareOptions withOverLong(OverLong o) {
+        return new PrepareOptions(seqLen, o, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates, pack,
+                skipBadRecords, format, textMode);
+    }
+
+    public PrepareOptions withTrainOnPrompt(boolean b) {
+        return new PrepareOptions(seqLen, overLong, b, valFraction, seed, dropExactDuplicates, dropNearDuplicates, pack,
+                skipBadRecords, format, textMode);
+    }
+
+    public PrepareOptions withDeduplication(boolean exact, boolean near) {
+        return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, exact, near, pack, skipBadRecords,
+                format, textMode);
+    }
+
+    public PrepareOptions withPacking(boolean p) {
+        return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
+                p, skipBadRecords, format, textMode);
+    }
+
+    public PrepareOptions withSkipBadRecords(boolean s) {
+        return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
+                pack, s, format, textMode);
+    }
+
+    public PrepareOptions withFormat(DataFormat f, TextMode m) {
+        return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
+                pack, skipBadRecords, f, m);
+    }
+}

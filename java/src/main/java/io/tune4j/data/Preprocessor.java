@@ -1,0 +1,245 @@
+package io.tune4j.data;
+
+import io.tune4j.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.IntStream;
+
+/**
+ * Raw files to {@link PreparedDataset}: read, map fields, drop empty examples, exact and near
+ * duplicates, template and tokenise, handle over-long examples, split off validation (a file, or
+ * a seeded fraction), remove from train what validation holds, and count what every rule did.
+ */
+public final class Preprocessor {
+    private final Tokenizer tokenizer;
+    private final FieldMapping mapping;
+    private final PromptTemplate template;
+    private final Path modelDir;
+    private final PrepareOptions options;
+
+    /** template null: {@link Templates#defaultFor} the record kind; modelDir is needed only for the "model" template. */
+    public Preprocessor(Tokenizer tokenizer, FieldMapping mapping, PromptTemplate template, Path modelDir, PrepareOptions options) {
+        this.tokenizer = tokenizer;
+        this.mapping = mapping;
+        this.template = template;
+        this.modelDir = modelDir;
+        this.options = options;
+    }
+
+    /** An example tokenised, with the key that finds it again in the other split (null: never matched). */
+    private record Item(TokenizedExample tokens, String nearKey) {}
+
+    private record SourceResult(List<Item> items, DataReport.SourceReport report) {}
+
+    public PreparedDataset prepare(Path trainFile, Path validationFile) {
+        BadRecords trainBad = new BadRecords(options.skipBadRecords());
+        List<RawRecord> trainRecords = read(trainFile, trainBad);
+        FieldMapping resolved = mapping.resolve(trainRecords.isEmpty() ? null : trainRecords.get(0));
+        PromptTemplate tpl = template != null ? template
+                : Templates.byName(Templates.defaultFor(resolved.kind(), modelDir), modelDir);
+        ExampleTokenizer exTok = new ExampleTokenizer(tokenizer, options.trainOnPrompt());
+
+        SourceResult train = process(trainFile, "train", trainRecords, trainBad, resolved, tpl, exTok);
+        List<DataReport.SourceReport> sources = new ArrayList<>(List.of(train.report()));
+        List<Item> trainItems = train.items();
+        List<Item> valItems;
+        DataReport.SplitReport split;
+        if (validationFile != null) {
+            BadRecords valBad = new BadRecords(options.skipBadRecords());
+            List<RawRecord> valRecords = read(validationFile, valBad);
+            SourceResult val = process(validationFile, "validation", valRecords, valBad, resolved, tpl, exTok);
+            sources.add(val.report());
+            valItems = val.items();
+            split = new DataReport.SplitReport("file", 0, options.seed(), trainItems.size(), valItems.size());
+        } else if (options.valFraction() > 0) {
+            BitSet isVal = splitIndices(trainItems.size(), options.valFraction(), options.seed());
+            List<Item> t = new ArrayList<>(), v = new ArrayList<>();
+            for (int i = 0; i < trainItems.size(); i++) (isVal.get(i) ? v : t).add(trainItems.get(i));
+            trainItems = t;
+            valItems = v;
+            split = new DataReport.SplitReport("fraction", options.valFraction(), options.seed(), t.size(), v.size());
+        } else {
+            valItems = List.of();
+            split = new DataReport.SplitReport("none", 0, options.seed(), trainItems.size(), 0);
+        }
+
+        Set<String> valKeys = new HashSet<>();
+        for (Item it : valItems) if (it.nearKey() != null) valKeys.add(it.nearKey());
+        int before = trainItems.size();
+        if (!valKeys.isEmpty()) trainItems = trainItems.stream().filter(it -> !valKeys.contains(it.nearKey())).toList();
+        DataReport.RuleCount overlap = DataReport.RuleCount.removal("also in validation", before, trainItems.size());
+
+        List<TokenizedExample> trainEx = trainItems.stream().map(Item::tokens).toList();
+        List<TokenizedExample> valEx = valItems.stream().map(Item::tokens).toList();
+        DataReport.PackingReport packing = null;
+        if (options.pack()) {
+            List<PackedRow> tr = Packer.pack(trainEx, options.seqLen()), va = Packer.pack(valEx, options.seqLen());
+            packing = new DataReport.PackingReport(tr.size(), va.size(), Packer.fill(tr, options.seqLen()),
+                    Packer.fill(va, options.seqLen()));
+        }
+        DataReport report = new DataReport(resolved.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), tpl.name(),
+                options.seqLen(), sources, split, overlap, DataReport.TokenStats.of(trainEx), DataReport.TokenStats.of(valEx),
+                packing);
+        return new PreparedDataset(trainEx, valEx, report);
+    }
+
+    private List<RawRecord> read(Path file, BadRecords bad) {
+        return RecordReader.read(file, options.format(), options.textMode(), bad);
+    }
+
+    /**
+     * Seeded choice of round(n * fraction) validation indices (at least one when n > 1), the rest
+     * train; both keep file order. java.util.Random is specified bit for bit, so the split is the
+     * same on every JVM.
+     */
+    public static BitSet splitIndices(int n, double fraction, long seed) {
+        int v = (int) Math.round(n * fraction);
+        if (fraction > 0 && v == 0 && n > 1) v = 1;
+        v = Math.min(v, Math.max(0, n - 1));
+        Integer[] idx = new Integer[n];
+        for (int i = 0; i < n; i++) idx[i] = i;
+        Collections.shuffle(Arrays.asList(idx), new Random(seed));
+        BitSet out = new BitSet(n);
+        for (int i = 0; i < v; i++) out.set(idx[i]);
+        return out;
+    }
+
+    private SourceResult process(Path file, String role, List<RawRecord> records, BadRecords bad, FieldMapping m,
+                                 PromptTemplate tpl, ExampleTokenizer exTok) {
+        int rejectedWhileReading = bad.total();
+        List<Example> examples = new ArrayList<>(records.size());
+        for (RawRecord r : records) {
+            try {
+                examples.add(m.toExample(r));
+            } catch (FieldMapping.FieldException e) {
+                bad.reject(e.reason, e);
+            } catch (DataFormatException e) {
+                bad.reject(BadRecords.MALFORMED, e);
+            }
+        }
+        List<DataReport.RuleCount> rules = new ArrayList<>();
+        int recordsRead = records.size() + rejectedWhileReading;
+        rules.add(DataReport.RuleCount.removal("unreadable (UTF-8, syntax)", recordsRead, records.size()));
+        rules.add(DataReport.RuleCount.removal("missing or mistyped fields", records.size(), examples.size()));
+
+        int before = examples.size();
+        examples = examples.stream().filter(e -> !e.hasEmptyField()).toList();
+        rules.add(DataReport.RuleCount.removal("empty fields", before, examples.size()));
+
+        if (options.dropExactDuplicates()) {
+            Set<String> seen = new HashSet<>();
+            before = examples.size();
+            examples = examples.stream().filter(e -> seen.add(e.contentKey())).toList();
+            rules.add(DataReport.RuleCount.removal("exact duplicates", before, examples.size()));
+        }
+        List<String> nearKeys = new ArrayList<>(examples.size());
+        for (Example e : examples) nearKeys.add(nearKey(e));
+        if (options.dropNearDuplicates()) {
+            Set<String> seen = new HashSet<>();
+            List<Example> kept = new ArrayList<>();
+            List<String> keptKeys = new ArrayList<>();
+            for (int i = 0; i < examples.size(); i++) {
+                if (seen.add(nearKeys.get(i))) {
+                    kept.add(examples.get(i));
+                    keptKeys.add(nearKeys.get(i));
+                }
+            }
+            rules.add(DataReport.RuleCount.removal("near duplicates", examples.size(), kept.size()));
+            examples = kept;
+            nearKeys = keptKeys;
+        }
+
+        List<Item> items = new ArrayList<>(examples.size());
+        int templateRejected = 0, overLong = 0, noTarget = 0, produced = 0;
+        OverLong policy = options.overLongPolicy();
+        int seqLen = options.seqLen();
+        Object[] tokenized = tokenizeAll(examples, tpl, exTok);
+        for (int i = 0; i < examples.size(); i++) {
+            if (tokenized[i] instanceof DataFormatException ex) {
+                bad.reject(BadRecords.MALFORMED, ex);
+                templateRejected++;
+                continue;
+            }
+            TokenizedExample t = (TokenizedExample) tokenized[i];
+            List<TokenizedExample> pieces;
+            if (t.length() <= seqLen) {
+                pieces = List.of(t);
+            } else {
+                overLong++;
+                pieces = switch (policy) {
+                    case DROP -> List.of();
+                    case TRUNCATE -> List.of(new TokenizedExample(Arrays.copyOf(t.ids(), seqLen), Arrays.copyOf(t.labels(), seqLen)));
+                    case SPLIT -> split(t, seqLen);
+                };
+            }
+            boolean single = pieces.size() == 1;
+            for (TokenizedExample p : pieces) {
+                // a target needs a trained label after the first token (targets are shifted by one)
+                if (!hasTarget(p)) {
+                    noTarget++;
+                    continue;
+                }
+                produced++;
+                items.add(new Item(p, single ? nearKeys.get(i) : null));
+            }
+        }
+        int afterTemplate = examples.size() - templateRejected;
+        if (templateRejected > 0) rules.add(DataReport.RuleCount.removal("does not fit the template", examples.size(), afterTemplate));
+        String overName = switch (policy) {
+            case DROP -> "over-long (dropped)";
+            case TRUNCATE -> "over-long (truncated)";
+            case SPLIT -> "over-long (split)";
+        };
+        int afterOverLong = policy == OverLong.DROP ? afterTemplate - overLong : produced + noTarget;
+        rules.add(new DataReport.RuleCount(overName, afterTemplate, afterOverLong, overLong));
+        rules.add(DataReport.RuleCount.removal("nothing to train on", afterOverLong, produced));
+
+        Set<String> badMessages = new java.util.LinkedHashSet<>(bad.firstMessages());
+        DataReport.SourceReport report = new DataReport.SourceReport(file.toString(), role, recordsRead, bad.counts(),
+                List.copyOf(badMessages), rules, items.size());
+        return new SourceResult(items, report);
+    }
+
+    /**
+     * Tokenises on every core (tokenisation dominates preparation; tokenizers are stateless);
+     * slot i holds example i's result or the template's complaint about it, so that errors are
+     * still reported in file order.
+     */
+    private static Object[] tokenizeAll(List<Example> examples, PromptTemplate tpl, ExampleTokenizer exTok) {
+        Object[] out = new Object[examples.size()];
+        IntStream.range(0, out.length).parallel().forEach(i -> {
+            try {
+                out[i] = exTok.tokenize(tpl.segments(examples.get(i)));
+            } catch (DataFormatException e) {
+                out[i] = e;
+            }
+        });
+        return out;
+    }
+
+    private static String nearKey(Example e) {
+        return TextNormalizer.normalize(e.contentKey()).replaceAll(" ?\u0000 ?", "\u0000");
+    }
+
+    private static boolean hasTarget(TokenizedExample t) {
+        int[] l = t.labels();
+        for (int i = 1; i < l.length; i++) if (l[i] != TokenizedExample.IGNORE) return true;
+        return false;
+    }
+
+    private static List<TokenizedExample> split(TokenizedExample t, int seqLen) {
+        List<TokenizedExample> out = new ArrayList<>();
+        for (int from = 0; from < t.length(); from += seqLen) {
+            int to = Math.min(t.length(), from + seqLen);
+            out.add(new TokenizedExample(Arrays.copyOfRange(t.ids(), from, to), Arrays.copyOfRange(t.labels(), from, to)));
+        }
+        return out;
+    }
+}
