@@ -104,8 +104,10 @@ public final class LikelihoodScorer {
     public double[] score(List<Span> spans) {
         double[] out = new double[spans.size()];
         if (spans.isEmpty()) return out;
-        int T = 1;
-        for (Span s : spans) T = Math.max(T, s.ids().length);
+        int longest = 1;
+        for (Span s : spans) longest = Math.max(longest, s.ids().length);
+        // rows longer than the longest span let short spans share them
+        int T = Math.min(model.config().maxPositions(), Math.max(longest, Math.min(tokensPerBatch, 256)));
         int B = Math.max(1, tokensPerBatch / T);
         int V = model.config().vocabSize(), d = model.config().hiddenSize();
         int blockRows = Math.max(1, Math.min(T, (4 << 20) / V));

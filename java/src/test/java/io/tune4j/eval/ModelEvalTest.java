@@ -71,6 +71,27 @@ class ModelEvalTest {
         assertEquals(viaRows.meanLoss(), viaExamples.meanLoss(), 0.05);
     }
 
+    @Test
+    void packedLossBatchesSumToTheLossOfEachExampleAlone() {
+        List<EvalExample> examples = List.of(
+                new EvalExample("Once upon a time", ", there was a little girl named Lily."),
+                new EvalExample("", "Tom had a red ball. He liked to play with it every day."),
+                new EvalExample("The cat sat", " on the mat.", List.of(" on the mat.", " in the sky.")),
+                new EvalExample("Lily saw a big dog.", " She was scared, but the dog was kind."));
+        ExampleBatchSource packed = ExampleBatchSource.of(examples, m.tokenizer(), 512, 64);
+        assertTrue(packed.rows() < examples.size(), "several examples share a row");
+        LossResult all = LossEvaluator.evaluate(m.model(), packed, 0, null);
+        double sum = 0;
+        long tokens = 0;
+        for (EvalExample e : examples) {
+            LossResult one = LossEvaluator.evaluate(m.model(), ExampleBatchSource.of(List.of(e), m.tokenizer(), 512, 64), 0, null);
+            sum += one.lossSum();
+            tokens += one.tokens();
+        }
+        assertEquals(tokens, all.tokens());
+        assertEquals(sum, all.lossSum(), 1e-4 * sum);
+    }
+
     /** Explicit reference: feed the span token by token through step() and sum log-softmax at each target. */
     private static double stepLogLikelihood(LikelihoodScorer.Span s) {
         int[] ids = s.ids();
