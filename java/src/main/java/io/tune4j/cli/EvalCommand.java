@@ -18,6 +18,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -78,6 +79,7 @@ final class EvalCommand implements Callable<Integer> {
         if (!Files.isRegularFile(data)) throw new NoSuchFileException(data.toString());
         List<EvalExample> examples = EvalDataReader.read(data, limit);
         if (examples.isEmpty()) throw new IllegalArgumentException(data + ": no examples");
+        requireMeasurable(want, examples);
         EvalOptions options = EvalOptions.defaults().withMaxNewTokens(maxTokens).withStop(stop).withSlots(slots)
                 .withAnswerFormat(numericAnswer ? AnswerFormat.NUMBER : AnswerFormat.TEXT).withBleuSmoothing(smoothing);
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
@@ -88,5 +90,19 @@ final class EvalCommand implements Callable<Integer> {
             System.err.print(report.summary());
         }
         return 0;
+    }
+
+    /** A requested metric with nothing to measure would silently vanish from the JSON: refuse it. */
+    private void requireMeasurable(Set<Metric> want, List<EvalExample> examples) {
+        boolean labels = examples.stream().anyMatch(EvalExample::isLabelTask);
+        boolean prompts = examples.stream().anyMatch(e -> !e.prompt().isEmpty());
+        for (Metric m : want) {
+            if ((m == Metric.ACCURACY || m == Metric.ACCURACY_GENERATE) && !labels) {
+                throw new IllegalArgumentException(data + ": metric " + m.id() + " needs label examples (with options)");
+            }
+            if (m.needsGeneration() && !prompts) {
+                throw new IllegalArgumentException(data + ": metric " + m.id() + " needs examples with a prompt");
+            }
+        }
     }
 }

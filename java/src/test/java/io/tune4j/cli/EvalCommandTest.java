@@ -69,6 +69,9 @@ class EvalCommandTest {
         assertEquals(2, r.code());
         assertTrue(r.err().contains("not yet supported"), r.err());
         assertEquals("", r.out());
+        r = CliTest.run("eval", "--model", model, "--data", data.toString(), "--metric", "accuracy");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("metric accuracy needs label examples"), r.err());
         r = CliTest.run("eval", "--model", model, "--data", tmp.resolve("missing.jsonl").toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("missing.jsonl: no such file"), r.err());
