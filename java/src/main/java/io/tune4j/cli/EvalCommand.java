@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
                 + "each requested metric); a readable summary goes to stderr.")
 final class EvalCommand implements Callable<Integer> {
     /** Replaced by the adapter loader once it exists. */
-    static AdapterAttacher adapterAttacher = AdapterAttacher.UNSUPPORTED;
+    static AdapterAttacher adapterAttacher = (model, dir) -> io.tune4j.peft.Adapters.load(dir, model);
 
     @Mixin
     ModelOptions model;

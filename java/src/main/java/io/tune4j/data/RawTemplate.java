@@ -4,9 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * No template: the texts as they are. An instruction is its instruction (and input, after a blank
- * line) followed directly by the response; chat turns are concatenated; plain text is trained on
- * whole.
+ * No template: the texts as they are, one per line. An instruction is its instruction (and input,
+ * after a blank line), then the response on the next line, like chat turns; plain text is trained
+ * on whole.
  */
 public final class RawTemplate implements PromptTemplate {
     @Override
@@ -22,7 +22,7 @@ public final class RawTemplate implements PromptTemplate {
             out.add(Segment.response(t.text()));
             out.add(Segment.eos());
         } else if (example instanceof Example.Instruction in) {
-            out.add(Segment.prompt((in.system().isEmpty() ? "" : in.system() + "\n\n") + in.userText()));
+            out.add(Segment.prompt((in.system().isEmpty() ? "" : in.system() + "\n\n") + in.userText() + "\n"));
             out.add(Segment.response(in.output()));
             out.add(Segment.eos());
         } else if (example instanceof Example.Chat c) {

@@ -17,6 +17,10 @@ public final class AtomicFiles {
     private AtomicFiles() {}
 
     /** Replaces file with bytes atomically; the exception names the file. */
+    public static void writeString(Path file, String text) {
+        write(file, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     public static void write(Path file, byte[] bytes) {
         Path abs = file.toAbsolutePath();
         Path tmp = null;

@@ -82,7 +82,7 @@ class TemplateTest {
     @Test
     void none() {
         PromptTemplate t = Templates.byName("none", null);
-        assertEquals("<s>Translate to French.\n\ncatchat</s>", t.render(WITH_INPUT, "<s>", "</s>"));
+        assertEquals("<s>Translate to French.\n\ncat\nchat</s>", t.render(WITH_INPUT, "<s>", "</s>"));
         assertEquals("<s>Some text.</s>", t.render(new Example.Text("t:1", "Some text."), "<s>", "</s>"));
     }
 

@@ -1,0 +1,109 @@
+package io.tune4j.cli;
+
+import io.tune4j.finetune.DataSpec;
+import io.tune4j.finetune.EvalSpec;
+import io.tune4j.finetune.FineTuneResult;
+import io.tune4j.finetune.FineTuneRun;
+import io.tune4j.finetune.FineTuneSpec;
+import io.tune4j.finetune.MethodSpec;
+import io.tune4j.train.TrainConfig;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "finetune", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Fine-tune a model on a dataset and report base vs tuned on the validation set.",
+                "DIR gets adapter/ (PEFT layout) or model/ (full), metrics.jsonl, loss.png, eval.json, data-report.json, "
+                        + "checkpoints/ and run.yaml (which --config reproduces)."})
+final class FineTuneCommand implements Callable<Integer> {
+    @Option(names = "--config", paramLabel = "FILE", description = "a run file (YAML or JSON, e.g. a previous run.yaml); "
+            + "other flags are ignored except --out and --resume")
+    Path config;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH", description = "model directory, llama2.c .bin, or hub id")
+    String model;
+    @Option(names = "--tokenizer", paramLabel = "FILE") String tokenizer;
+    @Option(names = "--data", paramLabel = "FILE", description = "training data: .json, .jsonl, .csv, .tsv or .txt") String data;
+    @Option(names = "--val-data", paramLabel = "FILE", description = "validation data") String valData;
+    @Option(names = "--val-split", paramLabel = "F", description = "fraction of --data held out for validation") Double valSplit;
+    @Option(names = "--method", defaultValue = "lora", description = "lora, adapter, prefix or full (default: ${DEFAULT-VALUE})")
+    String method;
+    @Option(names = "--template", description = "alpaca, chatml, llama2, model or none") String template;
+    @Option(names = "--kind", description = "record layout: auto, alpaca, chat, prompt-completion, text or label") String kind;
+    @Option(names = "--text-field") String textField;
+    @Option(names = "--label-field") String labelField;
+    @Option(names = "--label-map", paramLabel = "V=WORD,...") String labelMap;
+    @Option(names = "--label-instruction") String labelInstruction;
+    @Option(names = "--text-mode", description = "for .txt: paragraphs or whole-file") String textMode;
+    @Option(names = "--pack", description = "pack short examples into full sequences") boolean pack;
+    @Option(names = "--skip-bad-records") boolean skipBadRecords;
+    @Option(names = "--max-steps", description = "optimiser steps (default: 1 epoch)") Integer maxSteps;
+    @Option(names = "--epochs") Integer epochs;
+    @Option(names = "--lr", description = "peak learning rate") Double lr;
+    @Option(names = "--schedule", description = "constant, linear or cosine") String schedule;
+    @Option(names = "--warmup", description = "warm-up steps") Integer warmup;
+    @Option(names = "--batch-size") Integer batchSize;
+    @Option(names = "--grad-accum", description = "micro-batches per optimiser step") Integer gradAccum;
+    @Option(names = "--seq-len") Integer seqLen;
+    @Option(names = "--weight-decay") Double weightDecay;
+    @Option(names = "--lora-r") Integer loraR;
+    @Option(names = "--lora-alpha") Float loraAlpha;
+    @Option(names = "--lora-dropout") Float loraDropout;
+    @Option(names = "--target-modules", split = ",", description = "e.g. q_proj,v_proj") List<String> targetModules;
+    @Option(names = "--rslora") Boolean rsLora;
+    @Option(names = "--adapter-kind", description = "houlsby or pfeiffer") String adapterKind;
+    @Option(names = "--bottleneck") Integer bottleneck;
+    @Option(names = "--virtual-tokens") Integer virtualTokens;
+    @Option(names = "--prefix-projection") Boolean prefixProjection;
+    @Option(names = "--eval-metrics", split = ",", description = "loss,perplexity,accuracy,exact_match,rouge_l,bleu")
+    List<String> evalMetrics;
+    @Option(names = "--eval-limit", description = "validation records for generation metrics (default 500)") Integer evalLimit;
+    @Option(names = "--checkpoint-every") Integer checkpointEvery;
+    @Option(names = "--eval-every") Integer evalEvery;
+    @Option(names = "--gradient-checkpointing") boolean gradientCheckpointing;
+    @Option(names = "--seed", defaultValue = "42") long seed;
+    @Option(names = "--resume", description = "continue from the newest checkpoint in --out") boolean resume;
+    @Option(names = "--out", paramLabel = "DIR", description = "output directory") String out;
+
+    @Override
+    public Integer call() {
+        FineTuneSpec spec = config != null ? FineTuneSpec.load(config) : fromFlags();
+        if (out != null) spec = spec.withOut(out);
+        FineTuneResult r = new FineTuneRun(spec, System.err).resume(resume).progress(System.console() != null).run();
+        System.out.println(r.evaluation().toJson());
+        System.err.println("tune4j: " + r.training().status().name().toLowerCase() + " after " + r.training().steps()
+                + " steps; result in " + (r.resultDir() == null ? "(none)" : r.resultDir()));
+        return 0;
+    }
+
+    private FineTuneSpec fromFlags() {
+        if (model == null) throw new IllegalArgumentException("--model is required (or --config FILE)");
+        if (data == null) throw new IllegalArgumentException("--data is required (or --config FILE)");
+        if (out == null) throw new IllegalArgumentException("--out is required");
+        Map<String, String> fields = new LinkedHashMap<>();
+        if (textField != null) fields.put("text", textField);
+        if (labelField != null) fields.put("label", labelField);
+        DataSpec d = new DataSpec(data, valData, valSplit, template, null, textMode, kind, fields,
+                labelMap == null ? null : io.tune4j.data.FieldMapping.parseLabelMap(labelMap), labelInstruction, seqLen,
+                null, null, null, skipBadRecords ? true : null, pack ? true : null);
+        MethodSpec ms = new MethodSpec(method, loraR, loraAlpha, loraDropout, targetModules, rsLora, adapterKind, bottleneck,
+                null, virtualTokens, prefixProjection, null);
+        TrainConfig.Builder tb = TrainConfig.builder().seed(seed);
+        if (maxSteps != null) tb.maxSteps(maxSteps);
+        if (epochs != null) tb.epochs(epochs);
+        if (lr != null) tb.lr(lr);
+        if (schedule != null) tb.schedule(TrainConfig.Schedule.valueOf(schedule.toUpperCase(java.util.Locale.ROOT)));
+        if (warmup != null) tb.warmupSteps(warmup);
+        if (batchSize != null) tb.batchSize(batchSize);
+        if (gradAccum != null) tb.gradAccumSteps(gradAccum);
+        if (weightDecay != null) tb.weightDecay(weightDecay);
+        if (checkpointEvery != null) tb.checkpointEvery(checkpointEvery);
+        if (evalEvery != null) tb.evalEvery(evalEvery);
+        tb.gradientCheckpointing(gradientCheckpointing);
+        return new FineTuneSpec(model, tokenizer, d, ms, tb.build(), new EvalSpec(evalMetrics, evalLimit, null), out);
+    }
+}

@@ -1,0 +1,189 @@
+package io.tune4j.finetune;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.tune4j.data.BatchSource;
+import io.tune4j.data.DatasetCache;
+import io.tune4j.data.DatasetPreparer;
+import io.tune4j.data.PackedBatchSource;
+import io.tune4j.data.PaddedBatchSource;
+import io.tune4j.data.PreparedDataset;
+import io.tune4j.data.PromptTemplate;
+import io.tune4j.data.Templates;
+import io.tune4j.data.TokenizedExample;
+import io.tune4j.eval.BeforeAfterReport;
+import io.tune4j.eval.EvalExample;
+import io.tune4j.eval.EvalOptions;
+import io.tune4j.eval.EvalReport;
+import io.tune4j.eval.Evaluator;
+import io.tune4j.eval.Metric;
+import io.tune4j.model.LoadedModel;
+import io.tune4j.model.ModelLocator;
+import io.tune4j.ops.cpu.CpuOps;
+import io.tune4j.peft.FineTuneMethod;
+import io.tune4j.train.AtomicFiles;
+import io.tune4j.train.TrainConfig;
+import io.tune4j.train.TrainResult;
+import io.tune4j.train.Trainer;
+import io.tune4j.train.TrainingListener;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A whole fine-tuning run, data to evaluated deployable result: prepare the data (with its
+ * report), evaluate the base model, train with the chosen method, evaluate the tuned model on
+ * the same validation set, and save the adapter (PEFT layout) or full model.
+ */
+public final class FineTuneRun {
+    private final FineTuneSpec spec;
+    private final PrintStream log;
+    private final List<TrainingListener> listeners = new ArrayList<>();
+    private boolean progress = true;
+    private boolean resume;
+
+    public FineTuneRun(FineTuneSpec spec, PrintStream log) {
+        this.spec = spec;
+        this.log = log;
+    }
+
+    public FineTuneRun listener(TrainingListener l) {
+        listeners.add(l);
+        return this;
+    }
+
+    /** Continue from the newest checkpoint in the output directory, if there is one. */
+    public FineTuneRun resume(boolean on) {
+        resume = on;
+        return this;
+    }
+
+    public FineTuneRun progress(boolean on) {
+        progress = on;
+        return this;
+    }
+
+    public FineTuneResult run() {
+        Path out = Path.of(spec.out());
+        Path modelPath = ModelLocator.resolve(spec.model());
+        Path tokenizerFile = spec.tokenizer() == null ? null : Path.of(spec.tokenizer());
+        try (LoadedModel m = LoadedModel.load(modelPath, tokenizerFile, CpuOps.INSTANCE)) {
+            Files.createDirectories(out);
+            AtomicFiles.writeString(out.resolve("run.yaml"), spec.toYaml());
+            TrainConfig tc = spec.train();
+            Path modelDir = Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent();
+            int context = m.config().maxPositions();
+            int seqLen = spec.data().seqLen() != null ? spec.data().seqLen() : tc.seqLen() > 0 ? tc.seqLen() : Math.min(context, 512);
+            if (seqLen > context) {
+                throw new IllegalArgumentException("sequence length " + seqLen + " exceeds the model's context of " + context
+                        + " tokens");
+            }
+            // the method is built (and its settings checked) before any data work or training
+            FineTuneMethod method = spec.method().create(modelPath, tc.seed());
+
+            DatasetPreparer.Spec prep = spec.data().prepareSpec(modelDir, tokenizerFile, seqLen, tc.seed());
+            DatasetPreparer.Result prepared = DatasetPreparer.prepare(prep, m.tokenizer(), new DatasetCache(out.resolve("data")));
+            PreparedDataset data = prepared.dataset();
+            AtomicFiles.writeString(out.resolve("data-report.json"), json(data.report()));
+            log.print(data.report().summary());
+            if (data.train().isEmpty()) {
+                throw new IllegalArgumentException(spec.data().train() + ": no training examples left after preprocessing "
+                        + "(see " + out.resolve("data-report.json") + ")");
+            }
+            int batch = tc.batchSize() > 0 ? tc.batchSize() : 8;
+            BatchSource train = batches(data.train(), batch, seqLen, tc.seed(), m);
+            // validation loss before, during and after training runs on the same capped subset
+            List<TokenizedExample> valExamples = data.validation().subList(0,
+                    Math.min(data.validation().size(), spec.eval().limitOrDefault()));
+            BatchSource val = valExamples.isEmpty() ? null : batches(valExamples, batch, seqLen, tc.seed(), m);
+
+            List<EvalExample> evalExamples = evalExamples(modelDir);
+            Set<Metric> metrics = metrics(evalExamples);
+            EvalOptions eo = EvalOptions.defaults().withMaxNewTokens(spec.eval().maxTokens() == null ? 64 : spec.eval().maxTokens());
+            EvalReport before = evaluate(m, null, eo, evalExamples, val, metrics);
+            log.println("base model:  " + before.summary().strip().replace("\n", "; "));
+
+            Trainer.Builder tb = Trainer.builder().model(m.model()).method(method).train(train).validation(val)
+                    .config(tc.toBuilder().seqLen(seqLen).batchSize(batch).build()).outputDir(out).progress(progress);
+            for (TrainingListener l : listeners) tb.listener(l);
+            if (resume) tb.resumeLatest();
+            TrainResult tr = tb.build().run();
+
+            method.setTraining(false);
+            EvalReport after = evaluate(m, method, eo, evalExamples, val, metrics);
+            BeforeAfterReport report = new BeforeAfterReport(before, after);
+            AtomicFiles.writeString(out.resolve("eval.json"), report.toJson());
+            log.print(report.summary());
+
+            Path result = null;
+            if (tr.finalDir() != null && Files.isDirectory(tr.finalDir())) {
+                result = out.resolve(spec.method().resultDirName());
+                replaceDir(tr.finalDir(), result);
+            }
+            method.close();
+            return new FineTuneResult(tr, report, result, out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(out + ": " + e.getMessage(), e);
+        }
+    }
+
+    private BatchSource batches(List<TokenizedExample> xs, int batch, int seqLen, long seed, LoadedModel m) {
+        int pad = m.config().eosTokenIds().length > 0 ? m.config().eosTokenIds()[0] : 0;
+        return spec.data().pack() ? new PackedBatchSource(xs, batch, seqLen, seed, pad)
+                : new PaddedBatchSource(xs, batch, seqLen, seed, pad);
+    }
+
+    /** Generation metrics need prompts and references: taken from a validation file, when there is one. */
+    private List<EvalExample> evalExamples(Path modelDir) {
+        if (spec.data().validation() == null) return List.of();
+        Set<String> wanted = new LinkedHashSet<>(spec.eval().metrics());
+        wanted.removeAll(Set.of("loss", "perplexity"));
+        if (wanted.isEmpty()) return List.of();
+        String name = spec.data().template();
+        PromptTemplate template = Templates.byName(name != null ? name
+                : Templates.defaultFor(spec.data().mapping().kind(), modelDir), modelDir);
+        return EvalExamples.from(Path.of(spec.data().validation()), spec.data(), template, spec.eval().limitOrDefault());
+    }
+
+    private Set<Metric> metrics(List<EvalExample> examples) {
+        Set<Metric> out = new LinkedHashSet<>();
+        for (String id : spec.eval().metrics()) {
+            Metric mt = Metric.parse(id);
+            if (mt != Metric.LOSS && mt != Metric.PERPLEXITY && examples.isEmpty()) {
+                log.println("note: " + id + " needs a validation file with prompts and references; reporting loss only");
+                continue;
+            }
+            out.add(mt);
+        }
+        out.add(Metric.LOSS);
+        out.add(Metric.PERPLEXITY);
+        return out;
+    }
+
+    private static EvalReport evaluate(LoadedModel m, FineTuneMethod method, EvalOptions eo, List<EvalExample> examples,
+                                       BatchSource val, Set<Metric> metrics) {
+        Evaluator ev = new Evaluator(m.model(), m.tokenizer(), eo, method);
+        if (val == null && examples.isEmpty()) return ev.evaluate(List.of(), Set.of());
+        return ev.evaluate(examples, val, metrics);
+    }
+
+    private static String json(Object o) throws IOException {
+        return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o);
+    }
+
+    private static void replaceDir(Path from, Path to) throws IOException {
+        if (Files.exists(to)) {
+            try (var walk = Files.walk(to)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+            }
+        }
+        Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+    }
+}
