@@ -108,6 +108,8 @@ public final class Scheduler implements AutoCloseable {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Thread thread;
     private volatile boolean accepting = true;
+    /** Sleep after each step: lets tests hold a stream open on a model that would otherwise finish in milliseconds. */
+    volatile long stepPauseMillis;
     private volatile boolean stopping;
     private volatile long drainDeadline;
     // the adapter on the model now: null = base model
@@ -246,6 +248,7 @@ public final class Scheduler implements AutoCloseable {
                     metrics.steps.increment();
                     if (decoding > 0) metrics.tokensPerSecond = decoding / Math.max(s, 1e-9);
                     collectFinished();
+                    if (stepPauseMillis > 0) Thread.sleep(stepPauseMillis);
                 }
                 metrics.batchSize.set(decoder.activeCount());
                 metrics.freeSlots.set(decoder.freeSlots());
