@@ -40,6 +40,9 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns its exit code: 0 success, 2 bad input, 1 internal error. */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        for (CommandPlugin plugin : java.util.ServiceLoader.load(CommandPlugin.class)) {
+            cl.addSubcommand(plugin.name(), plugin.command());
+        }
         cl.setExecutionExceptionHandler(new ErrorReporter());
         cl.setParameterExceptionHandler((ex, a) -> {
             System.err.println("tune4j: " + ex.getMessage());

@@ -7,9 +7,10 @@ import java.util.SplittableRandom;
 
 /**
  * One sequence being decoded: its KV slot, its tokens, its own RNG (so a seed gives the same text
- * whatever else shares the batch) and its text, streamed as it becomes final.
+ * whatever else shares the batch) and its text, streamed as it becomes final. Created and driven by
+ * {@link BatchDecoder}; callers read its state.
  */
-final class Sequence {
+public final class Sequence {
     /** Tokens of context decoded before the new ones, so that spaces and merges come out right. */
     private static final int DECODE_CONTEXT = 4;
 
@@ -22,6 +23,7 @@ final class Sequence {
     private int[] ids;    // prompt + generated
     private int count;
     int length;           // tokens in the KV cache
+    int prefilled;        // prompt tokens already in the KV cache
     private int prefixOffset;
     private int readOffset;
     private final StringBuilder text = new StringBuilder();
@@ -42,6 +44,28 @@ final class Sequence {
         history.ints().put(0, prompt);
     }
 
+    public int slot() {
+        return slot;
+    }
+
+    public int promptTokens() {
+        return prompt.length;
+    }
+
+    public boolean finished() {
+        return finish != null;
+    }
+
+    /** Null while the sequence runs. */
+    public FinishReason finishReason() {
+        return finish;
+    }
+
+    /** True once the whole prompt is in the KV cache. */
+    public boolean prefillDone() {
+        return prefilled >= prompt.length;
+    }
+
     int historyLength() {
         return count;
     }
@@ -50,7 +74,7 @@ final class Sequence {
         return ids[count - 1];
     }
 
-    int generatedCount() {
+    public int generatedCount() {
         return count - prompt.length;
     }
 
@@ -127,7 +151,8 @@ final class Sequence {
         return false;
     }
 
-    GenerationResult result() {
+    /** The text and tokens so far; final once {@link #finished()}. */
+    public GenerationResult result() {
         return new GenerationResult(text.toString(), Arrays.copyOfRange(ids, prompt.length, count), prompt.length, finish);
     }
 }

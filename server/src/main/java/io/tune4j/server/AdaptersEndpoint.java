@@ -1,0 +1,58 @@
+package io.tune4j.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.nio.file.Path;
+import java.util.concurrent.CompletionException;
+
+/**
+ * POST /v1/adapters {name, path} attaches an adapter directory once the running batch has drained
+ * (the model carries one method at a time); DELETE /v1/adapters/{name} forgets the name at once and
+ * detaches it at the next idle point.
+ */
+final class AdaptersEndpoint {
+    private final Services s;
+
+    AdaptersEndpoint(Services s) {
+        this.s = s;
+    }
+
+    void load(ChannelHandlerContext ctx, ApiRequest req) {
+        JsonNode body = req.body();
+        if (body == null || !body.isObject()) throw ApiException.badRequest(null, "expected a JSON object {name, path}");
+        String name = body.path("name").asText(null);
+        AdapterRegistry.checkName(name, s.modelId());
+        Path dir = s.adapters().resolveAllowed(body.path("path").asText(null));
+        if (s.adapters().get(name) != null) {
+            throw new ApiException(HttpResponseStatus.CONFLICT, "invalid_request_error", "name", "adapter_exists",
+                    "an adapter named '" + name + "' is already loaded; delete it first");
+        }
+        s.scheduler().whenIdle(() -> {
+            s.scheduler().attach(name, dir);
+            s.adapters().put(name, dir);
+            return null;
+        }).whenComplete((ok, err) -> {
+            if (err == null) {
+                ctx.writeAndFlush(ApiResponse.json(Http.JSON.createObjectNode().put("id", name).put("object", "model")
+                        .put("owned_by", "tune4j").put("parent", s.modelId()).put("loaded", true)));
+                return;
+            }
+            Throwable e = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+            HttpResponseStatus st = e instanceof Scheduler.ShutdownException ? HttpResponseStatus.SERVICE_UNAVAILABLE
+                    : HttpResponseStatus.BAD_REQUEST;
+            ctx.writeAndFlush(ApiResponse.error(new ApiException(st, "invalid_request_error", "path", "adapter_load_failed",
+                    "cannot load adapter '" + name + "': " + e.getMessage())));
+        });
+    }
+
+    void unload(ChannelHandlerContext ctx, String name) {
+        if (!s.adapters().remove(name)) throw ApiException.notFound("model_not_found", "no adapter named '" + name + "'");
+        s.scheduler().whenIdle(() -> {
+            s.scheduler().detachIf(name);
+            return null;
+        });
+        ctx.writeAndFlush(ApiResponse.json(Http.JSON.createObjectNode().put("id", name).put("object", "model")
+                .put("deleted", true)));
+    }
+}

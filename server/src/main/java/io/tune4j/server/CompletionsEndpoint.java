@@ -1,0 +1,302 @@
+package io.tune4j.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.tune4j.data.Message;
+import io.tune4j.generate.FinishReason;
+import io.tune4j.generate.GenerationConfig;
+import io.tune4j.generate.GenerationResult;
+import io.tune4j.generate.PromptTooLongException;
+import io.tune4j.ops.SamplingParams;
+import io.tune4j.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/** POST /v1/completions and /v1/chat/completions, whole or streamed as server-sent events. */
+final class CompletionsEndpoint {
+    private final Services s;
+
+    CompletionsEndpoint(Services s) {
+        this.s = s;
+    }
+
+    /** Validates the request and queues it; returns the job so that a disconnect can cancel it. */
+    Scheduler.Job handle(ChannelHandlerContext ctx, ApiRequest req, boolean chat) {
+        JsonNode b = req.body();
+        if (b == null || !b.isObject()) throw ApiException.badRequest(null, "expected a JSON object as the request body");
+        String model = b.path("model").asText(s.modelId());
+        Path adapterDir = null;
+        if (!model.equals(s.modelId())) {
+            adapterDir = s.adapters().get(model);
+            if (adapterDir == null) {
+                throw ApiException.notFound("model_not_found", "the model '" + model + "' does not exist; GET /v1/models lists them");
+            }
+        }
+        if (b.has("n") && !(b.get("n").canConvertToInt() && b.get("n").asInt() == 1)) {
+            throw ApiException.badRequest("n", "only n=1 is supported");
+        }
+        int cap = s.options().maxTokensCap;
+        int maxTokens = cap;
+        JsonNode mt = b.has("max_completion_tokens") ? b.get("max_completion_tokens") : b.get("max_tokens");
+        if (mt != null && !mt.isNull()) {
+            if (!mt.canConvertToInt() || mt.asInt() < 1) throw ApiException.badRequest("max_tokens", "max_tokens must be an integer >= 1");
+            if (mt.asInt() > cap) throw ApiException.badRequest("max_tokens", "max_tokens is " + mt.asInt() + " but this server allows at most " + cap);
+            maxTokens = mt.asInt();
+        }
+        float temperature = number(b, "temperature", 1f, 0f, 2f);
+        float topP = number(b, "top_p", 1f, 0f, 1f);
+        if (topP <= 0f) throw ApiException.badRequest("top_p", "top_p must be in (0, 1]");
+        long seed = b.hasNonNull("seed") ? seedOf(b.get("seed")) : ThreadLocalRandom.current().nextLong();
+        List<String> stop = new ArrayList<>();
+        JsonNode st = b.get("stop");
+        if (st != null && !st.isNull()) {
+            if (st.isTextual()) stop.add(st.asText());
+            else if (st.isArray()) for (JsonNode x : st) {
+                if (!x.isTextual()) throw ApiException.badRequest("stop", "stop must be a string or a list of strings");
+                stop.add(x.asText());
+            }
+            else throw ApiException.badRequest("stop", "stop must be a string or a list of strings");
+            if (stop.size() > 4) throw ApiException.badRequest("stop", "at most 4 stop strings");
+            if (stop.stream().anyMatch(String::isEmpty)) throw ApiException.badRequest("stop", "stop strings must not be empty");
+        }
+        boolean ignoreEos = b.path("ignore_eos").asBoolean(false); // vLLM's extension; benchmarks need fixed lengths
+        boolean stream = b.path("stream").asBoolean(false);
+        boolean includeUsage = b.path("stream_options").path("include_usage").asBoolean(false);
+
+        Function<Tokenizer, int[]> encoder;
+        if (chat) {
+            List<Message> messages = messages(b.get("messages"));
+            if (s.chat().isChatMl()) stop.add(ChatPrompt.CHATML_END);
+            ChatPrompt cp = s.chat();
+            encoder = tok -> ChatPrompt.encode(tok, cp.render(messages));
+        } else {
+            String prompt = prompt(b.get("prompt"));
+            encoder = tok -> tok.encode(prompt, true);
+        }
+        GenerationConfig cfg = new GenerationConfig(maxTokens, new SamplingParams(temperature, 0, topP, 1f), seed, stop, !ignoreEos);
+        Reply reply = new Reply(ctx, chat, stream, includeUsage, model);
+        Scheduler.Job job = new Scheduler.Job(model, adapterDir, encoder, cfg, reply,
+                TimeUnit.MILLISECONDS.toNanos(s.options().requestTimeoutMillis));
+        if (!s.scheduler().trySubmit(job)) {
+            if (!s.scheduler().accepting()) {
+                throw new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null, "shutting_down",
+                        "the server is shutting down");
+            }
+            ApiException busy = new ApiException(HttpResponseStatus.TOO_MANY_REQUESTS, "rate_limit_error", null,
+                    "too_many_requests", "the server is handling as many requests as it allows; retry shortly");
+            io.netty.handler.codec.http.FullHttpResponse r = Http.error(busy);
+            r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+            ctx.writeAndFlush(r); // past the JSON encoder: it carries a header the encoder does not know
+            return null;
+        }
+        return job;
+    }
+
+    private static float number(JsonNode b, String field, float dflt, float lo, float hi) {
+        JsonNode n = b.get(field);
+        if (n == null || n.isNull()) return dflt;
+        if (!n.isNumber()) throw ApiException.badRequest(field, field + " must be a number");
+        double v = n.asDouble();
+        if (v < lo || v > hi) throw ApiException.badRequest(field, field + " must be between " + lo + " and " + hi);
+        return (float) v;
+    }
+
+    private static long seedOf(JsonNode n) {
+        if (!n.canConvertToLong()) throw ApiException.badRequest("seed", "seed must be an integer");
+        return n.asLong();
+    }
+
+    private static String prompt(JsonNode p) {
+        if (p != null && p.isTextual()) return p.asText();
+        if (p != null && p.isArray() && p.size() == 1 && p.get(0).isTextual()) return p.get(0).asText();
+        throw ApiException.badRequest("prompt", "prompt must be a string (or a list holding one string)");
+    }
+
+    private static List<Message> messages(JsonNode ms) {
+        if (ms == null || !ms.isArray() || ms.isEmpty()) throw ApiException.badRequest("messages", "messages must be a non-empty list");
+        List<Message> out = new ArrayList<>();
+        for (JsonNode m : ms) {
+            String role = m.path("role").asText("");
+            if (!List.of("system", "user", "assistant", "developer", "tool").contains(role)) {
+                throw ApiException.badRequest("messages", "message role must be system, user or assistant, got '" + role + "'");
+            }
+            JsonNode c = m.get("content");
+            StringBuilder text = new StringBuilder();
+            if (c != null && c.isTextual()) {
+                text.append(c.asText());
+            } else if (c != null && c.isArray()) {
+                for (JsonNode part : c) {
+                    if (!"text".equals(part.path("type").asText())) throw ApiException.badRequest("messages", "only text content parts are supported");
+                    text.append(part.path("text").asText());
+                }
+            } else if (c != null && !c.isNull()) {
+                throw ApiException.badRequest("messages", "message content must be a string or a list of text parts");
+            }
+            out.add(new Message(role.equals("developer") ? "system" : role, text.toString()));
+        }
+        return out;
+    }
+
+    /** Writes one request's response as the scheduler reports; safe from the scheduler thread. */
+    private final class Reply implements Scheduler.Sink {
+        private final ChannelHandlerContext ctx;
+        private final boolean chat;
+        private final boolean stream;
+        private final boolean includeUsage;
+        private final String model;
+        private final String id;
+        private final long created = System.currentTimeMillis() / 1000;
+        private boolean headersSent;
+
+        Reply(ChannelHandlerContext ctx, boolean chat, boolean stream, boolean includeUsage, String model) {
+            this.ctx = ctx;
+            this.chat = chat;
+            this.stream = stream;
+            this.includeUsage = includeUsage;
+            this.model = model;
+            this.id = (chat ? "chatcmpl-" : "cmpl-") + Long.toHexString(ThreadLocalRandom.current().nextLong());
+        }
+
+        @Override
+        public void onQueued(int promptTokens) {
+            if (!stream) return;
+            HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+            r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+            HttpUtil.setTransferEncodingChunked(r, true);
+            ctx.write(r);
+            headersSent = true;
+            s.metrics().openStreams.incrementAndGet();
+            if (chat) {
+                ObjectNode c = chunk();
+                ObjectNode choice = c.withArray("choices").addObject().put("index", 0);
+                choice.putObject("delta").put("role", "assistant").put("content", "");
+                choice.putNull("logprobs");
+                choice.putNull("finish_reason");
+                event(c);
+            }
+            ctx.flush();
+        }
+
+        @Override
+        public void onDelta(String text) {
+            if (!stream) return;
+            if (!ctx.channel().isActive()) throw new IllegalStateException("client gone");
+            event(deltaChunk(text, null));
+            ctx.flush();
+        }
+
+        @Override
+        public void onDone(GenerationResult r) {
+            if (r.finishReason() == FinishReason.CANCELLED) {
+                // the client left (nothing to write) or the server is stopping (tell it why)
+                if (ctx.channel().isActive()) onError(new Scheduler.ShutdownException("the server is shutting down"));
+                return;
+            }
+            if (stream) {
+                event(deltaChunk("", r.finishReason().openAiName()));
+                if (includeUsage) {
+                    ObjectNode u = chunk();
+                    u.putArray("choices");
+                    u.set("usage", usage(r));
+                    event(u);
+                }
+                endStream();
+                return;
+            }
+            ObjectNode root = Http.JSON.createObjectNode().put("id", id).put("object", chat ? "chat.completion" : "text_completion")
+                    .put("created", created).put("model", model);
+            ObjectNode choice = root.putArray("choices").addObject().put("index", 0);
+            if (chat) choice.putObject("message").put("role", "assistant").put("content", r.text());
+            else choice.put("text", r.text());
+            choice.putNull("logprobs");
+            choice.put("finish_reason", r.finishReason().openAiName());
+            root.set("usage", usage(r));
+            ctx.writeAndFlush(ApiResponse.json(root));
+        }
+
+        @Override
+        public void onError(RuntimeException e) {
+            if (e instanceof CancellationException) return;
+            ApiException api = toApi(e);
+            if (!headersSent) {
+                ctx.writeAndFlush(ApiResponse.error(api));
+                return;
+            }
+            event(Http.errorBody(api));
+            endStream();
+        }
+
+        private void endStream() {
+            ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(Http.utf8("data: [DONE]\n\n"))));
+            ctx.writeAndFlush(new DefaultLastHttpContent());
+            s.metrics().openStreams.decrementAndGet();
+        }
+
+        private ApiException toApi(RuntimeException e) {
+            if (e instanceof ApiException a) return a;
+            if (e instanceof PromptTooLongException) {
+                return new ApiException(HttpResponseStatus.BAD_REQUEST, "invalid_request_error", chat ? "messages" : "prompt",
+                        "context_length_exceeded", e.getMessage());
+            }
+            if (e instanceof Scheduler.TimeoutException) {
+                return new ApiException(HttpResponseStatus.GATEWAY_TIMEOUT, "timeout_error", null, "timeout", e.getMessage());
+            }
+            if (e instanceof Scheduler.ShutdownException) {
+                return new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null, "shutting_down", e.getMessage());
+            }
+            if (e instanceof IllegalArgumentException) return ApiException.badRequest(null, e.getMessage());
+            return new ApiException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "server_error", null, null, String.valueOf(e.getMessage()));
+        }
+
+        private ObjectNode chunk() {
+            return Http.JSON.createObjectNode().put("id", id).put("object", chat ? "chat.completion.chunk" : "text_completion")
+                    .put("created", created).put("model", model);
+        }
+
+        private ObjectNode deltaChunk(String text, String finish) {
+            ObjectNode c = chunk();
+            ObjectNode choice = c.withArray("choices").addObject().put("index", 0);
+            if (chat) {
+                ObjectNode d = choice.putObject("delta");
+                if (!text.isEmpty()) d.put("content", text);
+            } else {
+                choice.put("text", text);
+            }
+            choice.putNull("logprobs");
+            if (finish == null) choice.putNull("finish_reason"); else choice.put("finish_reason", finish);
+            return c;
+        }
+
+        private void event(ObjectNode json) {
+            byte[] body = Http.bytes(json);
+            byte[] framed = new byte[body.length + 8];
+            System.arraycopy(Http.utf8("data: "), 0, framed, 0, 6);
+            System.arraycopy(body, 0, framed, 6, body.length);
+            framed[framed.length - 2] = '\n';
+            framed[framed.length - 1] = '\n';
+            ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(framed)));
+        }
+
+        private ObjectNode usage(GenerationResult r) {
+            return Http.JSON.createObjectNode().put("prompt_tokens", r.promptTokens())
+                    .put("completion_tokens", r.completionTokens())
+                    .put("total_tokens", r.promptTokens() + r.completionTokens());
+        }
+    }
+}

@@ -1,0 +1,234 @@
+package io.tune4j.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+import io.tune4j.model.LoadedModel;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The OpenAI-compatible server: Netty event loops parse HTTP/1.1 and HTTP/2 (h2c by upgrade or
+ * prior knowledge) and never wait on the model, which runs on the {@link Scheduler}'s thread.
+ */
+public final class InferenceServer implements AutoCloseable {
+    private final Services services;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final Channel channel;
+    private final URI uri;
+    private volatile boolean closed;
+
+    private InferenceServer(Services services, EventLoopGroup boss, EventLoopGroup workers, Channel channel, URI uri) {
+        this.services = services;
+        this.boss = boss;
+        this.workers = workers;
+        this.channel = channel;
+        this.uri = uri;
+    }
+
+    /**
+     * Starts serving the loaded model (owned by the caller, who closes it after the server).
+     *
+     * @param modelPath where the model came from, to find its chat template (may be null: ChatML)
+     * @param log where access-log lines go (stderr in the CLI)
+     */
+    public static InferenceServer start(LoadedModel model, Path modelPath, ServerOptions o, PrintStream log) {
+        if (o.keys.isEmpty() && !o.insecure) {
+            throw new IllegalArgumentException("no API key configured: pass --api-keys FILE or set TUNE4J_API_KEY "
+                    + "(or --insecure to serve without keys on loopback only)");
+        }
+        String host = o.host;
+        if (o.keys.isEmpty()) host = InetAddress.getLoopbackAddress().getHostAddress();
+        if (o.maxBatch < 1) throw new IllegalArgumentException("--max-batch must be >= 1, got " + o.maxBatch);
+        Path dataDir = null;
+        try {
+            if (o.dataDir != null) dataDir = o.dataDir.toRealPath();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--data-dir " + o.dataDir + ": no such directory");
+        }
+        Set<Path> startupDirs = new HashSet<>();
+        Map<String, Path> startup = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, Path> a : o.adapters.entrySet()) {
+            try {
+                Path real = a.getValue().toRealPath();
+                startupDirs.add(real);
+                startup.put(a.getKey(), real);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--adapter " + a.getKey() + "=" + a.getValue() + ": no such directory");
+            }
+        }
+        String modelId = o.modelId != null ? o.modelId
+                : modelPath == null ? "model" : modelPath.toAbsolutePath().normalize().getFileName().toString();
+        for (String name : startup.keySet()) AdapterRegistry.checkName(name, modelId);
+        Metrics metrics = new Metrics();
+        metrics.gauge("tune4j_native_resident_bytes", () -> org.bytedeco.javacpp.Pointer.physicalBytes());
+        int context = Math.min(o.maxContext, model.config().maxPositions());
+        Scheduler scheduler = new Scheduler(model.model(), model.tokenizer(), o.maxBatch, context, o.maxInFlight, metrics);
+        AdapterRegistry registry = new AdapterRegistry(dataDir, startupDirs);
+        try {
+            // check each startup adapter loads before announcing readiness; the last one stays attached
+            for (Map.Entry<String, Path> a : startup.entrySet()) {
+                scheduler.whenIdle(() -> {
+                    scheduler.attach(a.getKey(), a.getValue());
+                    return null;
+                }).get(5, TimeUnit.MINUTES);
+                registry.put(a.getKey(), a.getValue());
+            }
+        } catch (Exception e) {
+            scheduler.close();
+            Throwable c = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalArgumentException("cannot load a startup adapter: " + c.getMessage(), c);
+        }
+        Services s = new Services(scheduler, metrics, registry, o, modelId, ChatPrompt.forModel(modelPath),
+                System.currentTimeMillis() / 1000);
+        EventLoopGroup boss = new NioEventLoopGroup(1);
+        EventLoopGroup workers = new NioEventLoopGroup(o.ioThreads);
+        try {
+            Channel ch = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
+                    .option(ChannelOption.SO_BACKLOG, 256)
+                    .childHandler(new ConnectionInitializer(s, log))
+                    .bind(host, o.port).sync().channel();
+            int port = ((InetSocketAddress) ch.localAddress()).getPort();
+            String h = host.contains(":") ? "[" + host + "]" : host;
+            return new InferenceServer(s, boss, workers, ch, URI.create("http://" + h + ":" + port));
+        } catch (Exception e) {
+            boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            scheduler.close();
+            if (e instanceof InterruptedException) Thread.currentThread().interrupt();
+            throw new UncheckedIOException(new IOException("cannot listen on " + host + ":" + o.port + ": " + e.getMessage(), e));
+        }
+    }
+
+    public URI uri() {
+        return uri;
+    }
+
+    public int port() {
+        return uri.getPort();
+    }
+
+    public String modelId() {
+        return services.modelId();
+    }
+
+    public Metrics metrics() {
+        return services.metrics();
+    }
+
+    public Scheduler scheduler() {
+        return services.scheduler();
+    }
+
+    /**
+     * Stops accepting connections, lets running generations finish within the grace period (then
+     * cancels them, ending their streams with an error event), and releases the model.
+     */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        channel.close().syncUninterruptibly();
+        services.scheduler().shutdown(services.options().shutdownGraceMillis);
+        // let the last writes (final SSE events) leave before the loops stop
+        workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+        boss.shutdownGracefully(0, 500, TimeUnit.MILLISECONDS).syncUninterruptibly();
+    }
+
+    /** Per connection: h2c by upgrade or prior knowledge, else HTTP/1.1. */
+    private static final class ConnectionInitializer extends ChannelInitializer<SocketChannel> {
+        private final Services s;
+        private final PrintStream log;
+
+        ConnectionInitializer(Services s, PrintStream log) {
+            this.s = s;
+            this.log = log;
+        }
+
+        @Override
+        protected void initChannel(SocketChannel ch) {
+            int maxBody = s.options().maxBodyBytes;
+            HttpServerCodec http1 = new HttpServerCodec();
+            HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(http1, protocol ->
+                    AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
+                            ? new Http2ServerUpgradeCodec(Http2FrameCodecBuilder.forServer().build(),
+                                    new Http2MultiplexHandler(new StreamInitializer(s, log)))
+                            : null, maxBody);
+            ChannelInitializer<Channel> priorKnowledge = new ChannelInitializer<>() {
+                @Override
+                protected void initChannel(Channel c) {
+                    c.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(),
+                            new Http2MultiplexHandler(new StreamInitializer(s, log)));
+                }
+            };
+            ch.pipeline().addLast(new CleartextHttp2ServerUpgradeHandler(http1, upgrade, priorKnowledge));
+            ch.pipeline().addLast(new SimpleChannelInboundHandler<HttpMessage>() {
+                // reached only by HTTP/1 requests that did not upgrade: from here on this is an HTTP/1 connection
+                @Override
+                protected void channelRead0(ChannelHandlerContext ctx, HttpMessage msg) {
+                    ChannelPipeline p = ctx.pipeline();
+                    String me = ctx.name();
+                    addApplication(p, me, s, log);
+                    p.remove(this);
+                    ctx.fireChannelRead(ReferenceCountUtil.retain(msg));
+                }
+            });
+        }
+    }
+
+    /** Per HTTP/2 stream: frames to HTTP objects, then the same handlers as HTTP/1. */
+    private static final class StreamInitializer extends ChannelInitializer<Channel> {
+        private final Services s;
+        private final PrintStream log;
+
+        StreamInitializer(Services s, PrintStream log) {
+            this.s = s;
+            this.log = log;
+        }
+
+        @Override
+        protected void initChannel(Channel ch) {
+            ch.pipeline().addLast("h2-to-http", new Http2StreamFrameToHttpObjectCodec(true));
+            addApplication(ch.pipeline(), "h2-to-http", s, log);
+        }
+    }
+
+    private static void addApplication(ChannelPipeline p, String after, Services s, PrintStream log) {
+        int maxBody = s.options().maxBodyBytes;
+        p.addAfter(after, "router", new Router(s));
+        p.addAfter(after, "json", new JsonCodec());
+        p.addAfter(after, "auth", new AuthHandler(s.options().keys));
+        p.addAfter(after, "aggregate", new LimitsHandler.Aggregator(maxBody));
+        p.addAfter(after, "limits", new LimitsHandler(maxBody));
+        p.addAfter(after, "access-log", new AccessLogHandler(s.metrics(), log));
+    }
+}

@@ -1,0 +1,40 @@
+package io.tune4j.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.MessageToMessageCodec;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
+import java.util.List;
+
+/** Request bodies to JSON trees, {@link ApiResponse}s to HTTP responses. */
+final class JsonCodec extends MessageToMessageCodec<FullHttpRequest, ApiResponse> {
+    @Override
+    protected void decode(ChannelHandlerContext ctx, FullHttpRequest req, List<Object> out) {
+        JsonNode body = null;
+        if (req.content().isReadable()) {
+            try (ByteBufInputStream in = new ByteBufInputStream(req.content())) {
+                body = Http.JSON.readTree((java.io.InputStream) in);
+            } catch (JsonProcessingException e) {
+                // this handler's own encoder lies behind ctx, so the error goes out as plain HTTP
+                ctx.writeAndFlush(Http.error(ApiException.badRequest(null, "the request body is not valid JSON: "
+                        + e.getOriginalMessage())));
+                return;
+            } catch (IOException e) {
+                ctx.writeAndFlush(Http.error(ApiException.badRequest(null, "cannot read the request body")));
+                return;
+            }
+        }
+        out.add(new ApiRequest(req.method().name(), new QueryStringDecoder(req.uri()).path(), req.headers(), body));
+    }
+
+    @Override
+    protected void encode(ChannelHandlerContext ctx, ApiResponse r, List<Object> out) {
+        FullHttpResponse http = Http.full(r.status(), r.contentType(), r.body());
+        out.add(http);
+    }
+}

@@ -1,0 +1,124 @@
+package io.tune4j.server;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.DoubleAdder;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.DoubleSupplier;
+
+/** Counters, gauges and histograms rendered in Prometheus' text exposition format. */
+public final class Metrics {
+    static final double[] LATENCY_BUCKETS = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
+
+    /** A cumulative histogram; observations are lock-free. */
+    static final class Histogram {
+        final double[] bounds;
+        final LongAdder[] counts;
+        final DoubleAdder sum = new DoubleAdder();
+        final LongAdder count = new LongAdder();
+
+        Histogram(double[] bounds) {
+            this.bounds = bounds;
+            this.counts = new LongAdder[bounds.length];
+            for (int i = 0; i < bounds.length; i++) counts[i] = new LongAdder();
+        }
+
+        void observe(double v) {
+            for (int i = 0; i < bounds.length; i++) if (v <= bounds[i]) counts[i].increment();
+            sum.add(v);
+            count.increment();
+        }
+    }
+
+    private final Map<String, LongAdder> requests = new ConcurrentHashMap<>(); // "endpoint\0status"
+    private final Map<String, Histogram> latency = new ConcurrentHashMap<>();
+    final Histogram timeToFirstToken = new Histogram(LATENCY_BUCKETS);
+    final LongAdder promptTokens = new LongAdder();
+    final LongAdder completionTokens = new LongAdder();
+    final LongAdder steps = new LongAdder();
+    final LongAdder cancelled = new LongAdder();
+    final AtomicLong batchSize = new AtomicLong();
+    final AtomicLong queueDepth = new AtomicLong();
+    final AtomicLong freeSlots = new AtomicLong();
+    final AtomicLong inFlight = new AtomicLong();
+    final AtomicLong openStreams = new AtomicLong();
+    /** Generated tokens per second over the last step (all sequences of the batch together). */
+    volatile double tokensPerSecond;
+    private final Map<String, DoubleSupplier> gauges = new ConcurrentHashMap<>();
+
+    public void request(String endpoint, int status, double seconds) {
+        requests.computeIfAbsent(endpoint + "\0" + status, k -> new LongAdder()).increment();
+        latency.computeIfAbsent(endpoint, k -> new Histogram(LATENCY_BUCKETS)).observe(seconds);
+    }
+
+    /** Registers a gauge read at every scrape. */
+    public void gauge(String name, DoubleSupplier value) {
+        gauges.put(name, value);
+    }
+
+    public long freeSlots() {
+        return freeSlots.get();
+    }
+
+    public long batchSize() {
+        return batchSize.get();
+    }
+
+    public String render() {
+        StringBuilder b = new StringBuilder(4096);
+        b.append("# HELP tune4j_requests_total HTTP requests by endpoint and status.\n# TYPE tune4j_requests_total counter\n");
+        new TreeMap<>(requests).forEach((k, v) -> {
+            String[] p = k.split("\0");
+            b.append("tune4j_requests_total{endpoint=\"").append(p[0]).append("\",status=\"").append(p[1]).append("\"} ")
+                    .append(v.sum()).append('\n');
+        });
+        b.append("# HELP tune4j_request_duration_seconds Time from request to the end of the response.\n"
+                + "# TYPE tune4j_request_duration_seconds histogram\n");
+        new TreeMap<>(latency).forEach((k, h) -> histogram(b, "tune4j_request_duration_seconds", "endpoint=\"" + k + "\"", h));
+        b.append("# HELP tune4j_time_to_first_token_seconds Time from submission to the first generated token.\n"
+                + "# TYPE tune4j_time_to_first_token_seconds histogram\n");
+        histogram(b, "tune4j_time_to_first_token_seconds", "", timeToFirstToken);
+        counter(b, "tune4j_prompt_tokens_total", "Prompt tokens prefilled.", promptTokens.sum());
+        counter(b, "tune4j_completion_tokens_total", "Tokens generated.", completionTokens.sum());
+        counter(b, "tune4j_decode_steps_total", "Batched forward steps.", steps.sum());
+        counter(b, "tune4j_cancelled_sequences_total", "Sequences cancelled (client gone, timeout, shutdown).", cancelled.sum());
+        gauge(b, "tune4j_tokens_per_second", "Generated tokens per second in the last step.", tokensPerSecond);
+        gauge(b, "tune4j_batch_size", "Sequences in the running batch.", batchSize.get());
+        gauge(b, "tune4j_queue_depth", "Requests waiting for a slot.", queueDepth.get());
+        gauge(b, "tune4j_free_slots", "KV cache slots free.", freeSlots.get());
+        gauge(b, "tune4j_requests_in_flight", "Generation requests queued or running.", inFlight.get());
+        gauge(b, "tune4j_open_streams", "Server-sent event streams open.", openStreams.get());
+        new TreeMap<>(gauges).forEach((name, g) -> gauge(b, name, name, g.getAsDouble()));
+        return b.toString();
+    }
+
+    private static void histogram(StringBuilder b, String name, String labels, Histogram h) {
+        String sep = labels.isEmpty() ? "" : ",";
+        for (int i = 0; i < h.bounds.length; i++) {
+            b.append(name).append("_bucket{").append(labels).append(sep).append("le=\"").append(num(h.bounds[i])).append("\"} ")
+                    .append(h.counts[i].sum()).append('\n');
+        }
+        b.append(name).append("_bucket{").append(labels).append(sep).append("le=\"+Inf\"} ").append(h.count.sum()).append('\n');
+        String l = labels.isEmpty() ? "" : "{" + labels + "}";
+        b.append(name).append("_sum").append(l).append(' ').append(num(h.sum.sum())).append('\n');
+        b.append(name).append("_count").append(l).append(' ').append(h.count.sum()).append('\n');
+    }
+
+    private static void counter(StringBuilder b, String name, String help, long v) {
+        b.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" counter\n")
+                .append(name).append(' ').append(v).append('\n');
+    }
+
+    private static void gauge(StringBuilder b, String name, String help, double v) {
+        b.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" gauge\n")
+                .append(name).append(' ').append(num(v)).append('\n');
+    }
+
+    private static String num(double v) {
+        if (v == Math.rint(v) && Math.abs(v) < 1e15) return Long.toString((long) v);
+        return String.format(Locale.ROOT, "%.6g", v);
+    }
+}

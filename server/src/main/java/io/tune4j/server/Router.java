@@ -1,0 +1,99 @@
+package io.tune4j.server;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Dispatches by method and path to the endpoint handlers, turns their exceptions into OpenAI error
+ * objects, and cancels a running generation when its client goes away.
+ */
+final class Router extends SimpleChannelInboundHandler<ApiRequest> {
+    private final Services s;
+    private final CompletionsEndpoint completions;
+    private final AdaptersEndpoint adapters;
+    private Scheduler.Job current;
+
+    Router(Services s) {
+        this.s = s;
+        this.completions = new CompletionsEndpoint(s);
+        this.adapters = new AdaptersEndpoint(s);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, ApiRequest req) {
+        try {
+            route(ctx, req);
+        } catch (ApiException e) {
+            ctx.writeAndFlush(ApiResponse.error(e));
+        } catch (RuntimeException e) {
+            System.err.println("tune4j-server: " + req.method() + " " + req.path() + " failed: " + e);
+            ctx.writeAndFlush(ApiResponse.error(new ApiException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "server_error",
+                    null, null, "internal error: " + e.getMessage())));
+        }
+    }
+
+    private void route(ChannelHandlerContext ctx, ApiRequest req) {
+        String p = req.path();
+        switch (p) {
+            case "/health" -> { method(req, "GET"); ctx.writeAndFlush(ApiResponse.json(status("ok"))); }
+            case "/ready" -> {
+                method(req, "GET");
+                if (!s.scheduler().accepting()) {
+                    throw new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null, "not_ready",
+                            "the server is not accepting requests");
+                }
+                ctx.writeAndFlush(ApiResponse.json(status("ready").put("model", s.modelId())));
+            }
+            case "/metrics" -> {
+                method(req, "GET");
+                ctx.writeAndFlush(new ApiResponse(HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8",
+                        s.metrics().render().getBytes(StandardCharsets.UTF_8)));
+            }
+            case "/v1/models" -> { method(req, "GET"); ctx.writeAndFlush(ApiResponse.json(models())); }
+            case "/v1/completions" -> { method(req, "POST"); current = completions.handle(ctx, req, false); }
+            case "/v1/chat/completions" -> { method(req, "POST"); current = completions.handle(ctx, req, true); }
+            case "/v1/adapters" -> { method(req, "POST"); adapters.load(ctx, req); }
+            default -> {
+                if (p.startsWith("/v1/adapters/")) {
+                    method(req, "DELETE");
+                    adapters.unload(ctx, p.substring("/v1/adapters/".length()));
+                } else {
+                    throw ApiException.notFound("not_found", "no route for " + req.method() + " " + p);
+                }
+            }
+        }
+    }
+
+    private static void method(ApiRequest req, String allowed) {
+        if (!req.method().equals(allowed)) {
+            throw new ApiException(HttpResponseStatus.METHOD_NOT_ALLOWED, "invalid_request_error", null, "method_not_allowed",
+                    req.path() + " accepts only " + allowed);
+        }
+    }
+
+    private static ObjectNode status(String st) {
+        return Http.JSON.createObjectNode().put("status", st);
+    }
+
+    private ObjectNode models() {
+        ObjectNode root = Http.JSON.createObjectNode().put("object", "list");
+        ArrayNode data = root.putArray("data");
+        data.addObject().put("id", s.modelId()).put("object", "model").put("created", s.createdEpochSeconds())
+                .put("owned_by", "tune4j");
+        for (String name : s.adapters().all().keySet()) {
+            data.addObject().put("id", name).put("object", "model").put("created", s.createdEpochSeconds())
+                    .put("owned_by", "tune4j").put("parent", s.modelId());
+        }
+        return root;
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (current != null) current.cancel();
+        super.channelInactive(ctx);
+    }
+}

@@ -1,0 +1,414 @@
+package io.tune4j.server;
+
+import io.tune4j.generate.BatchDecoder;
+import io.tune4j.generate.GenerationConfig;
+import io.tune4j.generate.GenerationResult;
+import io.tune4j.generate.Sequence;
+import io.tune4j.model.LlamaModel;
+import io.tune4j.peft.Adapters;
+import io.tune4j.peft.FineTuneMethod;
+import io.tune4j.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Continuous batching on one dedicated thread, which alone touches the model, its KV cache and the
+ * tokenizer. Requests wait in a FIFO; at every token boundary waiting requests take free slots and
+ * their prompts are prefilled inside the same batched step that advances the running sequences.
+ *
+ * <p>A model instance carries at most one fine-tuning method at a time, so requests for different
+ * adapters (or the base model) are serialised: a request for another adapter waits until the
+ * running batch has drained, then the adapter is swapped; requests behind it wait too (FIFO), so
+ * neither side starves.
+ */
+public final class Scheduler implements AutoCloseable {
+    /** What a request hears, called on the scheduler thread; implementations must not block. */
+    public interface Sink {
+        /** The prompt was encoded and queued for a slot. */
+        default void onQueued(int promptTokens) {}
+
+        /** Text that became final (never empty). */
+        void onDelta(String text);
+
+        /** The sequence ended, including by cancellation (finish reason CANCELLED). */
+        void onDone(GenerationResult result);
+
+        /** The request failed before or while running. */
+        void onError(RuntimeException e);
+    }
+
+    /** The request ran past its deadline. */
+    public static final class TimeoutException extends RuntimeException {
+        TimeoutException(String m) {
+            super(m);
+        }
+    }
+
+    /** The server is shutting down. */
+    public static final class ShutdownException extends RuntimeException {
+        ShutdownException(String m) {
+            super(m);
+        }
+    }
+
+    /** One generation request; {@link #cancel()} may be called from any thread. */
+    public static final class Job {
+        final String model;
+        final Path adapterDir;
+        final Function<Tokenizer, int[]> encoder;
+        final GenerationConfig config;
+        final Sink sink;
+        final long deadlineNanos;
+        final long submittedNanos = System.nanoTime();
+        volatile boolean cancelRequested;
+        int[] prompt;
+        Sequence sequence;
+        boolean firstToken;
+        boolean ended;
+
+        /**
+         * @param adapterDir null for the base model
+         * @param encoder runs on the scheduler thread (the tokenizer is not shared across threads)
+         */
+        public Job(String model, Path adapterDir, Function<Tokenizer, int[]> encoder, GenerationConfig config,
+                   Sink sink, long timeoutNanos) {
+            this.model = model;
+            this.adapterDir = adapterDir;
+            this.encoder = encoder;
+            this.config = config;
+            this.sink = sink;
+            this.deadlineNanos = submittedNanos + timeoutNanos;
+        }
+
+        public void cancel() {
+            cancelRequested = true;
+        }
+    }
+
+    private record Task<T>(Supplier<T> body, CompletableFuture<T> result) {}
+
+    private final LlamaModel model;
+    private final Tokenizer tokenizer;
+    private final BatchDecoder decoder;
+    private final Metrics metrics;
+    private final int maxInFlight;
+    private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
+    private final ArrayDeque<Object> pending = new ArrayDeque<>(); // Jobs and Tasks, FIFO
+    private final List<Job> running = new ArrayList<>();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Thread thread;
+    private volatile boolean accepting = true;
+    /** Sleep after each step: lets tests hold a stream open on a model that would otherwise finish in milliseconds. */
+    volatile long stepPauseMillis;
+    private volatile boolean stopping;
+    private volatile long drainDeadline;
+    // the adapter on the model now: null = base model
+    private String currentName;
+    private Path currentDir;
+    private FineTuneMethod currentMethod;
+
+    public Scheduler(LlamaModel model, Tokenizer tokenizer, int slots, int maxSeq, int maxInFlight, Metrics metrics) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.metrics = metrics;
+        this.maxInFlight = maxInFlight;
+        this.decoder = new BatchDecoder(model, tokenizer, slots, maxSeq);
+        metrics.freeSlots.set(decoder.freeSlots());
+        this.thread = new Thread(this::loop, "tune4j-scheduler");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    public int contextLength() {
+        return decoder.contextLength();
+    }
+
+    public int slots() {
+        return decoder.slots();
+    }
+
+    /** Queues the job, or returns false when the server holds as many requests as it allows (or is stopping). */
+    public boolean trySubmit(Job job) {
+        if (!accepting) return false;
+        while (true) {
+            int n = inFlight.get();
+            if (n >= maxInFlight) return false;
+            if (inFlight.compareAndSet(n, n + 1)) break;
+        }
+        metrics.inFlight.set(inFlight.get());
+        inbox.add(job);
+        return true;
+    }
+
+    public boolean accepting() {
+        return accepting;
+    }
+
+    /**
+     * Runs body on the scheduler thread once every request queued before it has left the batch and
+     * no sequence is active (so it may change the model), e.g. attaching an adapter.
+     */
+    public <T> CompletableFuture<T> whenIdle(Supplier<T> body) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        if (stopping) {
+            f.completeExceptionally(new ShutdownException("the server is shutting down"));
+            return f;
+        }
+        inbox.add(new Task<>(body, f));
+        return f;
+    }
+
+    /** Attaches the adapter in dir as name (scheduler thread, idle); throws when it cannot be loaded. */
+    void attach(String name, Path dir) {
+        detach();
+        currentMethod = Adapters.load(dir, model);
+        currentMethod.setTraining(false);
+        currentName = name;
+        currentDir = dir;
+        decoder.refreshForModelChange();
+    }
+
+    /** Puts the base model back if the named adapter is attached (scheduler thread, idle). */
+    void detachIf(String name) {
+        if (Objects.equals(currentName, name)) {
+            detach();
+            decoder.refreshForModelChange();
+        }
+    }
+
+    private void detach() {
+        if (currentMethod != null) currentMethod.close();
+        currentMethod = null;
+        currentName = null;
+        currentDir = null;
+    }
+
+    /**
+     * Stops taking requests and lets queued and running ones finish until the grace period ends;
+     * then cancels what is left, and returns when the thread has released the model.
+     */
+    public void shutdown(long graceMillis) {
+        accepting = false;
+        drainDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
+        stopping = true;
+        inbox.add(Boolean.TRUE); // wakes the loop
+        try {
+            thread.join(graceMillis + 10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        shutdown(0);
+    }
+
+    // ------------------------------------------------------------------ scheduler thread
+
+    private void loop() {
+        try {
+            while (true) {
+                boolean idle = decoder.activeCount() == 0;
+                Object first = idle ? inbox.poll(50, TimeUnit.MILLISECONDS) : inbox.poll();
+                if (first != null) intake(first);
+                for (Object o; (o = inbox.poll()) != null; ) intake(o);
+                if (stopping && (System.nanoTime() - drainDeadline >= 0 || (pending.isEmpty() && running.isEmpty()))) {
+                    abortAll(new ShutdownException("the server is shutting down"));
+                    break;
+                }
+                expire();
+                admit();
+                metrics.queueDepth.set(pendingJobs());
+                if (decoder.activeCount() > 0) {
+                    long t0 = System.nanoTime();
+                    int decoding = 0;
+                    for (Job j : running) if (j.sequence.prefillDone()) decoding++;
+                    try {
+                        decoder.step();
+                    } catch (RuntimeException e) {
+                        // a failed native step leaves the KV contents of this batch undefined: fail the batch, keep serving
+                        for (Job j : List.copyOf(running)) {
+                            decoder.cancel(j.sequence);
+                            end(j, null, e);
+                        }
+                        continue;
+                    }
+                    double s = (System.nanoTime() - t0) / 1e9;
+                    metrics.steps.increment();
+                    if (decoding > 0) metrics.tokensPerSecond = decoding / Math.max(s, 1e-9);
+                    collectFinished();
+                    if (stepPauseMillis > 0) Thread.sleep(stepPauseMillis);
+                }
+                metrics.batchSize.set(decoder.activeCount());
+                metrics.freeSlots.set(decoder.freeSlots());
+            }
+        } catch (InterruptedException e) {
+            abortAll(new ShutdownException("the server is shutting down"));
+        } catch (Throwable t) {
+            System.err.println("tune4j-server: scheduler failed: " + t);
+            abortAll(new IllegalStateException("the scheduler failed: " + t.getMessage()));
+        } finally {
+            accepting = false;
+            detach();
+            decoder.close();
+        }
+    }
+
+    private void intake(Object o) {
+        if (o instanceof Job j) {
+            try {
+                j.prompt = j.encoder.apply(tokenizer);
+                decoder.validate(j.prompt);
+            } catch (RuntimeException e) {
+                end(j, null, e);
+                return;
+            }
+            j.sink.onQueued(j.prompt.length);
+            pending.add(j);
+        } else if (o instanceof Task<?> t) {
+            pending.add(t);
+        }
+    }
+
+    private int pendingJobs() {
+        int n = 0;
+        for (Object o : pending) if (o instanceof Job) n++;
+        return n;
+    }
+
+    /** Cancellations and deadlines, for running and waiting requests. */
+    private void expire() {
+        long now = System.nanoTime();
+        for (Job j : List.copyOf(running)) {
+            if (j.cancelRequested) {
+                decoder.cancel(j.sequence);
+                metrics.cancelled.increment();
+                end(j, j.sequence.result(), null);
+            } else if (now - j.deadlineNanos >= 0) {
+                decoder.cancel(j.sequence);
+                metrics.cancelled.increment();
+                end(j, null, new TimeoutException("the request did not finish within its time limit"));
+            }
+        }
+        for (Iterator<Object> it = pending.iterator(); it.hasNext(); ) {
+            if (!(it.next() instanceof Job j)) continue;
+            if (j.cancelRequested) {
+                it.remove();
+                end(j, null, new java.util.concurrent.CancellationException("cancelled before it started"));
+            } else if (now - j.deadlineNanos >= 0) {
+                it.remove();
+                end(j, null, new TimeoutException("the request waited for a slot past its time limit"));
+            }
+        }
+    }
+
+    private void admit() {
+        while (!pending.isEmpty()) {
+            Object head = pending.peek();
+            if (head instanceof Task<?> t) {
+                if (decoder.activeCount() > 0) return;
+                pending.poll();
+                runTask(t);
+                continue;
+            }
+            Job j = (Job) head;
+            if (!Objects.equals(currentName, j.adapterDir == null ? null : j.model)
+                    || !Objects.equals(currentDir, j.adapterDir)) {
+                if (decoder.activeCount() > 0) return;
+                try {
+                    if (j.adapterDir == null) {
+                        detach();
+                        decoder.refreshForModelChange();
+                    } else {
+                        attach(j.model, j.adapterDir);
+                    }
+                } catch (RuntimeException e) {
+                    pending.poll();
+                    end(j, null, e);
+                    continue;
+                }
+            }
+            if (decoder.freeSlots() == 0) return;
+            pending.poll();
+            Job job = j;
+            j.sequence = decoder.admit(j.prompt, j.config, (id, delta) -> onToken(job, delta));
+            metrics.promptTokens.add(j.prompt.length);
+            if (j.sequence.finished()) {
+                end(j, j.sequence.result(), null);
+            } else {
+                running.add(j);
+            }
+        }
+    }
+
+    private static <T> void runTask(Task<T> t) {
+        try {
+            t.result().complete(t.body().get());
+        } catch (RuntimeException e) {
+            t.result().completeExceptionally(e);
+        }
+    }
+
+    private void onToken(Job j, String delta) {
+        if (!j.firstToken) {
+            j.firstToken = true;
+            metrics.timeToFirstToken.observe((System.nanoTime() - j.submittedNanos) / 1e9);
+        }
+        metrics.completionTokens.increment();
+        if (!delta.isEmpty()) {
+            try {
+                j.sink.onDelta(delta);
+            } catch (RuntimeException e) {
+                j.cancel(); // a sink that cannot take more text has lost its client
+            }
+        }
+    }
+
+    private void collectFinished() {
+        for (Iterator<Job> it = running.iterator(); it.hasNext(); ) {
+            Job j = it.next();
+            if (j.sequence.finished()) {
+                it.remove();
+                end(j, j.sequence.result(), null);
+            }
+        }
+    }
+
+    private void end(Job j, GenerationResult result, RuntimeException error) {
+        if (j.ended) return;
+        j.ended = true;
+        running.remove(j);
+        metrics.inFlight.set(inFlight.decrementAndGet());
+        try {
+            if (error != null) j.sink.onError(error);
+            else j.sink.onDone(result);
+        } catch (RuntimeException e) {
+            System.err.println("tune4j-server: a response handler failed: " + e);
+        }
+    }
+
+    private void abortAll(RuntimeException why) {
+        for (Job j : List.copyOf(running)) {
+            decoder.cancel(j.sequence);
+            metrics.cancelled.increment();
+            end(j, j.sequence.result(), null);
+        }
+        for (Object o; (o = inbox.poll()) != null; ) pending.add(o);
+        for (Object o : pending) {
+            if (o instanceof Job j) end(j, null, why);
+            else if (o instanceof Task<?> t) t.result().completeExceptionally(why);
+        }
+        pending.clear();
+    }
+}

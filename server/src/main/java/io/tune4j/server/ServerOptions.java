@@ -1,0 +1,34 @@
+package io.tune4j.server;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Settings of an {@link InferenceServer}; the defaults suit a single small machine. */
+public final class ServerOptions {
+    public String host = "127.0.0.1";
+    /** 0 picks a free port. */
+    public int port = 8000;
+    public ApiKeys keys = ApiKeys.of(Map.of());
+    /** Without keys the server refuses to start unless this is set; it then binds to loopback only. */
+    public boolean insecure;
+    /** Adapter directories given to POST /v1/adapters must lie under it (null: only startup adapters). */
+    public Path dataDir;
+    /** Adapters loaded at startup, name to directory; these directories are also allowed later. */
+    public Map<String, Path> adapters = new LinkedHashMap<>();
+    /** The id clients name the base model by (default: the model directory's name). */
+    public String modelId;
+    /** KV cache slots: sequences decoded together. */
+    public int maxBatch = 8;
+    /** Generation requests queued or running before new ones get 429. */
+    public int maxInFlight = 64;
+    /** Context per sequence (capped by the model's). */
+    public int maxContext = Integer.MAX_VALUE;
+    public int maxBodyBytes = 1 << 20;
+    /** Largest max_tokens a request may ask for; also the default when it asks for none. */
+    public int maxTokensCap = 1024;
+    public long requestTimeoutMillis = 300_000;
+    public long shutdownGraceMillis = 10_000;
+    /** Event-loop threads (0: Netty's default). */
+    public int ioThreads = 2;
+}
