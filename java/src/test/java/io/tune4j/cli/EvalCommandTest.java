@@ -67,7 +67,7 @@ class EvalCommandTest {
         assertTrue(r.err().contains("unknown metric 'wer'"), r.err());
         r = CliTest.run("eval", "--model", model, "--data", data.toString(), "--adapter", tmp.toString());
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("not yet supported"), r.err());
+        assertTrue(r.err().contains("no adapter_config.json"), r.err());
         assertEquals("", r.out());
         r = CliTest.run("eval", "--model", model, "--data", data.toString(), "--metric", "accuracy");
         assertEquals(2, r.code());
