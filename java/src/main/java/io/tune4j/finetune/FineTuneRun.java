@@ -21,7 +21,7 @@ import io.tune4j.model.LoadedModel;
 import io.tune4j.model.ModelLocator;
 import io.tune4j.ops.cpu.CpuOps;
 import io.tune4j.peft.FineTuneMethod;
-import io.tune4j.train.AtomicFiles;
+import io.tune4j.io.AtomicFiles;
 import io.tune4j.train.TrainConfig;
 import io.tune4j.train.TrainResult;
 import io.tune4j.train.Trainer;

@@ -1,5 +1,6 @@
 package io.tune4j.peft;
 
+import io.tune4j.io.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -52,59 +53,11 @@ public final class PeftFiles {
     }
 
     static void writeAtomically(Path file, byte[] bytes) {
-        Path abs = file.toAbsolutePath();
-        Path tmp = null;
-        try {
-            Files.createDirectories(abs.getParent());
-            tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                var buf = java.nio.ByteBuffer.wrap(bytes);
-                while (buf.hasRemaining()) ch.write(buf);
-                ch.force(true);
-            }
-            move(tmp, abs);
-            tmp = null;
-        } catch (IOException e) {
-            throw new UncheckedIOException(abs + ": writing failed: " + e.getMessage(), e);
-        } finally {
-            deleteQuietly(tmp);
-        }
+        AtomicFiles.write(file, bytes);
     }
 
-    /** Copies {@code src} to {@code dst} through a fsynced temp file and an atomic rename. */
     static void copyAtomically(Path src, Path dst) {
-        Path abs = dst.toAbsolutePath();
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
-            Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            move(tmp, abs);
-            tmp = null;
-        } catch (IOException e) {
-            throw new UncheckedIOException("copying " + src + " to " + abs + " failed: " + e.getMessage(), e);
-        } finally {
-            deleteQuietly(tmp);
-        }
-    }
-
-    private static void move(Path tmp, Path target) throws IOException {
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
-
-    private static void deleteQuietly(Path p) {
-        if (p == null) return;
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // best effort: a stray temp file is harmless
-        }
+        AtomicFiles.copy(src, dst);
     }
 
     /** Reads dir/adapter_config.json; errors name the file. */

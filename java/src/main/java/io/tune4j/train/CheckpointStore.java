@@ -1,5 +1,7 @@
 package io.tune4j.train;
 
+import io.tune4j.io.AtomicFiles;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tune4j.model.Parameter;

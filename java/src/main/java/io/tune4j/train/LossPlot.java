@@ -1,5 +1,7 @@
 package io.tune4j.train;
 
+import io.tune4j.io.AtomicFiles;
+
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;

@@ -1,5 +1,7 @@
 package io.tune4j.train;
 
+import io.tune4j.io.AtomicFiles;
+
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;

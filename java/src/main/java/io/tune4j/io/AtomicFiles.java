@@ -1,4 +1,4 @@
-package io.tune4j.train;
+package io.tune4j.io;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -21,6 +21,15 @@ public final class AtomicFiles {
         write(file, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
+    /** Copies src over dst atomically: dst is the old file or a complete, fsynced copy. */
+    public static void copy(Path src, Path dst) {
+        try {
+            write(dst, Files.readAllBytes(src));
+        } catch (IOException e) {
+            throw new UncheckedIOException("copying " + src + " to " + dst.toAbsolutePath() + " failed: " + e.getMessage(), e);
+        }
+    }
+
     public static void write(Path file, byte[] bytes) {
         Path abs = file.toAbsolutePath();
         Path tmp = null;
@@ -39,7 +48,7 @@ public final class AtomicFiles {
     }
 
     /** Writes (creating or truncating) and fsyncs a file in place; for files inside a not-yet-published directory. */
-    static void writeSynced(Path file, byte[] bytes) throws IOException {
+    public static void writeSynced(Path file, byte[] bytes) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer buf = ByteBuffer.wrap(bytes);
@@ -48,7 +57,7 @@ public final class AtomicFiles {
         }
     }
 
-    static void move(Path from, Path to) throws IOException {
+    public static void move(Path from, Path to) throws IOException {
         try {
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
@@ -56,7 +65,7 @@ public final class AtomicFiles {
         }
     }
 
-    static void syncDirectory(Path dir) {
+    public static void syncDirectory(Path dir) {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException | RuntimeException ignored) {
@@ -65,7 +74,7 @@ public final class AtomicFiles {
     }
 
     /** Deletes a file or a directory tree, ignoring what cannot be deleted. */
-    static void deleteQuietly(Path path) {
+    public static void deleteQuietly(Path path) {
         if (!Files.exists(path)) return;
         try (Stream<Path> walk = Files.walk(path)) {
             walk.sorted(Comparator.reverseOrder()).forEach(p -> {
