@@ -41,6 +41,8 @@ final class FineTuneCommand implements Callable<Integer> {
     @Option(names = "--text-mode", description = "for .txt: paragraphs or whole-file") String textMode;
     @Option(names = "--pack", description = "pack short examples into full sequences") boolean pack;
     @Option(names = "--skip-bad-records") boolean skipBadRecords;
+    @Option(names = "--no-eos-loss", description = "do not train the EOS after responses (models whose EOS was never "
+            + "trained, e.g. llama2.c conversions, where LoRA cannot learn to emit it)") boolean noEosLoss;
     @Option(names = "--max-steps", description = "optimiser steps (default: 1 epoch)") Integer maxSteps;
     @Option(names = "--epochs") Integer epochs;
     @Option(names = "--lr", description = "peak learning rate") Double lr;
@@ -89,7 +91,7 @@ final class FineTuneCommand implements Callable<Integer> {
         if (labelField != null) fields.put("label", labelField);
         DataSpec d = new DataSpec(data, valData, valSplit, template, null, textMode, kind, fields,
                 labelMap == null ? null : io.tune4j.data.FieldMapping.parseLabelMap(labelMap), labelInstruction, seqLen,
-                null, null, null, skipBadRecords ? true : null, pack ? true : null);
+                null, null, null, skipBadRecords ? true : null, pack ? true : null, noEosLoss ? false : null);
         MethodSpec ms = new MethodSpec(method, loraR, loraAlpha, loraDropout, targetModules, rsLora, adapterKind, bottleneck,
                 null, virtualTokens, prefixProjection, null);
         TrainConfig.Builder tb = TrainConfig.builder().seed(seed);

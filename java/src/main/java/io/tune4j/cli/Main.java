@@ -8,7 +8,8 @@ import picocli.CommandLine.Option;
 /** Entry point of ./tune4j. */
 @Command(name = "tune4j", mixinStandardHelpOptions = true, version = "tune4j 0.1.0",
         description = "Fine-tune and serve Llama-family language models from Java.",
-        subcommands = {InfoCommand.class, GenerateCommand.class, PrepareCommand.class, FineTuneCommand.class, EvalCommand.class,
+        subcommands = {DemoCommand.class, InfoCommand.class, GenerateCommand.class, PrepareCommand.class, FineTuneCommand.class,
+                EvalCommand.class,
                 MergeCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static {

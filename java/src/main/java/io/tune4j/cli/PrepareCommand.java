@@ -88,6 +88,9 @@ final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--train-on-prompt", description = "compute the loss on prompt tokens too")
     boolean trainOnPrompt;
 
+    @Option(names = "--no-eos-loss", description = "do not train the EOS after responses")
+    boolean noEosLoss;
+
     @Option(names = "--keep-duplicates", description = "keep exact and near duplicates")
     boolean keepDuplicates;
 
@@ -112,6 +115,7 @@ final class PrepareCommand implements Callable<Integer> {
                 .withDeduplication(!keepDuplicates, !keepDuplicates)
                 .withPacking(pack)
                 .withSkipBadRecords(skipBadRecords)
+                .withTrainOnEos(!noEosLoss)
                 .withFormat(format == null ? null : DataFormat.parse(format), parseTextMode(textMode));
         FieldMapping mapping = new FieldMapping(FieldMapping.Kind.parse(kind), instructionField, inputField, outputField,
                 systemField, messagesField, null, null, promptField, completionField, textField, labelField,

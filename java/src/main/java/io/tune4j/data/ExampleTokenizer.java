@@ -17,12 +17,18 @@ import java.util.List;
 public final class ExampleTokenizer {
     private final Tokenizer tokenizer;
     private final boolean trainOnPrompt;
+    private final boolean trainOnEos;
     private final int bosId; // -1: the tokenizer adds no BOS
     private final int eosId;
 
     public ExampleTokenizer(Tokenizer tokenizer, boolean trainOnPrompt) {
+        this(tokenizer, trainOnPrompt, true);
+    }
+
+    public ExampleTokenizer(Tokenizer tokenizer, boolean trainOnPrompt, boolean trainOnEos) {
         this.tokenizer = tokenizer;
         this.trainOnPrompt = trainOnPrompt;
+        this.trainOnEos = trainOnEos;
         int[] withBos = tokenizer.encode("", true), without = tokenizer.encode("", false);
         this.bosId = withBos.length > without.length ? withBos[0] : -1;
         int[] eos = tokenizer.eosIds();
@@ -50,7 +56,7 @@ public final class ExampleTokenizer {
                 }
             } else if (ids.size() == 0 || ids.last() != eosId) {
                 ids.add(eosId);
-                labels.add(s.trainable() || trainOnPrompt ? eosId : TokenizedExample.IGNORE);
+                labels.add(trainOnEos && (s.trainable() || trainOnPrompt) ? eosId : TokenizedExample.IGNORE);
             }
         }
         flush(run, ids, labels);

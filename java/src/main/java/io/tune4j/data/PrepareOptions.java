@@ -7,7 +7,7 @@ package io.tune4j.data;
  */
 public record PrepareOptions(int seqLen, OverLong overLong, boolean trainOnPrompt, double valFraction, long seed,
                              boolean dropExactDuplicates, boolean dropNearDuplicates, boolean pack, boolean skipBadRecords,
-                             DataFormat format, TextMode textMode) {
+                             DataFormat format, TextMode textMode, boolean trainOnEos) {
     public PrepareOptions {
         if (seqLen < 2) throw new IllegalArgumentException("sequence length must be at least 2, got " + seqLen);
         if (!(valFraction >= 0 && valFraction < 1)) {
@@ -17,7 +17,17 @@ public record PrepareOptions(int seqLen, OverLong overLong, boolean trainOnPromp
     }
 
     public static PrepareOptions defaults(int seqLen) {
-        return new PrepareOptions(seqLen, null, false, 0.0, 42, true, true, false, false, null, TextMode.PARAGRAPHS);
+        return new PrepareOptions(seqLen, null, false, 0.0, 42, true, true, false, false, null, TextMode.PARAGRAPHS, true);
+    }
+
+    /**
+     * Whether the EOS after each response carries a loss. Off for models whose EOS embedding was
+     * never trained (llama2.c conversions delimit documents with BOS): LoRA cannot move that
+     * row, so the EOS loss stays high and its gradient drowns what the task should teach.
+     */
+    public PrepareOptions withTrainOnEos(boolean b) {
+        return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
+                pack, skipBadRecords, format, textMode, b);
     }
 
     public OverLong overLongPolicy() {
@@ -26,36 +36,36 @@ public record PrepareOptions(int seqLen, OverLong overLong, boolean trainOnPromp
 
     public PrepareOptions withValFraction(double f, long seed) {
         return new PrepareOptions(seqLen, overLong, trainOnPrompt, f, seed, dropExactDuplicates, dropNearDuplicates, pack,
-                skipBadRecords, format, textMode);
+                skipBadRecords, format, textMode, trainOnEos);
     }
 
     public PrepareOptions withOverLong(OverLong o) {
         return new PrepareOptions(seqLen, o, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates, pack,
-                skipBadRecords, format, textMode);
+                skipBadRecords, format, textMode, trainOnEos);
     }
 
     public PrepareOptions withTrainOnPrompt(boolean b) {
         return new PrepareOptions(seqLen, overLong, b, valFraction, seed, dropExactDuplicates, dropNearDuplicates, pack,
-                skipBadRecords, format, textMode);
+                skipBadRecords, format, textMode, trainOnEos);
     }
 
     public PrepareOptions withDeduplication(boolean exact, boolean near) {
         return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, exact, near, pack, skipBadRecords,
-                format, textMode);
+                format, textMode, trainOnEos);
     }
 
     public PrepareOptions withPacking(boolean p) {
         return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
-                p, skipBadRecords, format, textMode);
+                p, skipBadRecords, format, textMode, trainOnEos);
     }
 
     public PrepareOptions withSkipBadRecords(boolean s) {
         return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
-                pack, s, format, textMode);
+                pack, s, format, textMode, trainOnEos);
     }
 
     public PrepareOptions withFormat(DataFormat f, TextMode m) {
         return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
-                pack, skipBadRecords, f, m);
+                pack, skipBadRecords, f, m, trainOnEos);
     }
 }

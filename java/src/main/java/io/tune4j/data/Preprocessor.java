@@ -44,7 +44,7 @@ public final class Preprocessor {
         FieldMapping resolved = mapping.resolve(trainRecords.isEmpty() ? null : trainRecords.get(0));
         PromptTemplate tpl = template != null ? template
                 : Templates.byName(Templates.defaultFor(resolved.kind(), modelDir), modelDir);
-        ExampleTokenizer exTok = new ExampleTokenizer(tokenizer, options.trainOnPrompt());
+        ExampleTokenizer exTok = new ExampleTokenizer(tokenizer, options.trainOnPrompt(), options.trainOnEos());
 
         SourceResult train = process(trainFile, "train", trainRecords, trainBad, resolved, tpl, exTok);
         List<DataReport.SourceReport> sources = new ArrayList<>(List.of(train.report()));

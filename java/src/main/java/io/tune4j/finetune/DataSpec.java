@@ -19,7 +19,7 @@ import java.util.Map;
 public record DataSpec(String train, String validation, Double valSplit, String template, String format, String textMode,
                        String kind, Map<String, String> fields, Map<String, String> labelMap, String labelInstruction,
                        Integer seqLen, String overLong, Boolean trainOnPrompt, Boolean keepDuplicates,
-                       Boolean skipBadRecords, Boolean packed) {
+                       Boolean skipBadRecords, Boolean packed, Boolean eosLoss) {
 
     public DataSpec {
         if (train == null) throw new IllegalArgumentException("data: 'train' (the training data file) is required");
@@ -49,6 +49,7 @@ public record DataSpec(String train, String validation, Double valSplit, String 
                 .withTrainOnPrompt(Boolean.TRUE.equals(trainOnPrompt))
                 .withDeduplication(!Boolean.TRUE.equals(keepDuplicates), !Boolean.TRUE.equals(keepDuplicates))
                 .withSkipBadRecords(Boolean.TRUE.equals(skipBadRecords))
+                .withTrainOnEos(!Boolean.FALSE.equals(eosLoss))
                 .withFormat(format == null ? null : DataFormat.parse(format), textMode(textMode));
     }
 

@@ -67,6 +67,17 @@ class ExampleTokenizerTest {
     }
 
     @Test
+    void withoutEosLossTheEosStaysButCarriesNoLabel() {
+        Example.Instruction ex = new Example.Instruction("t:1", "", "Tell a story.", "", "Once upon a time.");
+        TokenizedExample with = new ExampleTokenizer(tok, false).tokenize(new AlpacaTemplate().segments(ex));
+        TokenizedExample without = new ExampleTokenizer(tok, false, false).tokenize(new AlpacaTemplate().segments(ex));
+        assertArrayEquals(with.ids(), without.ids());
+        assertEquals(2, without.ids()[without.length() - 1]);
+        assertEquals(TokenizedExample.IGNORE, without.labels()[without.length() - 1]);
+        assertArrayEquals(Arrays.copyOf(with.labels(), with.length() - 1), Arrays.copyOf(without.labels(), without.length() - 1));
+    }
+
+    @Test
     void trainOnPromptLabelsEveryTokenButBos() {
         Example.Instruction ex = new Example.Instruction("t:1", "", "Tell a story.", "", "Once upon a time.");
         TokenizedExample x = new ExampleTokenizer(tok, true).tokenize(new AlpacaTemplate().segments(ex));
