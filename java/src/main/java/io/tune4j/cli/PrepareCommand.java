@@ -1,12 +1,9 @@
 package io.tune4j.cli;
 
-import io.tune4j.data.DataFormat;
 import io.tune4j.data.DatasetCache;
 import io.tune4j.data.DatasetPreparer;
 import io.tune4j.data.FieldMapping;
-import io.tune4j.data.OverLong;
-import io.tune4j.data.PrepareOptions;
-import io.tune4j.data.TextMode;
+import io.tune4j.finetune.DataSpec;
 import io.tune4j.model.ModelLocator;
 import io.tune4j.model.io.LlamaConfigReader;
 import io.tune4j.tokenizer.Tokenizer;
@@ -108,19 +105,21 @@ final class PrepareCommand implements Callable<Integer> {
         Path modelPath = ModelLocator.resolve(model.model);
         Path modelDir = Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent();
         int len = seqLen != null ? seqLen : contextLength(modelDir);
-        PrepareOptions options = PrepareOptions.defaults(len)
-                .withValFraction(validation.file == null ? validation.fraction : 0, seed)
-                .withOverLong(overLong == null ? null : OverLong.parse(overLong))
-                .withTrainOnPrompt(trainOnPrompt)
-                .withDeduplication(!keepDuplicates, !keepDuplicates)
-                .withPacking(pack)
-                .withSkipBadRecords(skipBadRecords)
-                .withTrainOnEos(!noEosLoss)
-                .withFormat(format == null ? null : DataFormat.parse(format), parseTextMode(textMode));
-        FieldMapping mapping = new FieldMapping(FieldMapping.Kind.parse(kind), instructionField, inputField, outputField,
-                systemField, messagesField, null, null, promptField, completionField, textField, labelField,
-                FieldMapping.parseLabelMap(labelMap), labelInstruction);
-        var spec = new DatasetPreparer.Spec(modelDir, model.tokenizer, data, validation.file, mapping, template, options);
+        java.util.Map<String, String> fields = new java.util.LinkedHashMap<>();
+        putIf(fields, "instruction", instructionField);
+        putIf(fields, "input", inputField);
+        putIf(fields, "output", outputField);
+        putIf(fields, "system", systemField);
+        putIf(fields, "messages", messagesField);
+        putIf(fields, "prompt", promptField);
+        putIf(fields, "completion", completionField);
+        putIf(fields, "text", textField);
+        putIf(fields, "label", labelField);
+        DataSpec ds = new DataSpec(data.toString(), validation.file == null ? null : validation.file.toString(),
+                validation.file == null ? validation.fraction : null, template, format, textMode, kind, fields,
+                FieldMapping.parseLabelMap(labelMap), labelInstruction, len, overLong, trainOnPrompt,
+                keepDuplicates, skipBadRecords, pack, !noEosLoss);
+        var spec = ds.prepareSpec(modelDir, model.tokenizer, len, seed);
         try (Tokenizer tok = Tokenizers.load(modelPath, model.tokenizer)) {
             var r = DatasetPreparer.prepare(spec, tok, new DatasetCache(out));
             System.out.print(r.dataset().report().summary());
@@ -129,12 +128,8 @@ final class PrepareCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static TextMode parseTextMode(String s) {
-        return switch (s) {
-            case "paragraphs" -> TextMode.PARAGRAPHS;
-            case "whole-file", "whole_file" -> TextMode.WHOLE_FILE;
-            default -> throw new IllegalArgumentException("--text-mode must be paragraphs or whole-file, got '" + s + "'");
-        };
+    private static void putIf(java.util.Map<String, String> m, String key, String value) {
+        if (value != null) m.put(key, value);
     }
 
     private static int contextLength(Path modelDir) {

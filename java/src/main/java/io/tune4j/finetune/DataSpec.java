@@ -49,6 +49,7 @@ public record DataSpec(String train, String validation, Double valSplit, String 
                 .withTrainOnPrompt(Boolean.TRUE.equals(trainOnPrompt))
                 .withDeduplication(!Boolean.TRUE.equals(keepDuplicates), !Boolean.TRUE.equals(keepDuplicates))
                 .withSkipBadRecords(Boolean.TRUE.equals(skipBadRecords))
+                .withPacking(pack())
                 .withTrainOnEos(!Boolean.FALSE.equals(eosLoss))
                 .withFormat(format == null ? null : DataFormat.parse(format), textMode(textMode));
     }
