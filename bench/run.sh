@@ -13,4 +13,5 @@ cd "$(dirname "$0")/.."
 mvn -B -q ${MVN_FLAGS:-} -pl bench -am package -DskipTests
 # both sides (tune4j and libtorch use libgomp) run under the same OpenMP wait policy
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}"
 exec java -Xss4m "$@" -cp "bench/target/classes:$(cat bench/target/classpath.txt)" io.tune4j.bench.BenchMain
