@@ -13,5 +13,7 @@ cd "$(dirname "$0")/.."
 mvn -B -q ${MVN_FLAGS:-} -pl bench -am package -DskipTests
 # both sides (tune4j and libtorch use libgomp) run under the same OpenMP wait policy
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}"
+# OPENBLAS_THREAD_TIMEOUT is left at OpenBLAS's default here: the libtorch peer also runs on
+# OpenBLAS and slows down ~5x with short thread timeouts (see RESULTS.md), and both sides share
+# the environment of one run.
 exec java -Xss4m "$@" -cp "bench/target/classes:$(cat bench/target/classpath.txt)" io.tune4j.bench.BenchMain
