@@ -1,5 +1,7 @@
 package io.tune4j.peft;
 
+import io.tune4j.testing.GradientCheck;
+
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tune4j.model.InferenceContext;
@@ -73,60 +75,6 @@ final class PeftTesting {
         for (Parameter p : model.parameters()) {
             if (ModelDirWriter.isBaseWeight(p.name())) assertTrue(!p.trainable(), p + " should be frozen");
         }
-        float[][] original = new float[params.size()][];
-        for (int i = 0; i < params.size(); i++) original[i] = params.get(i).value().toFloatArray();
-        try (TrainingContext c = model.newTrainingContext(B, T)) {
-            int M = B * T;
-            int[] ids = tokens(rnd, M, cfg.vocabSize()), targets = new int[M];
-            for (int i = 0; i < M; i++) targets[i] = i % 5 == 3 ? -100 : rnd.nextInt(cfg.vocabSize());
-            c.setBatch(ids, targets, null, null);
-            for (Parameter p : params) p.zeroGrad();
-            m.beforeForward();
-            model.forwardBackward(c, 0f);
-            m.afterBackward();
-            float[][] grads = new float[params.size()][];
-            double gnorm2 = 0;
-            for (int i = 0; i < params.size(); i++) {
-                grads[i] = params.get(i).grad().toFloatArray();
-                for (float g : grads[i]) gnorm2 += (double) g * g;
-            }
-            double gnorm = Math.sqrt(gnorm2);
-            assertTrue(gnorm > 0, what + ": zero gradient");
-            for (int trial = 0; trial < 3; trial++) {
-                double dot = 0, norm2 = 0;
-                float[][] dirs = new float[params.size()][];
-                for (int i = 0; i < params.size(); i++) {
-                    float[] r = rnd.normal(grads[i].length, trial == 0 ? 0.0 : 1.0 / Math.sqrt(grads[i].length));
-                    for (int j = 0; j < r.length; j++) r[j] += (float) (grads[i][j] / gnorm);
-                    dirs[i] = r;
-                    for (int j = 0; j < r.length; j++) {
-                        dot += (double) grads[i][j] * r[j];
-                        norm2 += (double) r[j] * r[j];
-                    }
-                }
-                double unit = 1 / Math.sqrt(norm2);
-                dot *= unit;
-                double eps = 1e-3;
-                double lp = lossAt(model, m, c, params, original, dirs, eps * unit, advance);
-                double lm = lossAt(model, m, c, params, original, dirs, -eps * unit, advance);
-                double fd = (lp - lm) / (2 * eps);
-                double err = Math.abs(fd - dot);
-                assertTrue(err <= 1e-2 * Math.abs(dot) + 1e-4 * gnorm,
-                        what + ": analytic " + dot + " vs finite difference " + fd + " (|grad| " + gnorm + ")");
-            }
-        } finally {
-            for (int i = 0; i < params.size(); i++) params.get(i).value().floats().put(original[i]);
-        }
-    }
-
-    private static double lossAt(LlamaModel model, FineTuneMethod m, TrainingContext c, List<Parameter> params,
-                                 float[][] original, float[][] dirs, double step, boolean advance) {
-        for (int i = 0; i < params.size(); i++) {
-            float[] v = new float[original[i].length];
-            for (int j = 0; j < v.length; j++) v[j] = (float) (original[i][j] + step * dirs[i][j]);
-            params.get(i).value().floats().put(v);
-        }
-        if (advance) m.beforeForward();
-        return model.forward(c).mean();
+        GradientCheck.directional(model, params, m::beforeForward, m::afterBackward, advance, rnd, B, T, what);
     }
 }
