@@ -86,49 +86,48 @@ public final class FineTuneRun {
                         + " tokens");
             }
             // the method is built (and its settings checked) before any data work or training
-            FineTuneMethod method = spec.method().create(modelPath, tc.seed());
+            try (FineTuneMethod method = spec.method().create(modelPath, tc.seed())) {
+                DatasetPreparer.Spec prep = spec.data().prepareSpec(modelDir, tokenizerFile, seqLen, tc.seed());
+                DatasetPreparer.Result prepared = DatasetPreparer.prepare(prep, m.tokenizer(), new DatasetCache(out.resolve("data")));
+                PreparedDataset data = prepared.dataset();
+                AtomicFiles.writeString(out.resolve("data-report.json"), json(data.report()));
+                log.print(data.report().summary());
+                if (data.train().isEmpty()) {
+                    throw new IllegalArgumentException(spec.data().train() + ": no training examples left after preprocessing "
+                            + "(see " + out.resolve("data-report.json") + ")");
+                }
+                int batch = tc.batchSize() > 0 ? tc.batchSize() : 8;
+                BatchSource train = batches(data.train(), batch, seqLen, tc.seed(), m);
+                // validation loss before, during and after training runs on the same capped subset
+                List<TokenizedExample> valExamples = data.validation().subList(0,
+                        Math.min(data.validation().size(), spec.eval().limitOrDefault()));
+                BatchSource val = valExamples.isEmpty() ? null : batches(valExamples, batch, seqLen, tc.seed(), m);
 
-            DatasetPreparer.Spec prep = spec.data().prepareSpec(modelDir, tokenizerFile, seqLen, tc.seed());
-            DatasetPreparer.Result prepared = DatasetPreparer.prepare(prep, m.tokenizer(), new DatasetCache(out.resolve("data")));
-            PreparedDataset data = prepared.dataset();
-            AtomicFiles.writeString(out.resolve("data-report.json"), json(data.report()));
-            log.print(data.report().summary());
-            if (data.train().isEmpty()) {
-                throw new IllegalArgumentException(spec.data().train() + ": no training examples left after preprocessing "
-                        + "(see " + out.resolve("data-report.json") + ")");
+                List<EvalExample> evalExamples = evalExamples(modelDir);
+                Set<Metric> metrics = metrics(evalExamples);
+                EvalOptions eo = EvalOptions.defaults().withMaxNewTokens(spec.eval().maxTokens() == null ? 64 : spec.eval().maxTokens());
+                EvalReport before = evaluate(m, null, eo, evalExamples, val, metrics);
+                log.println("base model:  " + before.summary().strip().replace("\n", "; "));
+
+                Trainer.Builder tb = Trainer.builder().model(m.model()).method(method).train(train).validation(val)
+                        .config(tc.toBuilder().seqLen(seqLen).batchSize(batch).build()).outputDir(out).progress(progress);
+                for (TrainingListener l : listeners) tb.listener(l);
+                if (resume) tb.resumeLatest();
+                TrainResult tr = tb.build().run();
+
+                method.setTraining(false);
+                EvalReport after = evaluate(m, method, eo, evalExamples, val, metrics);
+                BeforeAfterReport report = new BeforeAfterReport(before, after);
+                AtomicFiles.writeString(out.resolve("eval.json"), report.toJson());
+                log.print(report.summary());
+
+                Path result = null;
+                if (tr.finalDir() != null && Files.isDirectory(tr.finalDir())) {
+                    result = out.resolve(spec.method().resultDirName());
+                    replaceDir(tr.finalDir(), result);
+                }
+                return new FineTuneResult(tr, report, result, out);
             }
-            int batch = tc.batchSize() > 0 ? tc.batchSize() : 8;
-            BatchSource train = batches(data.train(), batch, seqLen, tc.seed(), m);
-            // validation loss before, during and after training runs on the same capped subset
-            List<TokenizedExample> valExamples = data.validation().subList(0,
-                    Math.min(data.validation().size(), spec.eval().limitOrDefault()));
-            BatchSource val = valExamples.isEmpty() ? null : batches(valExamples, batch, seqLen, tc.seed(), m);
-
-            List<EvalExample> evalExamples = evalExamples(modelDir);
-            Set<Metric> metrics = metrics(evalExamples);
-            EvalOptions eo = EvalOptions.defaults().withMaxNewTokens(spec.eval().maxTokens() == null ? 64 : spec.eval().maxTokens());
-            EvalReport before = evaluate(m, null, eo, evalExamples, val, metrics);
-            log.println("base model:  " + before.summary().strip().replace("\n", "; "));
-
-            Trainer.Builder tb = Trainer.builder().model(m.model()).method(method).train(train).validation(val)
-                    .config(tc.toBuilder().seqLen(seqLen).batchSize(batch).build()).outputDir(out).progress(progress);
-            for (TrainingListener l : listeners) tb.listener(l);
-            if (resume) tb.resumeLatest();
-            TrainResult tr = tb.build().run();
-
-            method.setTraining(false);
-            EvalReport after = evaluate(m, method, eo, evalExamples, val, metrics);
-            BeforeAfterReport report = new BeforeAfterReport(before, after);
-            AtomicFiles.writeString(out.resolve("eval.json"), report.toJson());
-            log.print(report.summary());
-
-            Path result = null;
-            if (tr.finalDir() != null && Files.isDirectory(tr.finalDir())) {
-                result = out.resolve(spec.method().resultDirName());
-                replaceDir(tr.finalDir(), result);
-            }
-            method.close();
-            return new FineTuneResult(tr, report, result, out);
         } catch (IOException e) {
             throw new UncheckedIOException(out + ": " + e.getMessage(), e);
         }
