@@ -23,6 +23,7 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.tune4j.model.LoadedModel;
+import io.tune4j.server.jobs.JobService;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -45,14 +46,17 @@ public final class InferenceServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final Channel channel;
     private final URI uri;
+    private final GrpcEndpoint grpc; // null unless --grpc-port
     private volatile boolean closed;
 
-    private InferenceServer(Services services, EventLoopGroup boss, EventLoopGroup workers, Channel channel, URI uri) {
+    private InferenceServer(Services services, EventLoopGroup boss, EventLoopGroup workers, Channel channel, URI uri,
+                            GrpcEndpoint grpc) {
         this.services = services;
         this.boss = boss;
         this.workers = workers;
         this.channel = channel;
         this.uri = uri;
+        this.grpc = grpc;
     }
 
     /**
@@ -62,12 +66,23 @@ public final class InferenceServer implements AutoCloseable {
      * @param log where access-log lines go (stderr in the CLI)
      */
     public static InferenceServer start(LoadedModel model, Path modelPath, ServerOptions o, PrintStream log) {
+        return start(model, modelPath, o, log, null);
+    }
+
+    /**
+     * As {@link #start(LoadedModel, Path, ServerOptions, PrintStream)}, with the fine-tuning jobs
+     * the gRPC job calls serve (null: they answer UNAVAILABLE).
+     */
+    public static InferenceServer start(LoadedModel model, Path modelPath, ServerOptions o, PrintStream log, JobService jobs) {
         if (o.keys.isEmpty() && !o.insecure) {
             throw new IllegalArgumentException("no API key configured: pass --api-keys FILE or set TUNE4J_API_KEY "
                     + "(or --insecure to serve without keys on loopback only)");
         }
         String host = o.host;
         if (o.keys.isEmpty()) host = InetAddress.getLoopbackAddress().getHostAddress();
+        if (o.grpcPort < -1 || o.grpcPort > 65535) {
+            throw new IllegalArgumentException("--grpc-port must be a port 0-65535 (0 picks a free one), got " + o.grpcPort);
+        }
         if (o.maxBatch < 1) throw new IllegalArgumentException("--max-batch must be >= 1, got " + o.maxBatch);
         Path dataDir = null;
         try {
@@ -112,20 +127,28 @@ public final class InferenceServer implements AutoCloseable {
                 System.currentTimeMillis() / 1000);
         EventLoopGroup boss = new NioEventLoopGroup(1);
         EventLoopGroup workers = new NioEventLoopGroup(o.ioThreads);
+        Channel ch = null;
+        int listening = o.port;
         try {
-            Channel ch = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
+            ch = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_BACKLOG, 256)
                     .childHandler(new ConnectionInitializer(s, log))
                     .bind(host, o.port).sync().channel();
             int port = ((InetSocketAddress) ch.localAddress()).getPort();
+            GrpcEndpoint grpc = null;
+            if (o.grpcPort >= 0) {
+                listening = o.grpcPort;
+                grpc = GrpcEndpoint.start(s, jobs, host, o.grpcPort, boss, workers);
+            }
             String h = host.contains(":") ? "[" + host + "]" : host;
-            return new InferenceServer(s, boss, workers, ch, URI.create("http://" + h + ":" + port));
+            return new InferenceServer(s, boss, workers, ch, URI.create("http://" + h + ":" + port), grpc);
         } catch (Exception e) {
+            if (ch != null) ch.close().syncUninterruptibly();
             boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             scheduler.close();
             if (e instanceof InterruptedException) Thread.currentThread().interrupt();
-            throw new UncheckedIOException(new IOException("cannot listen on " + host + ":" + o.port + ": " + e.getMessage(), e));
+            throw new UncheckedIOException(new IOException("cannot listen on " + host + ":" + listening + ": " + e.getMessage(), e));
         }
     }
 
@@ -135,6 +158,11 @@ public final class InferenceServer implements AutoCloseable {
 
     public int port() {
         return uri.getPort();
+    }
+
+    /** The gRPC listener's address, or null when gRPC is off. */
+    public InetSocketAddress grpcAddress() {
+        return grpc == null ? null : grpc.address();
     }
 
     public String modelId() {
@@ -150,15 +178,18 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     /**
-     * Stops accepting connections, lets running generations finish within the grace period (then
-     * cancels them, ending their streams with an error event), and releases the model.
+     * Stops accepting connections and calls (HTTP and gRPC), lets running generations finish within
+     * the grace period (then cancels them, ending their streams with an error event or UNAVAILABLE),
+     * and releases the model.
      */
     @Override
     public void close() {
         if (closed) return;
         closed = true;
         channel.close().syncUninterruptibly();
+        if (grpc != null) grpc.stopAccepting();
         services.scheduler().shutdown(services.options().shutdownGraceMillis);
+        if (grpc != null) grpc.awaitStopped(2000);
         // let the last writes (final SSE events) leave before the loops stop
         workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, 500, TimeUnit.MILLISECONDS).syncUninterruptibly();

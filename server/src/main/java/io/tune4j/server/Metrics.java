@@ -35,6 +35,8 @@ public final class Metrics {
 
     private final Map<String, LongAdder> requests = new ConcurrentHashMap<>(); // "endpoint\0status"
     private final Map<String, Histogram> latency = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> grpcRequests = new ConcurrentHashMap<>(); // "method\0code"
+    private final Map<String, Histogram> grpcLatency = new ConcurrentHashMap<>();
     final Histogram timeToFirstToken = new Histogram(LATENCY_BUCKETS);
     final LongAdder promptTokens = new LongAdder();
     final LongAdder completionTokens = new LongAdder();
@@ -52,6 +54,18 @@ public final class Metrics {
     public void request(String endpoint, int status, double seconds) {
         requests.computeIfAbsent(endpoint + "\0" + status, k -> new LongAdder()).increment();
         latency.computeIfAbsent(endpoint, k -> new Histogram(LATENCY_BUCKETS)).observe(seconds);
+    }
+
+    /** One finished gRPC call: its bare method name (Generate) and status code name (OK, CANCELLED, ...). */
+    public void grpcRequest(String method, String code, double seconds) {
+        grpcRequests.computeIfAbsent(method + "\0" + code, k -> new LongAdder()).increment();
+        grpcLatency.computeIfAbsent(method, k -> new Histogram(LATENCY_BUCKETS)).observe(seconds);
+    }
+
+    /** Calls of a gRPC method that ended with the code so far. */
+    public long grpcRequests(String method, String code) {
+        LongAdder n = grpcRequests.get(method + "\0" + code);
+        return n == null ? 0 : n.sum();
     }
 
     /** Registers a gauge read at every scrape. */
@@ -78,6 +92,16 @@ public final class Metrics {
         b.append("# HELP tune4j_request_duration_seconds Time from request to the end of the response.\n"
                 + "# TYPE tune4j_request_duration_seconds histogram\n");
         new TreeMap<>(latency).forEach((k, h) -> histogram(b, "tune4j_request_duration_seconds", "endpoint=\"" + k + "\"", h));
+        b.append("# HELP tune4j_grpc_requests_total gRPC calls by method and status code.\n"
+                + "# TYPE tune4j_grpc_requests_total counter\n");
+        new TreeMap<>(grpcRequests).forEach((k, v) -> {
+            String[] p = k.split("\0");
+            b.append("tune4j_grpc_requests_total{method=\"").append(p[0]).append("\",code=\"").append(p[1]).append("\"} ")
+                    .append(v.sum()).append('\n');
+        });
+        b.append("# HELP tune4j_grpc_request_duration_seconds Time from a gRPC call's start to its end.\n"
+                + "# TYPE tune4j_grpc_request_duration_seconds histogram\n");
+        new TreeMap<>(grpcLatency).forEach((k, h) -> histogram(b, "tune4j_grpc_request_duration_seconds", "method=\"" + k + "\"", h));
         b.append("# HELP tune4j_time_to_first_token_seconds Time from submission to the first generated token.\n"
                 + "# TYPE tune4j_time_to_first_token_seconds histogram\n");
         histogram(b, "tune4j_time_to_first_token_seconds", "", timeToFirstToken);

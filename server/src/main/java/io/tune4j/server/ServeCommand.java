@@ -44,6 +44,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "8000", description = "port; 0 picks a free one (default: ${DEFAULT-VALUE})")
     int port;
 
+    @Option(names = "--grpc-port", defaultValue = "-1", paramLabel = "N",
+            description = "also serve gRPC (tune4j.v1.Tune4j, server/src/main/proto) on this port; 0 picks a free one "
+                    + "(default: off, only when this flag is given)")
+    int grpcPort;
+
     @Option(names = "--api-keys", paramLabel = "FILE", description = "API keys, one 'KEY SCOPE[,SCOPE]' a line (scopes: inference, admin)")
     Path apiKeys;
 
@@ -79,6 +84,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerOptions o = new ServerOptions();
         o.host = host;
         o.port = port;
+        o.grpcPort = grpcPort;
         o.keys = ApiKeys.load(apiKeys, System.getenv("TUNE4J_API_KEY"));
         o.insecure = insecure;
         o.dataDir = dataDir;
@@ -104,8 +110,10 @@ public final class ServeCommand implements Callable<Integer> {
                 stopped.countDown();
             }, "tune4j-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
-            System.err.println("tune4j: serving " + server.modelId() + " at " + server.uri() + "/v1 (batch " + maxBatch
-                    + (o.keys.isEmpty() ? ", no API keys: loopback only" : "") + ")");
+            java.net.InetSocketAddress g = server.grpcAddress();
+            System.err.println("tune4j: serving " + server.modelId() + " at " + server.uri() + "/v1"
+                    + (g == null ? "" : " and gRPC at " + server.uri().getHost() + ":" + g.getPort())
+                    + " (batch " + maxBatch + (o.keys.isEmpty() ? ", no API keys: loopback only" : "") + ")");
             stopped.await();
         }
         return 0;

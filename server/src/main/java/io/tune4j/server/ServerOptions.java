@@ -9,6 +9,8 @@ public final class ServerOptions {
     public String host = "127.0.0.1";
     /** 0 picks a free port. */
     public int port = 8000;
+    /** gRPC (tune4j.v1.Tune4j) on its own port, on the same event loops; 0 picks a free port, -1 is off. */
+    public int grpcPort = -1;
     public ApiKeys keys = ApiKeys.of(Map.of());
     /** Without keys the server refuses to start unless this is set; it then binds to loopback only. */
     public boolean insecure;
