@@ -61,7 +61,7 @@ final class GrpcJobWatch implements JobEventListener {
                         + "writes them; call WatchJob again with after_seq=" + lastSentSeq).asRuntimeException());
             }
         }
-        if (overflow) stopWatching();
+        if (overflow) stopWatchingLater();
         else drain();
     }
 
@@ -98,7 +98,12 @@ final class GrpcJobWatch implements JobEventListener {
                 done = true;
             }
         }
-        if (done) stopWatching();
+        if (done) stopWatchingLater();
+    }
+
+    /** From inside the service's own callback, closing its handle could re-enter it: close on another thread. */
+    private void stopWatchingLater() {
+        java.util.concurrent.ForkJoinPool.commonPool().execute(this::stopWatching);
     }
 
     private void stopWatching() {
