@@ -35,12 +35,12 @@ final class GrpcGenerateStream implements Scheduler.Sink {
     }
 
     private void clientCancelled() {
-        Scheduler.Job j = job;
-        if (j != null) j.cancel();
         synchronized (this) {
             closed = true;
             held.setLength(0);
         }
+        Scheduler.Job j = job;
+        if (j != null) j.cancel();
     }
 
     @Override
@@ -54,8 +54,9 @@ final class GrpcGenerateStream implements Scheduler.Sink {
     public synchronized void onDone(GenerationResult r) {
         if (closed) return;
         if (r.finishReason() == FinishReason.CANCELLED) {
-            // not by the client (its cancellation closed this stream first): the server is stopping
-            fail(new Scheduler.ShutdownException("the server is shutting down"));
+            // cancelled by the server, unless the client's cancellation is still on its way here
+            if (out.isCancelled()) closed = true;
+            else fail(new Scheduler.ShutdownException("the server is shutting down"));
             return;
         }
         Finished finished = Finished.newBuilder().setFinishReason(r.finishReason().openAiName()).setModel(model)
