@@ -3,10 +3,11 @@
 // adapter. Inference only: there is no backward, since adapters being served are frozen and their
 // training goes through the single-adapter op in lora.cpp.
 //
-// Rows of one slot are handled together so that each adapter's A and B are read once per step:
-// a slot with one row is two fused dot-product loops (decode), a slot whose rows are contiguous (a
-// prompt being prefilled) is two small sgemms straight on x and y, and a slot whose rows are
-// scattered gathers them into the workspace first and scatter-adds the result.
+// Rows are grouped by slot. A slot with few rows (decode) takes two fused dot-product loops per
+// row, with the rows of all such slots spread over threads: its A and B stay in cache across its
+// rows, and tiny sgemms would cost more in BLAS thread hand-offs than they compute. A slot with
+// many rows (a prompt being prefilled) is two sgemms, straight on x and y when its rows are
+// contiguous, else on rows gathered into the workspace with the result scatter-added.
 #include "tune4j.h"
 
 #include <cblas.h>
@@ -14,6 +15,9 @@
 #include <cstring>
 
 namespace {
+
+// Groups with at least this many rows go through sgemm; smaller ones row by row.
+constexpr int kGemmRows = 16;
 
 // t[r] = A[r,K] . x[K]; y[N] += s . B[N,r] . t
 void one_row(float* y, const float* x, const float* a, const float* b, int K, int N, int r, float s, float* t) {
@@ -59,7 +63,7 @@ int t4j_lora_multi_fwd(float* y, const float* x, const int32_t* row_slot, int M,
     float* yg = xg + static_cast<int64_t>(M) * K;
 
     // order = rows grouped by slot (first appearance order), skipping rows that add nothing;
-    // group g spans order[gs[g] .. gs[g+1]). O(M * groups), and M is at most a step's rows.
+    // a group is a run of equal slots in order. O(M * groups), and M is at most a step's rows.
     int n = 0;
     for (int i = 0; i < M; i++) {
         int s = row_slot[i];
@@ -71,20 +75,22 @@ int t4j_lora_multi_fwd(float* y, const float* x, const int32_t* row_slot, int M,
     }
     if (n == 0) return T4J_OK;
 
-    // single-row groups (decode with distinct adapters) are independent: spread them over threads
-    // when there is enough work; multi-row groups use sgemm, which threads by itself.
-    int64_t single_work = 0;
+    // small groups, row by row; rows are independent, so threads split them when the work is worth it
+    int64_t small_work = 0;
+    int32_t* small = reinterpret_cast<int32_t*>(xg);  // row list of the small groups (xg is free until the sgemms)
+    int n_small = 0;
     for (int g0 = 0; g0 < n;) {
         int s = row_slot[order[g0]], g1 = g0 + 1;
         while (g1 < n && row_slot[order[g1]] == s) g1++;
-        if (g1 - g0 == 1) single_work += static_cast<int64_t>(ranks[s]) * (K + N);
+        if (g1 - g0 < kGemmRows) {
+            for (int p = g0; p < g1; p++) small[n_small++] = order[p];
+            small_work += static_cast<int64_t>(g1 - g0) * ranks[s] * (K + N);
+        }
         g0 = g1;
     }
-#pragma omp parallel for schedule(dynamic, 1) if (single_work > 262144)
-    for (int p = 0; p < n; p++) {
-        int row = order[p], s = row_slot[row];
-        bool alone = (p == 0 || row_slot[order[p - 1]] != s) && (p == n - 1 || row_slot[order[p + 1]] != s);
-        if (!alone) continue;
+#pragma omp parallel for schedule(static) if (small_work > 262144)
+    for (int p = 0; p < n_small; p++) {
+        int row = small[p], s = row_slot[row];
         one_row(y + static_cast<int64_t>(row) * N, x + static_cast<int64_t>(row) * K, a[s], b[s], K, N, ranks[s],
                 scales[s], t + static_cast<int64_t>(row) * max_r);
     }
@@ -93,7 +99,7 @@ int t4j_lora_multi_fwd(float* y, const float* x, const int32_t* row_slot, int M,
         int s = row_slot[order[g0]], g1 = g0 + 1;
         while (g1 < n && row_slot[order[g1]] == s) g1++;
         int m = g1 - g0, r = ranks[s], first = order[g0];
-        if (m > 1) {
+        if (m >= kGemmRows) {
             bool contiguous = order[g1 - 1] - first == m - 1;  // rows are increasing within a group
             if (contiguous) {
                 // t[m,r] = x_rows . A^T ; y_rows += s . t . B^T
