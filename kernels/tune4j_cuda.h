@@ -183,6 +183,16 @@ int t4jc_lora_bwd_x(float* dx, const float* dt, const float* a, int M, int K, in
 int t4jc_bgmv_lora(float* y, float* t, const float* x, const float* as, const float* bs, const float* scales,
                    const int32_t* idx, int M, int K, int N, int r, int n_adapters, void* stream);
 
+/* ---- lora_multi.cu: t4j_lora_multi_* semantics (tune4j.h); inference only. x, y, row_slot and ws are
+ * device memory; a, b (device addresses), ranks and scales are HOST arrays of n_slots entries, at most
+ * T4JC_LORA_MULTI_MAX_SLOTS. A row slot outside [-1, n_slots) is recorded in the device status word
+ * (T4JC_ERANGE, read by t4jc_take_status). ws: t4jc_lora_multi_ws_floats() floats. */
+#define T4JC_LORA_MULTI_MAX_SLOTS 64
+int64_t t4jc_lora_multi_ws_floats(int M, int K, int N, int max_r);
+int t4jc_lora_multi_fwd(float* y, const float* x, const int32_t* row_slot, int M, int K, int N,
+                        const float* const* a, const float* const* b, const int32_t* ranks, const float* scales,
+                        int n_slots, int max_r, float* ws, void* stream);
+
 /* ---- adapter.cu: t4j_adapter_* semantics (act codes as tune4j.h: 0 relu, 1 gelu-tanh, 2 silu).
  * For m <= 128 the forward is one kernel per row tile (down, act, up, residual; the bottleneck
  * activations stay in shared memory). ws: M*m floats (backward). */

@@ -61,6 +61,17 @@ void t4j_lora_bwd(float* dx, float* dw, float* dbias, float* da, float* db, cons
                   const float* t, const float* w, const float* a, const float* b, int M, int K, int N, int r,
                   float scale, float dropout, uint64_t seed, float* ws);
 
+/* ---- lora_multi.cpp: segmented multi-adapter LoRA (SGMV/BGMV) for serving; inference only, no backward.
+ * y [M,N] already holds the shared base projection x.W^T. Each row i with s = row_slot[i] >= 0 adds
+ *   y_i += scales[s] . (x_i . A_s^T) . B_s^T,   A_s = a[s] [ranks[s], K], B_s = b[s] [N, ranks[s]].
+ * Rows with slot -1, and slots of rank 0 (a[s]/b[s] may then be NULL), add nothing. Ranks may differ
+ * per slot, each <= max_r. ws: t4j_lora_multi_ws_floats(M,K,N,max_r) floats.
+ * Returns T4J_ERANGE when a row's slot lies outside [-1, n_slots), T4J_EINVAL for a bad size or rank. */
+int64_t t4j_lora_multi_ws_floats(int M, int K, int N, int max_r);
+int t4j_lora_multi_fwd(float* y, const float* x, const int32_t* row_slot, int M, int K, int N,
+                       const float* const* a, const float* const* b, const int32_t* ranks, const float* scales,
+                       int n_slots, int max_r, float* ws);
+
 /* ---- adapter.cpp: bottleneck adapter y = x + act(x.D^T + bd).U^T + bu ; D [m,d], U [d,m].
  * h [M,m] (pre-activation) and a [M,m] (activation) are saved for backward.
  * act: 0 relu, 1 gelu (tanh approximation), 2 silu. ws: M*m floats. */

@@ -85,11 +85,21 @@ public final class BatchDecoder implements AutoCloseable {
      * new tokens finishes here without taking a slot.
      */
     public Sequence admit(int[] prompt, GenerationConfig config, TokenListener listener) {
+        return admit(prompt, config, listener, -1);
+    }
+
+    /**
+     * As {@link #admit(int[], GenerationConfig, TokenListener)}, decoding with the adapter in slot
+     * adapterSlot of the model's {@code peft.LoraBank} (-1: the base model). Sequences with
+     * different slots share the batch; each step hands the model every row's slot.
+     */
+    public Sequence admit(int[] prompt, GenerationConfig config, TokenListener listener, int adapterSlot) {
+        if (adapterSlot < -1) throw new IllegalArgumentException("adapter slot must be >= -1, got " + adapterSlot);
         validate(prompt);
         int slot = -1;
         for (int i = 0; i < slots && slot < 0; i++) if (bySlot[i] == null) slot = i;
         if (slot < 0) throw new IllegalStateException("no free slot; check freeSlots() before admitting");
-        Sequence s = new Sequence(slot, prompt, config, listener, histories[slot]);
+        Sequence s = new Sequence(slot, adapterSlot, prompt, config, listener, histories[slot]);
         if (config.maxNewTokens() == 0) {
             s.finish(FinishReason.LENGTH, -1);
             return s;
@@ -157,12 +167,15 @@ public final class BatchDecoder implements AutoCloseable {
             rows += len;
         }
         int n = batch.size();
-        int[] slotIds = new int[n], start = new int[n];
+        int[] slotIds = new int[n], start = new int[n], adapters = new int[n];
+        boolean anyAdapter = false;
         for (int i = 0; i < n; i++) {
             slotIds[i] = batch.get(i).slot;
             start[i] = starts.get(i);
+            adapters[i] = batch.get(i).adapter;
+            anyAdapter |= adapters[i] >= 0;
         }
-        Tensor logits = model.step(ctx, slotIds, tokens.toArray(new int[0][]), start);
+        Tensor logits = model.step(ctx, slotIds, tokens.toArray(new int[0][]), start, anyAdapter ? adapters : null);
         Ops ops = model.ops();
         int V = model.config().vocabSize();
         for (int i = 0; i < n; i++) {

@@ -15,6 +15,7 @@ public final class Sequence {
     private static final int DECODE_CONTEXT = 4;
 
     final int slot;
+    final int adapter;    // LoRA bank slot of its rows, -1 for the base model
     final int[] prompt;
     final GenerationConfig config;
     final TokenListener listener;
@@ -30,8 +31,9 @@ public final class Sequence {
     private int emitted;  // chars of text already given to the listener
     FinishReason finish;
 
-    Sequence(int slot, int[] prompt, GenerationConfig config, TokenListener listener, Tensor history) {
+    Sequence(int slot, int adapter, int[] prompt, GenerationConfig config, TokenListener listener, Tensor history) {
         this.slot = slot;
+        this.adapter = adapter;
         this.prompt = prompt;
         this.config = config;
         this.listener = listener == null ? TokenListener.NONE : listener;
@@ -46,6 +48,11 @@ public final class Sequence {
 
     public int slot() {
         return slot;
+    }
+
+    /** The LoRA bank slot this sequence decodes with, -1 for the base model. */
+    public int adapterSlot() {
+        return adapter;
     }
 
     public int promptTokens() {

@@ -216,9 +216,9 @@ public final class DecoderLayer implements AutoCloseable {
         int d = cfg.hiddenSize(), hd = cfg.headDim(), kvDim = cfg.kvDim(), qDim = cfg.qDim();
         InferenceContext.Buffers b = c.buf;
         ops.rmsnormForward(b.h, b.rstd, x, attnNorm.value(), M, d, cfg.rmsNormEps());
-        q.forwardInference(b.q, b.h, M);
-        k.forwardInference(b.k, b.h, M);
-        v.forwardInference(b.v, b.h, M);
+        q.forwardInference(b.q, b.h, M, c.rowAdapters);
+        k.forwardInference(b.k, b.h, M, c.rowAdapters);
+        v.forwardInference(b.v, b.h, M, c.rowAdapters);
         rope(c.model, b.q, c.positions, M, cfg.numHeads(), false);
         rope(c.model, b.k, c.positions, M, cfg.numKvHeads(), false);
         Tensor cacheK = c.cacheK[index], cacheV = c.cacheV[index];
@@ -233,14 +233,14 @@ public final class DecoderLayer implements AutoCloseable {
             ops.attentionForward(b.att.slice(row, row + n), b.lse, b.q.slice(row, row + n), kSlot, vSlot, pk(), pv(),
                     start, null, s, c.attnWs);
         }
-        o.forwardInference(b.tmp, b.att, M);
+        o.forwardInference(b.tmp, b.att, M, c.rowAdapters);
         if (attnHook != null) attnHook.forward(b.tmp, M);
         ops.add(x, x, b.tmp, (long) M * d);
         ops.rmsnormForward(b.h, b.rstd, x, ffnNorm.value(), M, d, cfg.rmsNormEps());
-        gate.forwardInference(b.g, b.h, M);
-        up.forwardInference(b.u, b.h, M);
+        gate.forwardInference(b.g, b.h, M, c.rowAdapters);
+        up.forwardInference(b.u, b.h, M, c.rowAdapters);
         ops.swigluForward(b.g, b.g, b.u, (long) M * cfg.intermediateSize());
-        down.forwardInference(b.tmp, b.g, M);
+        down.forwardInference(b.tmp, b.g, M, c.rowAdapters);
         if (mlpHook != null) mlpHook.forward(b.tmp, M);
         ops.add(x, x, b.tmp, (long) M * d);
         assert qDim == b.q.dim(1);

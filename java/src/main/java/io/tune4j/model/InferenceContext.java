@@ -21,6 +21,7 @@ public final class InferenceContext implements AutoCloseable {
     final Tensor ids;        // [maxRows]
     final Tensor positions;  // [maxRows]
     final Tensor segStart;   // [maxRows]
+    final RowAdapters rowAdapters; // adapter slot of each row of the current step
     final Tensor attnWs;
     final Tensor x;          // [maxRows, d]
     final Tensor last;       // [maxRows, d]
@@ -62,6 +63,7 @@ public final class InferenceContext implements AutoCloseable {
         ids = arena.i32(maxRows);
         positions = arena.i32(maxRows);
         segStart = arena.i32(maxRows);
+        rowAdapters = new RowAdapters(arena.i32(maxRows), maxRows);
         int maxPrefix = 0;
         for (DecoderLayer layer : model.layers()) maxPrefix = Math.max(maxPrefix, layer.prefixLength());
         long ws = model.ops().attentionWorkspaceFloats(

@@ -191,12 +191,23 @@ public final class LlamaModel implements AutoCloseable {
      * (a view into the context, valid until the next step).
      */
     public Tensor step(InferenceContext c, int[] slots, int[][] tokens, int[] start) {
+        return step(c, slots, tokens, start, null);
+    }
+
+    /**
+     * {@link #step(InferenceContext, int[], int[][], int[])} where sequence i's rows use adapter slot
+     * adapters[i] (-1: the base model) of projections that serve several adapters at once (a
+     * {@code peft.LoraBank}); null means every row uses the base model.
+     */
+    public Tensor step(InferenceContext c, int[] slots, int[][] tokens, int[] start, int[] adapters) {
         int n = slots.length;
         if (tokens.length != n || start.length != n) throw new IllegalArgumentException("slots, tokens and start differ in length");
+        if (adapters != null && adapters.length != n) throw new IllegalArgumentException("adapters and slots differ in length");
         int rows = 0;
         for (int[] t : tokens) rows += t.length;
         if (rows > c.maxRows) throw new IllegalArgumentException(rows + " tokens in one step exceed the context's " + c.maxRows);
         int[] ids = new int[rows], pos = new int[rows], segStart = new int[n];
+        int[] rowAdapter = adapters == null ? null : new int[rows];
         int row = 0;
         for (int i = 0; i < n; i++) {
             int len = tokens[i].length;
@@ -213,6 +224,7 @@ public final class LlamaModel implements AutoCloseable {
             for (int j = 0; j < len; j++) {
                 ids[row] = tokens[i][j];
                 pos[row] = start[i] + j;
+                if (rowAdapter != null) rowAdapter[row] = adapters[i];
                 row++;
             }
         }
@@ -220,6 +232,7 @@ public final class LlamaModel implements AutoCloseable {
         c.ids.ints().put(ids);
         c.positions.ints().put(pos);
         c.segStart.ints().put(segStart);
+        c.rowAdapters.set(rowAdapter, rows);
         int d = cfg.hiddenSize();
         ops.embeddingForward(c.x, c.ids, embed.value(), rows, cfg.vocabSize(), d);
         for (DecoderLayer layer : layers) layer.forwardCached(c, c.x, rows);

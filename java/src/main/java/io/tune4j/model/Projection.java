@@ -25,6 +25,14 @@ public interface Projection extends AutoCloseable {
         forward(y, x, M);
     }
 
+    /**
+     * forwardInference for a decoding step whose rows may use different adapters (see
+     * {@link RowAdapters}); projections that serve one model for every row ignore the table.
+     */
+    default void forwardInference(Tensor y, Tensor x, int M, RowAdapters rows) {
+        forwardInference(y, x, M);
+    }
+
     /** Accumulates dx (may be null) and the gradients of trainable parameters. */
     void backward(Tensor dx, Tensor dy, Tensor x, int M);
 

@@ -29,6 +29,19 @@ public interface Ops {
                       Tensor w, Tensor a, Tensor b, int M, int K, int N, int r, float scale, float dropout,
                       long seed, Tensor ws);
 
+    // ---- multi-adapter LoRA for serving; inference only (no backward) ----
+    /** Scratch for {@link #loraMultiForward} where every used slot's rank is at most maxRank. */
+    long loraMultiWorkspaceFloats(int M, int K, int N, int maxRank);
+
+    /**
+     * Adds each row's own adapter to a base projection already in y[M,N]: for row i with slot
+     * s = rowSlot[i] (I32 [M]) >= 0, y_i += scales[s] (x_i a[s]^T) b[s]^T with a[s] [ranks[s], K] and
+     * b[s] [N, ranks[s]]. Rows with slot -1 and slots of rank 0 (a[s], b[s] may be null) add nothing.
+     * The slot arrays all have one entry per slot.
+     */
+    void loraMultiForward(Tensor y, Tensor x, Tensor rowSlot, Tensor[] a, Tensor[] b, int[] ranks, float[] scales,
+                          int M, int K, int N, Tensor ws);
+
     // ---- bottleneck adapter: y = x + act(x down^T + downBias) up^T + upBias ; h, a [M,m] saved ----
     void adapterForward(Tensor y, Tensor h, Tensor a, Tensor x, Tensor down, Tensor downBias, Tensor up,
                         Tensor upBias, int M, int d, int m, Activation act);

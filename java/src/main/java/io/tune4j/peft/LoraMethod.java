@@ -164,6 +164,30 @@ public final class LoraMethod implements FineTuneMethod {
      * attaches it to the model and switches it to inference (no dropout).
      */
     public static LoraMethod load(Path dir, LlamaModel model) {
+        Saved saved = readConfig(dir);
+        LoraMethod m = new LoraMethod(saved.config());
+        m.baseModel = saved.baseModel();
+        m.attach(model);
+        Path weights = dir.resolve(PeftFiles.WEIGHTS);
+        try (SafetensorsFile f = SafetensorsFile.open(weights)) {
+            for (Site s : m.sites) {
+                copy(f, s.keyPrefix() + ".lora_A.weight", s.projection.loraA());
+                copy(f, s.keyPrefix() + ".lora_B.weight", s.projection.loraB());
+            }
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+        m.setTraining(false);
+        for (Parameter p : m.trainableParameters()) p.freeze();
+        return m;
+    }
+
+    /** What a PEFT LoRA directory's adapter_config.json says; the weights are read separately. */
+    public record Saved(LoraConfig config, String baseModel) {}
+
+    /** Reads and validates dir/adapter_config.json of a PEFT LoRA directory; errors name the file and field. */
+    public static Saved readConfig(Path dir) {
         Path file = dir.resolve(PeftFiles.CONFIG);
         JsonNode c = PeftFiles.readConfig(dir);
         String type = PeftFiles.reqText(file, c, "peft_type");
@@ -201,32 +225,22 @@ public final class LoraMethod implements FineTuneMethod {
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, e.getMessage(), e);
         }
-        LoraMethod m = new LoraMethod(cfg);
-        m.baseModel = c.hasNonNull("base_model_name_or_path") ? c.get("base_model_name_or_path").asText() : null;
-        m.attach(model);
-        Path weights = dir.resolve(PeftFiles.WEIGHTS);
-        try (SafetensorsFile f = SafetensorsFile.open(weights)) {
-            for (Site s : m.sites) {
-                copy(f, s.keyPrefix() + ".lora_A.weight", s.projection.loraA());
-                copy(f, s.keyPrefix() + ".lora_B.weight", s.projection.loraB());
-            }
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
-        m.setTraining(false);
-        for (Parameter p : m.trainableParameters()) p.freeze();
-        return m;
+        return new Saved(cfg, c.hasNonNull("base_model_name_or_path") ? c.get("base_model_name_or_path").asText() : null);
     }
 
     static void copy(SafetensorsFile f, String key, Parameter into) {
+        copy(f, key, into.value());
+    }
+
+    /** Copies tensor key of f (any stored float type) into a tensor of the same shape. */
+    static void copy(SafetensorsFile f, String key, Tensor into) {
         if (!f.contains(key)) throw new ModelFormatException(f.path(), "tensor '" + key + "' is missing");
         Tensor src = f.tensor(key);
-        if (!Arrays.equals(src.shape(), into.value().shape())) {
+        if (!Arrays.equals(src.shape(), into.shape())) {
             throw new ModelFormatException(f.path(), "tensor '" + key + "' has shape " + Arrays.toString(src.shape())
-                    + ", expected " + Arrays.toString(into.value().shape()));
+                    + ", expected " + Arrays.toString(into.shape()));
         }
-        into.value().copyFrom(src);
+        into.copyFrom(src);
     }
 
     private void requireAttached() {

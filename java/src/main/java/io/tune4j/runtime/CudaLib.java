@@ -156,6 +156,15 @@ public final class CudaLib {
             @Cast("const float*") long scales, @Cast("const int32_t*") long idx, int M, int K, int N, int r,
             int nAdapters, @Cast("void*") long stream);
 
+    // ---- lora_multi ----
+    public static final int T4JC_LORA_MULTI_MAX_SLOTS = 64;
+    public static native long t4jc_lora_multi_ws_floats(int M, int K, int N, int maxR);
+    public static native int t4jc_lora_multi_fwd(@Cast("float*") long y, @Cast("const float*") long x,
+            @Cast("const int32_t*") long rowSlot, int M, int K, int N, @Cast("const float* const*") long[] a,
+            @Cast("const float* const*") long[] b, @Cast("const int32_t*") int[] ranks,
+            @Cast("const float*") float[] scales, int nSlots, int maxR, @Cast("float*") long ws,
+            @Cast("void*") long stream);
+
     // ---- adapter ----
     public static native int t4jc_adapter_fwd(@Cast("float*") long y, @Cast("float*") long h, @Cast("float*") long a,
             @Cast("const float*") long x, @Cast("const float*") long dw, @Cast("const float*") long db,

@@ -57,6 +57,14 @@ public final class NativeLib {
             @Cast("const float*") long b, int M, int K, int N, int r, float scale, float dropout,
             @Cast("uint64_t") long seed, @Cast("float*") long ws);
 
+    // ---- lora_multi ----
+    public static native long t4j_lora_multi_ws_floats(int M, int K, int N, int maxR);
+    /** a and b hold one native address per slot (0 where the slot's rank is 0). */
+    public static native int t4j_lora_multi_fwd(@Cast("float*") long y, @Cast("const float*") long x,
+            @Cast("const int32_t*") long rowSlot, int M, int K, int N, @Cast("const float* const*") long[] a,
+            @Cast("const float* const*") long[] b, @Cast("const int32_t*") int[] ranks, @Cast("const float*") float[] scales,
+            int nSlots, int maxR, @Cast("float*") long ws);
+
     // ---- adapter ----
     public static native void t4j_adapter_fwd(@Cast("float*") long y, @Cast("float*") long h, @Cast("float*") long a,
             @Cast("const float*") long x, @Cast("const float*") long dw, @Cast("const float*") long db,

@@ -45,16 +45,14 @@ public final class HostStaging implements InvocationHandler {
         try {
             if (devArgs != null) {
                 for (int i = 0; i < devArgs.length; i++) {
-                    if (!(devArgs[i] instanceof Tensor)) continue;
-                    Tensor host = (Tensor) devArgs[i];
-                    if (host.device() != Device.CPU) continue;
-                    Tensor dev = byAddress.get(host.address());
-                    if (dev == null || dev.bytes() < host.bytes()) {
-                        dev = cuda.upload(host);
-                        byAddress.put(host.address(), dev);
-                        hostOf.put(dev, host);
+                    if (devArgs[i] instanceof Tensor host) {
+                        devArgs[i] = stage(host, byAddress, hostOf);
+                    } else if (devArgs[i] instanceof Tensor[] hosts) {
+                        // per-slot tables (multi-adapter LoRA): each tensor is staged like a plain argument
+                        Tensor[] devs = hosts.clone();
+                        for (int j = 0; j < devs.length; j++) if (devs[j] != null) devs[j] = stage(devs[j], byAddress, hostOf);
+                        devArgs[i] = devs;
                     }
-                    devArgs[i] = dev;
                 }
             }
             Object result;
@@ -68,5 +66,16 @@ public final class HostStaging implements InvocationHandler {
         } finally {
             for (Tensor dev : hostOf.keySet()) dev.close();
         }
+    }
+
+    private Tensor stage(Tensor host, Map<Long, Tensor> byAddress, Map<Tensor, Tensor> hostOf) {
+        if (host.device() != Device.CPU) return host;
+        Tensor dev = byAddress.get(host.address());
+        if (dev == null || dev.bytes() < host.bytes()) {
+            dev = cuda.upload(host);
+            byAddress.put(host.address(), dev);
+            hostOf.put(dev, host);
+        }
+        return dev;
     }
 }

@@ -7,9 +7,11 @@ import java.nio.file.Path;
 import java.util.concurrent.CompletionException;
 
 /**
- * POST /v1/adapters {name, path} attaches an adapter directory once the running batch has drained
- * (the model carries one method at a time); DELETE /v1/adapters/{name} forgets the name at once and
- * detaches it at the next idle point.
+ * POST /v1/adapters {name, path} loads an adapter directory: a LoRA adapter at the next token
+ * boundary (it joins the running batch), any other kind once the running batch has drained (it
+ * changes the model for every row). DELETE /v1/adapters/{name} forgets the name at once (new
+ * requests for it get 404); requests already using a LoRA adapter finish with it and its slot is
+ * freed after them, and another kind is detached at the next idle point.
  */
 final class AdaptersEndpoint {
     private final Services s;
@@ -28,11 +30,7 @@ final class AdaptersEndpoint {
             throw new ApiException(HttpResponseStatus.CONFLICT, "invalid_request_error", "name", "adapter_exists",
                     "an adapter named '" + name + "' is already loaded; delete it first");
         }
-        s.scheduler().whenIdle(() -> {
-            s.scheduler().attach(name, dir);
-            s.adapters().put(name, dir);
-            return null;
-        }).whenComplete((ok, err) -> {
+        s.scheduler().load(name, dir).thenRun(() -> s.adapters().put(name, dir)).whenComplete((ok, err) -> {
             if (err == null) {
                 ctx.writeAndFlush(ApiResponse.json(Http.JSON.createObjectNode().put("id", name).put("object", "model")
                         .put("owned_by", "tune4j").put("parent", s.modelId()).put("loaded", true)));
@@ -48,10 +46,7 @@ final class AdaptersEndpoint {
 
     void unload(ChannelHandlerContext ctx, String name) {
         if (!s.adapters().remove(name)) throw ApiException.notFound("model_not_found", "no adapter named '" + name + "'");
-        s.scheduler().whenIdle(() -> {
-            s.scheduler().detachIf(name);
-            return null;
-        });
+        s.scheduler().unload(name);
         ctx.writeAndFlush(ApiResponse.json(Http.JSON.createObjectNode().put("id", name).put("object", "model")
                 .put("deleted", true)));
     }

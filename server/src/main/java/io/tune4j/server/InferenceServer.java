@@ -110,12 +110,9 @@ public final class InferenceServer implements AutoCloseable {
         Scheduler scheduler = new Scheduler(model.model(), model.tokenizer(), o.maxBatch, context, o.maxInFlight, metrics);
         AdapterRegistry registry = new AdapterRegistry(dataDir, startupDirs);
         try {
-            // check each startup adapter loads before announcing readiness; the last one stays attached
+            // check each startup adapter loads before announcing readiness (LoRA adapters stay loaded)
             for (Map.Entry<String, Path> a : startup.entrySet()) {
-                scheduler.whenIdle(() -> {
-                    scheduler.attach(a.getKey(), a.getValue());
-                    return null;
-                }).get(5, TimeUnit.MINUTES);
+                scheduler.load(a.getKey(), a.getValue()).get(5, TimeUnit.MINUTES);
                 registry.put(a.getKey(), a.getValue());
             }
         } catch (Exception e) {

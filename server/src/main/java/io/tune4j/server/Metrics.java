@@ -43,6 +43,10 @@ public final class Metrics {
     final LongAdder steps = new LongAdder();
     final LongAdder cancelled = new LongAdder();
     final AtomicLong batchSize = new AtomicLong();
+    /** Steps whose batch held sequences of more than one model (the base model and LoRA adapters). */
+    final LongAdder mixedSteps = new LongAdder();
+    final AtomicLong batchModels = new AtomicLong();
+    final AtomicLong batchModelsPeak = new AtomicLong();
     final AtomicLong queueDepth = new AtomicLong();
     final AtomicLong freeSlots = new AtomicLong();
     final AtomicLong inFlight = new AtomicLong();
@@ -110,7 +114,10 @@ public final class Metrics {
         counter(b, "tune4j_decode_steps_total", "Batched forward steps.", steps.sum());
         counter(b, "tune4j_cancelled_sequences_total", "Sequences cancelled (client gone, timeout, shutdown).", cancelled.sum());
         gauge(b, "tune4j_tokens_per_second", "Generated tokens per second in the last step.", tokensPerSecond);
+        counter(b, "tune4j_mixed_model_steps_total", "Steps whose batch mixed the base model and adapters.", mixedSteps.sum());
         gauge(b, "tune4j_batch_size", "Sequences in the running batch.", batchSize.get());
+        gauge(b, "tune4j_batch_models", "Models (base, each adapter) in the last step's batch.", batchModels.get());
+        gauge(b, "tune4j_batch_models_peak", "Most models seen in one step's batch.", batchModelsPeak.get());
         gauge(b, "tune4j_queue_depth", "Requests waiting for a slot.", queueDepth.get());
         gauge(b, "tune4j_free_slots", "KV cache slots free.", freeSlots.get());
         gauge(b, "tune4j_requests_in_flight", "Generation requests queued or running.", inFlight.get());

@@ -5,7 +5,10 @@ import io.tune4j.generate.GenerationConfig;
 import io.tune4j.generate.GenerationResult;
 import io.tune4j.generate.Sequence;
 import io.tune4j.model.LlamaModel;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.tune4j.peft.Adapters;
+import io.tune4j.peft.LoraBank;
+import io.tune4j.peft.PeftFiles;
 import io.tune4j.peft.FineTuneMethod;
 import io.tune4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -26,10 +29,12 @@ import java.util.function.Supplier;
  * tokenizer. Requests wait in a FIFO; at every token boundary waiting requests take free slots and
  * their prompts are prefilled inside the same batched step that advances the running sequences.
  *
- * <p>A model instance carries at most one fine-tuning method at a time, so requests for different
- * adapters (or the base model) are serialised: a request for another adapter waits until the
- * running batch has drained, then the adapter is swapped; requests behind it wait too (FIFO), so
- * neither side starves.
+ * <p>LoRA adapters live side by side in a {@link io.tune4j.peft.LoraBank} over the base model, so
+ * requests for any LoRA adapter and for the base model share one batch: each row of a step gets its
+ * own adapter (see {@link LoraAdapters}). Other kinds of adapter (prefix tuning, bottleneck
+ * adapters) change the model for every row, so they still run alone: a request for one waits until
+ * the running batch has drained, then the adapter is attached; requests behind it wait too (FIFO),
+ * so neither side starves. Unloading a LoRA adapter lets the requests already using it finish.
  */
 public final class Scheduler implements AutoCloseable {
     /** What a request hears, called on the scheduler thread; implementations must not block. */
@@ -73,6 +78,8 @@ public final class Scheduler implements AutoCloseable {
         volatile boolean cancelRequested;
         int[] prompt;
         Sequence sequence;
+        boolean lora;              // adapterDir holds a LoRA adapter (decoded through the bank)
+        LoraAdapters.Entry entry;  // the bank slot it holds while running
         boolean firstToken;
         boolean ended;
 
@@ -97,9 +104,15 @@ public final class Scheduler implements AutoCloseable {
 
     private record Task<T>(Supplier<T> body, CompletableFuture<T> result) {}
 
+    /** An adapter to make available as name: LoRA adapters load at once, others when the batch drains. */
+    private record Load(String name, Path dir, CompletableFuture<Void> result) {}
+
+    private record Unload(String name) {}
+
     private final LlamaModel model;
     private final Tokenizer tokenizer;
     private final BatchDecoder decoder;
+    private final LoraAdapters loras;
     private final Metrics metrics;
     private final int maxInFlight;
     private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
@@ -112,6 +125,7 @@ public final class Scheduler implements AutoCloseable {
     volatile long stepPauseMillis;
     private volatile boolean stopping;
     private volatile long drainDeadline;
+    private volatile int loraCount; // adapters in the bank, for the metrics thread
     // the adapter on the model now: null = base model
     private String currentName;
     private Path currentDir;
@@ -123,7 +137,10 @@ public final class Scheduler implements AutoCloseable {
         this.metrics = metrics;
         this.maxInFlight = maxInFlight;
         this.decoder = new BatchDecoder(model, tokenizer, slots, maxSeq);
+        // room for every running sequence to use its own adapter, and as many again kept warm
+        this.loras = new LoraAdapters(model, Math.min(LoraBank.MAX_SLOTS, Math.max(4, 2 * slots)));
         metrics.freeSlots.set(decoder.freeSlots());
+        metrics.gauge("tune4j_lora_adapters_loaded", () -> loraCount);
         this.thread = new Thread(this::loop, "tune4j-scheduler");
         thread.setDaemon(true);
         thread.start();
@@ -168,7 +185,30 @@ public final class Scheduler implements AutoCloseable {
         return f;
     }
 
-    /** Attaches the adapter in dir as name (scheduler thread, idle); throws when it cannot be loaded. */
+    /**
+     * Makes the adapter in dir available as name: a LoRA adapter is read into the bank between two
+     * steps, without waiting for the batch; any other kind is attached once the running batch has
+     * drained. The future fails when the adapter cannot be loaded.
+     */
+    public CompletableFuture<Void> load(String name, Path dir) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        if (stopping) {
+            f.completeExceptionally(new ShutdownException("the server is shutting down"));
+            return f;
+        }
+        inbox.add(new Load(name, dir, f));
+        return f;
+    }
+
+    /**
+     * Forgets the adapter called name. A LoRA adapter's slot is freed once the requests using it now
+     * have finished (they are not cut short); another kind is detached at the next idle point.
+     */
+    public void unload(String name) {
+        inbox.add(new Unload(name));
+    }
+
+    /** Attaches the (non-LoRA) adapter in dir as name (scheduler thread, idle); throws when it cannot be loaded. */
     void attach(String name, Path dir) {
         detach();
         currentMethod = Adapters.load(dir, model);
@@ -234,6 +274,7 @@ public final class Scheduler implements AutoCloseable {
                     long t0 = System.nanoTime();
                     int decoding = 0;
                     for (Job j : running) if (j.sequence.prefillDone()) decoding++;
+                    recordModels();
                     try {
                         decoder.step();
                     } catch (RuntimeException e) {
@@ -261,6 +302,7 @@ public final class Scheduler implements AutoCloseable {
         } finally {
             accepting = false;
             detach();
+            loras.close();
             decoder.close();
         }
     }
@@ -270,6 +312,7 @@ public final class Scheduler implements AutoCloseable {
             try {
                 j.prompt = j.encoder.apply(tokenizer);
                 decoder.validate(j.prompt);
+                j.lora = j.adapterDir != null && (loras.holds(j.model, j.adapterDir) || isLora(j.adapterDir));
             } catch (RuntimeException e) {
                 end(j, null, e);
                 return;
@@ -278,7 +321,57 @@ public final class Scheduler implements AutoCloseable {
             pending.add(j);
         } else if (o instanceof Task<?> t) {
             pending.add(t);
+        } else if (o instanceof Load l) {
+            intakeLoad(l);
+        } else if (o instanceof Unload u) {
+            loras.retire(u.name());
+            loraCount = loras.loaded();
+            if (Objects.equals(currentName, u.name())) {
+                pending.add(new Task<Void>(() -> {
+                    detachIf(u.name());
+                    return null;
+                }, new CompletableFuture<>()));
+            }
         }
+    }
+
+    private void intakeLoad(Load l) {
+        boolean lora;
+        try {
+            lora = isLora(l.dir());
+        } catch (RuntimeException e) {
+            l.result().completeExceptionally(e);
+            return;
+        }
+        if (!lora) {
+            pending.add(new Task<Void>(() -> {
+                attach(l.name(), l.dir());
+                return null;
+            }, l.result()));
+            return;
+        }
+        try {
+            if (loras.acquire(l.name(), l.dir()) != null) {
+                loraCount = loras.loaded();
+                l.result().complete(null);
+                return;
+            }
+        } catch (RuntimeException e) {
+            l.result().completeExceptionally(e);
+            return;
+        }
+        // every bank slot serves a running request: load once they have drained
+        pending.add(new Task<Void>(() -> {
+            if (loras.acquire(l.name(), l.dir()) == null) throw new IllegalStateException("no free LoRA adapter slot");
+            loraCount = loras.loaded();
+            return null;
+        }, l.result()));
+    }
+
+    /** Whether dir holds a LoRA adapter (PEFT peft_type LORA); throws when its config cannot be read. */
+    private static boolean isLora(Path dir) {
+        JsonNode c = PeftFiles.readConfig(dir);
+        return "LORA".equals(c.path("peft_type").asText());
     }
 
     private int pendingJobs() {
@@ -323,15 +416,17 @@ public final class Scheduler implements AutoCloseable {
                 continue;
             }
             Job j = (Job) head;
-            if (!Objects.equals(currentName, j.adapterDir == null ? null : j.model)
-                    || !Objects.equals(currentDir, j.adapterDir)) {
+            boolean whole = j.adapterDir != null && !j.lora; // an adapter that changes every row
+            boolean swap = whole ? !Objects.equals(currentName, j.model) || !Objects.equals(currentDir, j.adapterDir)
+                    : currentMethod != null;
+            if (swap) {
                 if (decoder.activeCount() > 0) return;
                 try {
-                    if (j.adapterDir == null) {
+                    if (whole) {
+                        attach(j.model, j.adapterDir);
+                    } else {
                         detach();
                         decoder.refreshForModelChange();
-                    } else {
-                        attach(j.model, j.adapterDir);
                     }
                 } catch (RuntimeException e) {
                     pending.poll();
@@ -340,9 +435,26 @@ public final class Scheduler implements AutoCloseable {
                 }
             }
             if (decoder.freeSlots() == 0) return;
+            LoraAdapters.Entry entry = null;
+            if (j.lora) {
+                try {
+                    entry = loras.acquire(j.model, j.adapterDir);
+                } catch (RuntimeException e) {
+                    pending.poll();
+                    end(j, null, e);
+                    continue;
+                }
+                loraCount = loras.loaded();
+                if (entry == null) return; // every bank slot is in use: wait for a sequence to end
+            }
             pending.poll();
             Job job = j;
-            j.sequence = decoder.admit(j.prompt, j.config, (id, delta) -> onToken(job, delta));
+            if (entry != null) {
+                loras.use(entry);
+                j.entry = entry;
+            }
+            j.sequence = decoder.admit(j.prompt, j.config, (id, delta) -> onToken(job, delta),
+                    entry == null ? -1 : entry.slot);
             metrics.promptTokens.add(j.prompt.length);
             if (j.sequence.finished()) {
                 end(j, j.sequence.result(), null);
@@ -350,6 +462,15 @@ public final class Scheduler implements AutoCloseable {
                 running.add(j);
             }
         }
+    }
+
+    /** How many models (the base, each adapter) share this step's batch. */
+    private void recordModels() {
+        java.util.Set<Object> models = new java.util.HashSet<>();
+        for (Job j : running) models.add(j.entry != null ? (Object) j.entry.slot : j.adapterDir == null ? "" : j.adapterDir);
+        metrics.batchModels.set(models.size());
+        metrics.batchModelsPeak.accumulateAndGet(models.size(), Math::max);
+        if (models.size() > 1) metrics.mixedSteps.increment();
     }
 
     private static <T> void runTask(Task<T> t) {
@@ -389,6 +510,11 @@ public final class Scheduler implements AutoCloseable {
         if (j.ended) return;
         j.ended = true;
         running.remove(j);
+        if (j.entry != null) {
+            loras.release(j.entry);
+            j.entry = null;
+            loraCount = loras.loaded();
+        }
         metrics.inFlight.set(inFlight.decrementAndGet());
         try {
             if (error != null) j.sink.onError(error);

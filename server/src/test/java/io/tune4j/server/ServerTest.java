@@ -339,14 +339,13 @@ class ServerTest {
         assertEquals(cancelledBefore + 1, metric("tune4j_cancelled_sequences_total").asLong());
     }
 
-    @Test
-    void adaptersLoadByNameAndUnload() throws Exception {
-        Path dir = dataDir.resolve("lora-a");
+    /** A LoRA adapter with random non-zero B written under the data dir, so that it changes the output. */
+    void saveLora(Path dir, LoraConfig cfg, long seed) throws Exception {
         try (LoadedModel m2 = LoadedModel.load(modelDir, null, CpuOps.INSTANCE)) {
-            LoraMethod lora = new LoraMethod(new LoraConfig(4, 8f, 0f, LoraConfig.ATTENTION, false, 7L));
+            LoraMethod lora = new LoraMethod(cfg);
             lora.attach(m2.model());
             // B starts at zero (the adapter would be a no-op); random B makes it change the output
-            SplittableRandom rng = new SplittableRandom(3);
+            SplittableRandom rng = new SplittableRandom(seed);
             for (LoraMethod.Site s : lora.sites()) {
                 java.nio.FloatBuffer fb = s.projection().loraB().value().floats();
                 for (int i = 0; i < fb.capacity(); i++) fb.put(i, (float) (rng.nextDouble() - 0.5));
@@ -355,6 +354,119 @@ class ServerTest {
             lora.save(dir);
             lora.close();
         }
+    }
+
+    String text(HttpResponse<String> r, boolean streamed) throws Exception {
+        assertEquals(200, r.statusCode(), r.body());
+        if (!streamed) return JSON.readTree(r.body()).get("choices").get(0).get("text").asText();
+        StringBuilder b = new StringBuilder();
+        for (JsonNode e : sse(r.body())) b.append(e.get("choices").get(0).get("text").asText());
+        return b.toString();
+    }
+
+    @Test
+    void loraAdaptersAndTheBaseModelShareOneBatch() throws Exception {
+        saveLora(dataDir.resolve("mix-x"), new LoraConfig(4, 8f, 0f, LoraConfig.ATTENTION, false, 11L), 5);
+        saveLora(dataDir.resolve("mix-y"), new LoraConfig(8, 8f, 0f, List.of("q_proj", "v_proj", "gate_proj", "down_proj"),
+                false, 12L), 6);
+        ok(send("POST", "/v1/adapters", "{\"name\":\"mix-x\",\"path\":\"mix-x\"}", ADMIN));
+        ok(send("POST", "/v1/adapters", "{\"name\":\"mix-y\",\"path\":\"mix-y\"}", ADMIN));
+        String[] models = {"mix-x", "stories260K-hf", "mix-y"};
+        String[] prompts = {PROMPT, "Tom had a big red ball", "The sun"};
+        int len = 40;
+        List<String> alone = new ArrayList<>();
+        for (int i = 0; i < models.length; i++) {
+            alone.add(text(send("POST", "/v1/completions",
+                    completion(prompts[i], len, false).replace("stories260K-hf", models[i]), INFER), false));
+        }
+        assertNotEquals(alone.get(0), text(send("POST", "/v1/completions", completion(prompts[0], len, false), INFER), false),
+                "the adapter changes the text");
+        long mixedBefore = metric("tune4j_mixed_model_steps_total").asLong();
+        server.scheduler().stepPauseMillis = 3; // keep the three streams in flight together
+        try {
+            List<CompletableFuture<HttpResponse<String>>> fs = new ArrayList<>();
+            for (int i = 0; i < models.length; i++) {
+                HttpRequest req = HttpRequest.newBuilder(server.uri().resolve("/v1/completions")).timeout(Duration.ofSeconds(30))
+                        .header("Authorization", "Bearer " + INFER)
+                        .POST(HttpRequest.BodyPublishers.ofString(
+                                completion(prompts[i], len, true).replace("stories260K-hf", models[i]))).build();
+                fs.add(http.sendAsync(req, HttpResponse.BodyHandlers.ofString()));
+            }
+            for (int i = 0; i < models.length; i++) {
+                assertEquals(alone.get(i), text(fs.get(i).get(30, TimeUnit.SECONDS), true), models[i] + " in a mixed batch");
+            }
+            assertTrue(metric("tune4j_mixed_model_steps_total").asLong() > mixedBefore, "no step mixed adapters");
+            assertTrue(metric("tune4j_batch_models_peak").asLong() >= 3, "the base model and both adapters in one step");
+
+            // deleting an adapter while a request streams from it lets that request finish unchanged
+            HttpRequest req = HttpRequest.newBuilder(server.uri().resolve("/v1/completions")).timeout(Duration.ofSeconds(30))
+                    .header("Authorization", "Bearer " + INFER)
+                    .POST(HttpRequest.BodyPublishers.ofString(completion(prompts[2], len, true).replace("stories260K-hf", "mix-y")))
+                    .build();
+            CompletableFuture<HttpResponse<String>> running = http.sendAsync(req, HttpResponse.BodyHandlers.ofString());
+            Thread.sleep(30);
+            assertEquals(200, send("DELETE", "/v1/adapters/mix-y", null, ADMIN).statusCode());
+            assertEquals(alone.get(2), text(running.get(30, TimeUnit.SECONDS), true), "a request running when its adapter was deleted");
+            assertEquals(404, send("POST", "/v1/completions", completion(PROMPT, 5, false).replace("stories260K-hf", "mix-y"),
+                    INFER).statusCode());
+        } finally {
+            server.scheduler().stepPauseMillis = 0;
+            send("DELETE", "/v1/adapters/mix-x", null, ADMIN);
+            send("DELETE", "/v1/adapters/mix-y", null, ADMIN);
+        }
+    }
+
+    @Test
+    void aBottleneckAdapterRunsAloneNextToLoraAndBaseRequests() throws Exception {
+        Path bn = dataDir.resolve("bn");
+        try (LoadedModel m2 = LoadedModel.load(modelDir, null, CpuOps.INSTANCE)) {
+            io.tune4j.peft.AdapterMethod a = new io.tune4j.peft.AdapterMethod(io.tune4j.peft.AdapterConfig.defaults());
+            a.attach(m2.model());
+            SplittableRandom rng = new SplittableRandom(9);
+            for (io.tune4j.model.Parameter p : a.trainableParameters()) {
+                java.nio.FloatBuffer fb = p.value().floats();
+                for (int i = 0; i < fb.capacity(); i++) fb.put(i, (float) (rng.nextDouble() - 0.5) * 0.5f);
+            }
+            Files.createDirectories(bn);
+            a.save(bn);
+            a.close();
+        }
+        saveLora(dataDir.resolve("mix-z"), new LoraConfig(4, 8f, 0f, LoraConfig.ATTENTION, false, 13L), 8);
+        ok(send("POST", "/v1/adapters", "{\"name\":\"bn\",\"path\":\"bn\"}", ADMIN));
+        ok(send("POST", "/v1/adapters", "{\"name\":\"mix-z\",\"path\":\"mix-z\"}", ADMIN));
+        String[] models = {"bn", "stories260K-hf", "mix-z", "bn"};
+        String[] prompts = {PROMPT, "The sun", "Tom had a big red ball", "One day"};
+        List<String> alone = new ArrayList<>();
+        for (int i = 0; i < models.length; i++) {
+            alone.add(text(send("POST", "/v1/completions",
+                    completion(prompts[i], 25, false).replace("stories260K-hf", models[i]), INFER), false));
+        }
+        assertNotEquals(alone.get(0), text(send("POST", "/v1/completions", completion(prompts[0], 25, false), INFER), false),
+                "the bottleneck adapter changes the text");
+        server.scheduler().stepPauseMillis = 2;
+        try {
+            List<CompletableFuture<HttpResponse<String>>> fs = new ArrayList<>();
+            for (int i = 0; i < models.length; i++) {
+                HttpRequest req = HttpRequest.newBuilder(server.uri().resolve("/v1/completions")).timeout(Duration.ofSeconds(30))
+                        .header("Authorization", "Bearer " + INFER)
+                        .POST(HttpRequest.BodyPublishers.ofString(
+                                completion(prompts[i], 25, i % 2 == 0).replace("stories260K-hf", models[i]))).build();
+                fs.add(http.sendAsync(req, HttpResponse.BodyHandlers.ofString()));
+            }
+            for (int i = 0; i < models.length; i++) {
+                assertEquals(alone.get(i), text(fs.get(i).get(30, TimeUnit.SECONDS), i % 2 == 0), models[i] + " request " + i);
+            }
+        } finally {
+            server.scheduler().stepPauseMillis = 0;
+            send("DELETE", "/v1/adapters/bn", null, ADMIN);
+            send("DELETE", "/v1/adapters/mix-z", null, ADMIN);
+        }
+    }
+
+    @Test
+    void adaptersLoadByNameAndUnload() throws Exception {
+        Path dir = dataDir.resolve("lora-a");
+        saveLora(dir, new LoraConfig(4, 8f, 0f, LoraConfig.ATTENTION, false, 7L), 3);
         HttpResponse<String> outside = send("POST", "/v1/adapters",
                 JSON.createObjectNode().put("name", "evil").put("path", modelDir.toString()).toString(), ADMIN);
         assertEquals(403, outside.statusCode(), outside.body());

@@ -5,6 +5,7 @@ import static io.tune4j.runtime.NativeLib.*;
 import io.tune4j.ops.Activation;
 import io.tune4j.ops.AdamWParams;
 import io.tune4j.ops.AttentionShape;
+import io.tune4j.ops.LoraSlots;
 import io.tune4j.ops.NativeStatus;
 import io.tune4j.ops.Ops;
 import io.tune4j.ops.RopeScaling;
@@ -62,6 +63,32 @@ public final class CpuOps implements Ops {
         f("lora dx", dx, (long) M * K); f("lora dW", dw, (long) N * K); f("lora dbias", dbias, N); f("lora dA", da, (long) r * K); f("lora dB", db, (long) N * r); f("lora dy", dy, (long) M * N); f("lora x", x, (long) M * K); f("lora t", t, (long) M * r); f("lora w", w, (long) N * K); f("lora A", la, (long) r * K); f("lora B", lb, (long) N * r); f("lora ws", ws, t4j_lora_ws_floats(M, K, N, r, dropout));
         t4j_lora_bwd(a(dx), a(dw), a(dbias), a(da), a(db), a(dy), a(x), a(t), a(w), a(la), a(lb), M, K, N, r,
                 scale, dropout, seed, a(ws));
+    }
+
+    @Override
+    public long loraMultiWorkspaceFloats(int M, int K, int N, int maxRank) {
+        return t4j_lora_multi_ws_floats(M, K, N, maxRank);
+    }
+
+    @Override
+    public void loraMultiForward(Tensor y, Tensor x, Tensor rowSlot, Tensor[] la, Tensor[] lb, int[] ranks,
+                                 float[] scales, int M, int K, int N, Tensor ws) {
+        int n = LoraSlots.check("lora-multi", la, lb, ranks, scales, K, N);
+        LoraSlots.requireRows("lora-multi", y, x, rowSlot, M);
+        f("lora-multi y", y, (long) M * N); f("lora-multi x", x, (long) M * K); i("lora-multi row slots", rowSlot, M);
+        long[] pa = new long[n], pb = new long[n];
+        for (int s = 0; s < n; s++) {
+            if (ranks[s] == 0) continue;
+            f("lora-multi A[" + s + "]", la[s], (long) ranks[s] * K);
+            f("lora-multi B[" + s + "]", lb[s], (long) N * ranks[s]);
+            pa[s] = la[s].address();
+            pb[s] = lb[s].address();
+        }
+        int maxR = LoraSlots.maxRank(ranks);
+        f("lora-multi ws", ws, t4j_lora_multi_ws_floats(M, K, N, maxR));
+        if (ws == null && M > 0) throw new IllegalArgumentException("lora-multi ws: a workspace is required");
+        NativeStatus.check(t4j_lora_multi_fwd(a(y), a(x), a(rowSlot), M, K, N, pa, pb, ranks, scales, n, maxR, a(ws)),
+                "lora-multi: a row's adapter slot lies outside [-1, " + n + ")");
     }
 
     @Override

@@ -5,6 +5,7 @@ import static io.tune4j.runtime.CudaLib.*;
 import io.tune4j.ops.Activation;
 import io.tune4j.ops.AdamWParams;
 import io.tune4j.ops.AttentionShape;
+import io.tune4j.ops.LoraSlots;
 import io.tune4j.ops.NativeStatus;
 import io.tune4j.ops.Ops;
 import io.tune4j.ops.RopeScaling;
@@ -165,6 +166,30 @@ public final class CudaOps implements Ops {
                              long seed, Tensor ws) {
         check(t4jc_lora_bwd(d(dx), d(dw), d(dbias), d(da), d(db), d(dy), d(x), d(t), d(w), d(la), d(lb), M, K, N, r,
                 scale, dropout, seed, d(ws), STREAM), "lora backward");
+    }
+
+    @Override
+    public long loraMultiWorkspaceFloats(int M, int K, int N, int maxRank) {
+        return t4jc_lora_multi_ws_floats(M, K, N, maxRank);
+    }
+
+    @Override
+    public void loraMultiForward(Tensor y, Tensor x, Tensor rowSlot, Tensor[] la, Tensor[] lb, int[] ranks,
+                                 float[] scales, int M, int K, int N, Tensor ws) {
+        int n = LoraSlots.check("lora-multi", la, lb, ranks, scales, K, N);
+        LoraSlots.requireRows("lora-multi", y, x, rowSlot, M);
+        if (n > T4JC_LORA_MULTI_MAX_SLOTS) {
+            throw new IllegalArgumentException("lora-multi: " + n + " adapter slots, the CUDA op takes at most "
+                    + T4JC_LORA_MULTI_MAX_SLOTS);
+        }
+        long[] pa = new long[n], pb = new long[n];
+        for (int s = 0; s < n; s++) {
+            if (ranks[s] == 0) continue;
+            pa[s] = d(la[s]);
+            pb[s] = d(lb[s]);
+        }
+        checkDevice(t4jc_lora_multi_fwd(d(y), d(x), d(rowSlot), M, K, N, pa, pb, ranks, scales, n,
+                LoraSlots.maxRank(ranks), d(ws), STREAM), "lora-multi: a row's adapter slot lies outside [-1, " + n + ")");
     }
 
     @Override

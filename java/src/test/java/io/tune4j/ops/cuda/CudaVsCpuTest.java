@@ -151,6 +151,35 @@ class CudaVsCpuTest {
     }
 
     @Test
+    void loraMulti() {
+        int M = 23, K = 40, N = 33;
+        int[] ranks = {8, 0, 3, 16};
+        float[] scales = {2f, 1f, 0.5f, -1.25f};
+        int n = ranks.length;
+        // rows with no adapter, one adapter on a contiguous run and on scattered rows, single rows
+        int[] slot = new int[M];
+        for (int i = 0; i < M; i++) slot[i] = i < 6 ? 3 : (i % 5 == 0 ? -1 : i % n);
+        long ws = Math.max(CpuOps.INSTANCE.loraMultiWorkspaceFloats(M, K, N, 16), gpu.loraMultiWorkspaceFloats(M, K, N, 16));
+        Tensor[] args = new Tensor[4 + 2 * n];
+        args[0] = r(1, M, N);
+        args[1] = r(1, M, K);
+        args[2] = ints(slot);
+        args[3] = ws(ws);
+        for (int s = 0; s < n; s++) {
+            args[4 + s] = ranks[s] == 0 ? null : r(0.3, ranks[s], K);
+            args[4 + n + s] = ranks[s] == 0 ? null : r(0.3, N, ranks[s]);
+        }
+        same("lora-multi fwd", FP32_TOL, (o, t) -> {
+            o.loraMultiForward(t[0], t[1], t[2], Arrays.copyOfRange(t, 4, 4 + n), Arrays.copyOfRange(t, 4 + n, 4 + 2 * n),
+                    ranks, scales, M, K, N, t[3]);
+            return null;
+        }, args);
+        Tensor[] bad = {r(1, 2, N), r(1, 2, K), ints(0, n), ws(ws)};
+        assertThrows(IndexOutOfBoundsException.class, () -> gpu.loraMultiForward(bad[0], bad[1], bad[2],
+                new Tensor[n], new Tensor[n], new int[n], new float[n], 2, K, N, bad[3]));
+    }
+
+    @Test
     void adapter() {
         int M = 21, d = 48;
         for (int m : new int[] {16, 200}) {
