@@ -45,6 +45,16 @@ void t4j_bf16_to_f32(float* dst, const uint16_t* src, int64_t n);
 void t4j_f32_to_bf16(uint16_t* dst, const float* src, int64_t n);
 void t4j_f32_to_f16(uint16_t* dst, const float* src, int64_t n);
 
+/* ---- gemm.cpp: precision of the matrix products inside every op ----
+ * FP32 (default): OpenBLAS sgemm. BF16: operands rounded to bf16, products summed in fp32, on AMX
+ * tiles where the CPU has them; without AMX the request falls back to FP32. The setting belongs to
+ * the calling thread; returns the precision now in force for it. Decoding's one- and two-row products stay fp32 either way. */
+#define T4J_PRECISION_FP32 0
+#define T4J_PRECISION_BF16 1
+int t4j_set_matmul_precision(int precision);
+int t4j_matmul_precision(void);
+int t4j_bf16_matmul_supported(void);
+
 /* ---- linear.cpp: y[M,N] = x[M,K] . w[N,K]^T (+ b[N]) ---- */
 void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, int M, int K, int N);
 void t4j_linear_bwd(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w,

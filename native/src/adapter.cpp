@@ -2,7 +2,7 @@
 // the linear kernels; what is left here is the activation, its derivative and the residual.
 #include "tune4j.h"
 
-#include <cblas.h>
+#include "gemm.h"
 #include <cmath>
 
 // glibc ships vector variants of expf (libmvec, linked through libm) but only declares them under
@@ -98,7 +98,7 @@ void t4j_adapter_fwd(float* y, float* h, float* a, const float* x, const float* 
             for (int j = 0; j < d; j++) yi[j] = xi[j];
         }
     }
-    if (m > 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, d, m, 1.0f, a, m, uw, m, 1.0f, y, d);
+    if (m > 0) t4j::gemm(false, true, M, d, m, 1.0f, a, m, uw, m, 1.0f, y, d);
 }
 
 void t4j_adapter_bwd(float* dx, float* ddw, float* ddb, float* duw, float* dub, const float* dy, const float* x,
@@ -121,7 +121,7 @@ void t4j_adapter_bwd(float* dx, float* ddw, float* ddb, float* duw, float* dub, 
 
     // g[M,m] = (dy.U) o act'(h) = dL/dh
     float* g = ws;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, m, d, 1.0f, dy, d, uw, m, 0.0f, g, m);
+    t4j::gemm(false, false, M, m, d, 1.0f, dy, d, uw, m, 0.0f, g, m);
     activate_bwd(g, h, static_cast<int64_t>(M) * m, act);
     // down projection (input x [M,d], weight D [m,d]): dx += g.D, dD += g^T.x, dbd += colsum(g)
     t4j_linear_bwd(dx, ddw, ddb, g, x, dw, M, d, m);

@@ -3,10 +3,11 @@
 #include "tune4j.h"
 #include "vexp.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
+#include <optional>
+
+#include "gemm.h"
 
 namespace {
 
@@ -78,11 +79,16 @@ int t4j_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float
     const bool grad = (dh || dw) && grad_scale != 0.0f;
     double total = 0.0;
     int counted = 0;
+    // w serves every row block: under bf16 precision it is converted once per call, not per block
+    const int rows = std::min(block_rows, M);
+    const t4j::GemmB logits_w(true, d, V, w, d, rows);
+    std::optional<t4j::GemmB> dh_w;
+    if (grad && dh) dh_w.emplace(false, V, d, w, d, rows);
     for (int r0 = 0; r0 < M; r0 += block_rows) {
         const int br = std::min(block_rows, M - r0);
         const float* hb = h + static_cast<int64_t>(r0) * d;
         // logits [br,V] = h_blk [br,d] . w[V,d]^T
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, br, V, d, 1.0f, hb, d, w, d, 0.0f, ws, V);
+        logits_w.multiply(false, br, 1.0f, hb, d, 0.0f, ws, V);
         double block_loss = 0.0;
         int block_count = 0;
 #pragma omp parallel for schedule(static) reduction(+ : block_loss, block_count)
@@ -100,9 +106,8 @@ int t4j_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float
         counted += block_count;
         if (!grad || block_count == 0) continue;
         // dh_blk += dlogits [br,V] . w [V,d] ;  dw += dlogits^T [V,br] . h_blk [br,d]
-        if (dh) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, br, d, V, 1.0f, ws, V, w, d, 1.0f,
-                            dh + static_cast<int64_t>(r0) * d, d);
-        if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, d, br, 1.0f, ws, V, hb, d, 1.0f, dw, d);
+        if (dh) dh_w->multiply(false, br, 1.0f, ws, V, 1.0f, dh + static_cast<int64_t>(r0) * d, d);
+        if (dw) t4j::gemm(true, false, V, d, br, 1.0f, ws, V, hb, d, 1.0f, dw, d);
     }
     loss_out[0] = total;
     loss_out[1] = counted;

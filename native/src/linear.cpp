@@ -1,8 +1,11 @@
-// Dense linear layer y = x.w^T (+ b). The matrix products go to OpenBLAS; beta=1 in sgemm is what
-// makes the backward accumulate into existing gradients without a temporary.
+// Dense linear layer y = x.w^T (+ b). The matrix products go through t4j::gemm (OpenBLAS, or AMX
+// under bf16 precision); beta=1 is what makes the backward accumulate into existing gradients
+// without a temporary.
 #include "tune4j.h"
 
 #include <cblas.h>
+
+#include "gemm.h"
 
 void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, int M, int K, int N) {
     if (M <= 0 || N <= 0) return;
@@ -30,7 +33,7 @@ void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, in
         }
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
+    t4j::gemm(false, true, M, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
 }
 
 void t4j_linear_bwd(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w,
@@ -38,9 +41,9 @@ void t4j_linear_bwd(float* dx, float* dw, float* db, const float* dy, const floa
     if (M <= 0 || N <= 0) return;
     if (K > 0) {
         // dx[M,K] += dy[M,N] . w[N,K]
-        if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, dy, N, w, K, 1.0f, dx, K);
+        if (dx) t4j::gemm(false, false, M, K, N, 1.0f, dy, N, w, K, 1.0f, dx, K);
         // dw[N,K] += dy^T . x
-        if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, dy, N, x, K, 1.0f, dw, K);
+        if (dw) t4j::gemm(true, false, N, K, M, 1.0f, dy, N, x, K, 1.0f, dw, K);
     }
     if (db) {
         // Column sums of dy. Threads own disjoint column blocks, so no two write the same db element,

@@ -3,7 +3,7 @@
 // temporary exists. Dropout is recomputed from (seed, element index) in backward rather than stored.
 #include "tune4j.h"
 
-#include <cblas.h>
+#include "gemm.h"
 
 namespace {
 
@@ -69,12 +69,12 @@ void t4j_lora_fwd(float* y, float* t, const float* x, const float* w, const floa
             apply_dropout(xd, x, static_cast<int64_t>(M) * K, Dropout(seed, dropout));
             xs = xd;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, r, K, 1.0f, xs, K, a, K, 0.0f, t, r);
+        t4j::gemm(false, true, M, r, K, 1.0f, xs, K, a, K, 0.0f, t, r);
     } else {
         for (int64_t e = 0; e < static_cast<int64_t>(M) * r; e++) t[e] = 0.0f;
     }
     // y[M,N] += s . t . B^T
-    if (N > 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, r, scale, t, r, b, r, 1.0f, y, N);
+    if (N > 0) t4j::gemm(false, true, M, N, r, scale, t, r, b, r, 1.0f, y, N);
 }
 
 void t4j_lora_bwd(float* dx, float* dw, float* dbias, float* da, float* db, const float* dy, const float* x,
@@ -85,17 +85,17 @@ void t4j_lora_bwd(float* dx, float* dw, float* dbias, float* da, float* db, cons
     if (M <= 0 || N <= 0 || r <= 0) return;
 
     // dB[N,r] += s . dy^T . t
-    if (db) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, r, M, scale, dy, N, t, r, 1.0f, db, r);
+    if (db) t4j::gemm(true, false, N, r, M, scale, dy, N, t, r, 1.0f, db, r);
     if ((!dx && !da) || K <= 0) return;
 
     // dt[M,r] = s . dy . B
     float* dt = ws;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, r, N, scale, dy, N, b, r, 0.0f, dt, r);
+    t4j::gemm(false, false, M, r, N, scale, dy, N, b, r, 0.0f, dt, r);
 
     if (dropout <= 0.0f) {
         // dA[r,K] += dt^T . x ; dx[M,K] += dt . A
-        if (da) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, K, M, 1.0f, dt, r, x, K, 1.0f, da, K);
-        if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, r, 1.0f, dt, r, a, K, 1.0f, dx, K);
+        if (da) t4j::gemm(true, false, r, K, M, 1.0f, dt, r, x, K, 1.0f, da, K);
+        if (dx) t4j::gemm(false, false, M, K, r, 1.0f, dt, r, a, K, 1.0f, dx, K);
         return;
     }
 
@@ -105,11 +105,11 @@ void t4j_lora_bwd(float* dx, float* dw, float* dbias, float* da, float* db, cons
     if (da) {
         // dA += dt^T . drop(x), with drop(x) regenerated from the seed
         apply_dropout(buf, x, n, drop);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, K, M, 1.0f, dt, r, buf, K, 1.0f, da, K);
+        t4j::gemm(true, false, r, K, M, 1.0f, dt, r, buf, K, 1.0f, da, K);
     }
     if (dx) {
         // dx += mask o (dt . A) / (1-p); the drop(x) buffer is free again and holds dt . A
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, r, 1.0f, dt, r, a, K, 0.0f, buf, K);
+        t4j::gemm(false, false, M, K, r, 1.0f, dt, r, a, K, 0.0f, buf, K);
 #pragma omp parallel for simd schedule(static) if (n > 65536)
         for (int64_t e = 0; e < n; e++) dx[e] += drop.keep(e) ? buf[e] * drop.inv_keep : 0.0f;
     }

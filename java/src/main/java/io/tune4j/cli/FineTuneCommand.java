@@ -6,6 +6,7 @@ import io.tune4j.finetune.FineTuneResult;
 import io.tune4j.finetune.FineTuneRun;
 import io.tune4j.finetune.FineTuneSpec;
 import io.tune4j.finetune.MethodSpec;
+import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.train.TrainConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -67,6 +68,8 @@ final class FineTuneCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every") Integer checkpointEvery;
     @Option(names = "--eval-every") Integer evalEvery;
     @Option(names = "--gradient-checkpointing") boolean gradientCheckpointing;
+    @Option(names = "--precision", description = "matrix products: fp32 (default) or bf16 (mixed precision; AMX CPUs)")
+    String precision;
     @Option(names = "--seed", defaultValue = "42") long seed;
     @Option(names = "--resume", description = "continue from the newest checkpoint in --out") boolean resume;
     @Option(names = "--out", paramLabel = "DIR", description = "output directory") String out;
@@ -106,6 +109,7 @@ final class FineTuneCommand implements Callable<Integer> {
         if (checkpointEvery != null) tb.checkpointEvery(checkpointEvery);
         if (evalEvery != null) tb.evalEvery(evalEvery);
         tb.gradientCheckpointing(gradientCheckpointing);
+        if (precision != null) tb.precision(MatmulPrecision.parse(precision));
         return new FineTuneSpec(model, tokenizer, d, ms, tb.build(), new EvalSpec(evalMetrics, evalLimit, null), out);
     }
 }

@@ -14,6 +14,16 @@ public interface Ops {
 
     String name();
 
+    /**
+     * Selects the precision of this backend's matrix products for the calling thread (a training
+     * job and the server's decoding thread can differ) and returns the precision now in force,
+     * which is FP32 where the backend or the processor cannot do BF16.
+     */
+    MatmulPrecision setMatmulPrecision(MatmulPrecision precision);
+
+    /** The calling thread's matrix-product precision. */
+    MatmulPrecision matmulPrecision();
+
     // ---- linear: y[M,N] = x[M,K] w[N,K]^T (+ b[N]) ----
     void linearForward(Tensor y, Tensor x, Tensor w, Tensor b, int M, int K, int N);
 

@@ -34,6 +34,9 @@ public final class NativeLib {
     public static native void t4j_munmap(@Cast("void*") long p, long size);
     public static native void t4j_set_num_threads(int n);
     public static native int t4j_get_num_threads();
+    public static native int t4j_set_matmul_precision(int precision);
+    public static native int t4j_matmul_precision();
+    public static native int t4j_bf16_matmul_supported();
     public static native void t4j_f16_to_f32(@Cast("float*") long dst, @Cast("const uint16_t*") long src, long n);
     public static native void t4j_bf16_to_f32(@Cast("float*") long dst, @Cast("const uint16_t*") long src, long n);
     public static native void t4j_f32_to_bf16(@Cast("uint16_t*") long dst, @Cast("const float*") long src, long n);

@@ -1,6 +1,7 @@
 package io.tune4j.train;
 
 import io.tune4j.io.AtomicFiles;
+import io.tune4j.ops.MatmulPrecision;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonLocation;
@@ -46,6 +47,7 @@ import java.util.regex.PatternSyntaxException;
  * @param evalBatches validation batches per pass; 0 = the whole validation set
  * @param earlyStoppingPatience validation passes without improvement before stopping; 0 = never stop early
  * @param gradientCheckpointing recompute each layer's activations in backward instead of keeping them
+ * @param precision matrix-product precision of the training steps (fp32, or bf16 mixed precision)
  * @param logEvery steps between log lines when stderr is not a terminal
  */
 @JsonDeserialize(builder = TrainConfig.Builder.class)
@@ -54,7 +56,7 @@ public record TrainConfig(
         int batchSize, int seqLen, int gradAccumSteps, double maxGradNorm, double weightDecay,
         List<String> noDecay, double beta1, double beta2, double eps, long seed, int threads,
         int checkpointEvery, int keepCheckpoints, int evalEvery, int evalBatches, int earlyStoppingPatience,
-        boolean gradientCheckpointing, int logEvery) {
+        boolean gradientCheckpointing, MatmulPrecision precision, int logEvery) {
 
     public enum Schedule {
         @JsonProperty("constant") CONSTANT,
@@ -90,6 +92,7 @@ public record TrainConfig(
         require(evalBatches >= 0, "evalBatches", ">= 0", evalBatches);
         require(earlyStoppingPatience >= 0, "earlyStoppingPatience", ">= 0", earlyStoppingPatience);
         require(logEvery >= 1, "logEvery", ">= 1", logEvery);
+        require(precision != null, "precision", "fp32 or bf16", null);
         for (String p : noDecay) {
             try {
                 Pattern.compile(p);
@@ -211,6 +214,7 @@ public record TrainConfig(
         private int evalBatches = 0;
         private int earlyStoppingPatience = 0;
         private boolean gradientCheckpointing = false;
+        private MatmulPrecision precision = MatmulPrecision.FP32;
         private int logEvery = 10;
 
         Builder() {}
@@ -222,6 +226,7 @@ public record TrainConfig(
             beta2 = c.beta2; eps = c.eps; seed = c.seed; threads = c.threads; checkpointEvery = c.checkpointEvery;
             keepCheckpoints = c.keepCheckpoints; evalEvery = c.evalEvery; evalBatches = c.evalBatches;
             earlyStoppingPatience = c.earlyStoppingPatience; gradientCheckpointing = c.gradientCheckpointing;
+            precision = c.precision;
             logEvery = c.logEvery;
         }
 
@@ -248,13 +253,14 @@ public record TrainConfig(
         public Builder evalBatches(int v) { evalBatches = v; return this; }
         public Builder earlyStoppingPatience(int v) { earlyStoppingPatience = v; return this; }
         public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
+        public Builder precision(MatmulPrecision v) { precision = v; return this; }
         public Builder logEvery(int v) { logEvery = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(lr, minLr, schedule, warmupSteps, maxSteps, epochs, batchSize, seqLen,
                     gradAccumSteps, maxGradNorm, weightDecay, noDecay, beta1, beta2, eps, seed, threads,
                     checkpointEvery, keepCheckpoints, evalEvery, evalBatches, earlyStoppingPatience,
-                    gradientCheckpointing, logEvery);
+                    gradientCheckpointing, precision, logEvery);
         }
     }
 }

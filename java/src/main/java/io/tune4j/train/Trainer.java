@@ -5,6 +5,7 @@ import io.tune4j.data.BatchSource;
 import io.tune4j.model.LlamaModel;
 import io.tune4j.model.Parameter;
 import io.tune4j.model.TrainingContext;
+import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.Ops;
 import io.tune4j.peft.FineTuneMethod;
 import io.tune4j.runtime.NativeLib;
@@ -115,9 +116,17 @@ public final class Trainer {
         ran = true;
         int previousThreads = NativeLib.t4j_get_num_threads();
         if (config.threads() > 0) NativeLib.t4j_set_num_threads(config.threads());
+        Ops ops = model.ops();
+        MatmulPrecision previousPrecision = ops.matmulPrecision();
+        MatmulPrecision precision = ops.setMatmulPrecision(config.precision());
+        if (precision != config.precision()) {
+            System.err.println("tune4j: " + config.precision().id() + " matrix products are not available on " + ops.name()
+                    + " here (CPU needs AMX-BF16); training in " + precision.id());
+        }
         try {
             return loop();
         } finally {
+            ops.setMatmulPrecision(previousPrecision);
             if (config.threads() > 0) NativeLib.t4j_set_num_threads(previousThreads);
         }
     }

@@ -150,6 +150,24 @@ class TrainerTest {
     }
 
     @Test
+    void bf16MatmulsFollowTheFp32CurveAndRepeat(@TempDir Path out) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CpuOps.bf16Supported(),
+                "bf16 training test skipped: this CPU has no AMX-BF16");
+        TrainConfig fp32 = config().maxSteps(12).build();
+        TrainConfig bf16 = fp32.toBuilder().precision(io.tune4j.ops.MatmulPrecision.BF16).build();
+        double[] a = run(fp32, out.resolve("fp32")).losses();
+        double[] b = run(bf16, out.resolve("bf16")).losses();
+        double[] c = run(bf16, out.resolve("bf16-again")).losses();
+        assertArrayEquals(b, c, "bf16 runs with one seed and thread count repeat exactly");
+        assertFalse(Arrays.equals(a, b), "bf16 products should round differently from fp32");
+        for (int i = 0; i < a.length; i++) {
+            assertTrue(Math.abs(a[i] - b[i]) <= 0.02 * a[i], "step " + (i + 1) + ": fp32 " + a[i] + " vs bf16 " + b[i]);
+        }
+        assertEquals(io.tune4j.ops.MatmulPrecision.FP32, CpuOps.INSTANCE.matmulPrecision(),
+                "the trainer gives the thread back its precision");
+    }
+
+    @Test
     void resumeContinuesBitForBit(@TempDir Path out) {
         TrainConfig cfg = config().maxSteps(10).checkpointEvery(5).gradientCheckpointing(true).build();
         Run straight = run(cfg, out.resolve("straight"));

@@ -6,6 +6,7 @@ import io.tune4j.ops.Activation;
 import io.tune4j.ops.AdamWParams;
 import io.tune4j.ops.AttentionShape;
 import io.tune4j.ops.LoraSlots;
+import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.NativeStatus;
 import io.tune4j.ops.Ops;
 import io.tune4j.ops.RopeScaling;
@@ -30,6 +31,26 @@ public final class CpuOps implements Ops {
     @Override
     public String name() {
         return "cpu";
+    }
+
+    @Override
+    public MatmulPrecision setMatmulPrecision(MatmulPrecision precision) {
+        return precisionOf(t4j_set_matmul_precision(precision == MatmulPrecision.BF16 ? 1 : 0));
+    }
+
+    @Override
+    public MatmulPrecision matmulPrecision() {
+        return precisionOf(t4j_matmul_precision());
+    }
+
+    /** Whether this processor runs BF16 products (AMX-BF16, and the OS granted the tile state). */
+    public static boolean bf16Supported() {
+        NativeLib.load();
+        return t4j_bf16_matmul_supported() != 0;
+    }
+
+    private static MatmulPrecision precisionOf(int code) {
+        return code == 1 ? MatmulPrecision.BF16 : MatmulPrecision.FP32;
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.tune4j.ops.Activation;
 import io.tune4j.ops.AdamWParams;
 import io.tune4j.ops.AttentionShape;
 import io.tune4j.ops.LoraSlots;
+import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.NativeStatus;
 import io.tune4j.ops.Ops;
 import io.tune4j.ops.RopeScaling;
@@ -131,6 +132,17 @@ public final class CudaOps implements Ops {
     @Override
     public String name() {
         return "cuda";
+    }
+
+    /** The CUDA GEMMs are fp32 for now: a BF16 request is answered with FP32. */
+    @Override
+    public MatmulPrecision setMatmulPrecision(MatmulPrecision precision) {
+        return MatmulPrecision.FP32;
+    }
+
+    @Override
+    public MatmulPrecision matmulPrecision() {
+        return MatmulPrecision.FP32;
     }
 
     @Override

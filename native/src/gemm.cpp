@@ -1,0 +1,90 @@
+// Matrix-product dispatch: OpenBLAS sgemm in fp32, or the AMX bf16 kernels (gemm_amx.cpp) when
+// bf16 precision is selected, the CPU has them and the shape is worth the conversion.
+#include "gemm.h"
+
+#include <cblas.h>
+#include <cpuid.h>
+#include <cstdlib>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "tune4j.h"
+
+namespace t4j {
+namespace {
+// Per calling thread: a training job may run bf16 while the server's scheduler thread decodes in
+// fp32. The choice is made before any OpenMP region, so worker threads never read it.
+thread_local int g_precision = T4J_PRECISION_FP32;
+}
+
+namespace amx {
+namespace {
+bool detect() {
+    if (const char* off = std::getenv("TUNE4J_NO_AMX"); off && *off && *off != '0') return false;
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const bool avx512 = (b >> 16 & 1) && (b >> 30 & 1) && (b >> 31 & 1);  // F, BW, VL
+    const bool tiles = (d >> 22 & 1) && (d >> 24 & 1);                      // AMX-BF16, AMX-TILE
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+    const bool bf16 = a >> 5 & 1;  // AVX512-BF16, for the conversions
+    if (!(avx512 && tiles && bf16)) return false;
+    // Linux hands out the 8 KiB tile state only on request (ARCH_REQ_XCOMP_PERM, XTILEDATA)
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+}
+}  // namespace
+
+bool available() {
+    static const bool ok = detect();
+    return ok;
+}
+
+bool worth_it(int M, int N, int K) {
+    // below this the bf16 conversion of both operands costs more than the tiles save
+    return M >= 32 && N >= 32 && K >= 32 && static_cast<int64_t>(M) * N * K >= (int64_t{1} << 21) && available();
+}
+}  // namespace amx
+
+bool bf16_matmul_active() { return g_precision == T4J_PRECISION_BF16; }
+
+void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+          int ldb, float beta, float* C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (bf16_matmul_active() && amx::worth_it(M, N, K)) {
+        GemmB b(trans_b, K, N, B, ldb, M);
+        b.multiply(trans_a, M, alpha, A, lda, beta, C, ldc);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
+                alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+GemmB::GemmB(bool trans_b, int K, int N, const float* B, int ldb, int rows)
+    : trans_b_(trans_b), K_(K), N_(N), ldb_(ldb), B_(B) {
+    if (bf16_matmul_active() && amx::worth_it(rows, N, K)) {
+        packed_ = static_cast<uint16_t*>(t4j_alloc(amx::packed_b_elems(K, N) * 2));
+        if (packed_) amx::pack_b(packed_, trans_b, K, N, B, ldb);
+    }
+}
+
+GemmB::~GemmB() { t4j_free(packed_); }
+
+void GemmB::multiply(bool trans_a, int M, float alpha, const float* A, int lda, float beta, float* C,
+                     int ldc) const {
+    if (M <= 0 || N_ <= 0) return;
+    if (packed_ && M >= 16 && amx::gemm_packed_b(trans_a, M, N_, K_, alpha, A, lda, packed_, beta, C, ldc)) return;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b_ ? CblasTrans : CblasNoTrans, M, N_,
+                K_, alpha, A, lda, B_, ldb_, beta, C, ldc);
+}
+
+}  // namespace t4j
+
+int t4j_set_matmul_precision(int precision) {
+    if (precision == T4J_PRECISION_BF16 && !t4j::amx::available()) precision = T4J_PRECISION_FP32;
+    if (precision != T4J_PRECISION_BF16) precision = T4J_PRECISION_FP32;
+    t4j::g_precision = precision;
+    return precision;
+}
+
+int t4j_matmul_precision(void) { return t4j::g_precision; }
+
+int t4j_bf16_matmul_supported(void) { return t4j::amx::available() ? 1 : 0; }

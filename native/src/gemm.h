@@ -1,0 +1,50 @@
+// Every fp32 matrix product of the CPU ops goes through here. Under the default precision these
+// are OpenBLAS sgemm calls; under bf16 precision (t4j_set_matmul_precision) products large enough
+// to pay for converting their operands run on the AMX tile units: inputs rounded to bf16, products
+// summed in fp32 — what mixed-precision training does on GPUs.
+#pragma once
+
+#include <cstdint>
+
+namespace t4j {
+
+// C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C, row-major, cblas_sgemm's meaning.
+void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+          int ldb, float beta, float* C, int ldc);
+
+// One B multiplied by many A blocks (a vocabulary-sized LM head over row blocks): converting B
+// once instead of per block is what makes the bf16 path pay off there.
+class GemmB {
+  public:
+    // rows: how many rows of A the products will mostly have (decides whether converting B pays)
+    GemmB(bool trans_b, int K, int N, const float* B, int ldb, int rows);
+    ~GemmB();
+    GemmB(const GemmB&) = delete;
+    GemmB& operator=(const GemmB&) = delete;
+
+    void multiply(bool trans_a, int M, float alpha, const float* A, int lda, float beta, float* C, int ldc) const;
+
+  private:
+    bool trans_b_;
+    int K_, N_, ldb_;
+    const float* B_;
+    uint16_t* packed_ = nullptr;  // bf16 tiles, when this product runs on AMX
+};
+
+namespace amx {
+// True once the CPU has AMX-BF16 and the kernel granted this process the tile state.
+bool available();
+// Whether a product of this shape is worth converting to bf16 tiles.
+bool worth_it(int M, int N, int K);
+// bf16 element count of op(B) [K,N] in tile layout
+int64_t packed_b_elems(int K, int N);
+void pack_b(uint16_t* dst, bool trans_b, int K, int N, const float* B, int ldb);
+// false when its scratch could not be allocated (nothing was written)
+bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* A, int lda, const uint16_t* Bp,
+                   float beta, float* C, int ldc);
+}  // namespace amx
+
+// 1 while bf16 products are selected and AMX can run them.
+bool bf16_matmul_active();
+
+}  // namespace t4j
