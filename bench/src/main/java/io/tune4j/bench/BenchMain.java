@@ -34,7 +34,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * <p>System properties: bench.include (regex over benchmark class names, default all),
  * bench.threads (intra-op threads, default all cores), bench.warmup / bench.iterations (count),
  * bench.time (seconds per iteration), bench.out (markdown path),
- * bench.skipCheck (skip the decode token check).
+ * bench.skipCheck (skip the decode token check), bench.precision (fp32 or bf16 matrix products on both sides).
  */
 public final class BenchMain {
     private BenchMain() {}
@@ -118,8 +118,11 @@ public final class BenchMain {
 
         String settings = String.format(Locale.ROOT,
                 "JMH: 1 fork per benchmark, %d warmup + %d measured iterations of %.1f s, sample-time mode; "
-                        + "scores are medians of per-call times; intra-op threads: %d (tune4j and torch.set_num_threads)",
-                warmup, iterations, seconds, threads);
+                        + "scores are medians of per-call times; intra-op threads: %d (tune4j and torch.set_num_threads); "
+                        + "matrix products: %s",
+                warmup, iterations, seconds, threads, Env.bf16()
+                        ? "bf16 operands, fp32 sums on both sides (tune4j AMX tiles; libtorch bf16 tensors through oneDNN)"
+                        : "fp32");
         String[] memory = memoryRow(out.toAbsolutePath().getParent().resolve("mem"));
         if (memory != null) rows.add(memory);
         String table = table(rows);
@@ -133,7 +136,8 @@ public final class BenchMain {
 
     /** Forks see the same thread count; -Xss as in the core tests, heap for the 49152x576 inputs built on it. */
     private static String[] forkArgs(int threads, Path memDir) {
-        return new String[] {"-Dbench.threads=" + threads, "-Xss4m", "-Xmx4g", "-Dbench.memDir=" + memDir};
+        return new String[] {"-Dbench.threads=" + threads, "-Dbench.precision=" + Env.precision().id(), "-Xss4m", "-Xmx4g",
+                "-Dbench.memDir=" + memDir};
     }
 
     /**

@@ -56,7 +56,7 @@ public class CrossEntropyBench {
     @Benchmark
     public void libtorch(Torch s) {
         try (PointerScope scope = new PointerScope()) {
-            var loss = torch.cross_entropy(torch.linear(s.h, s.w), s.targets);
+            var loss = torch.cross_entropy(Libtorch.linear(s.h, s.w), s.targets);
             loss.backward();
         }
     }

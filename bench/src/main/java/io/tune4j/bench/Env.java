@@ -1,5 +1,6 @@
 package io.tune4j.bench;
 
+import io.tune4j.ops.MatmulPrecision;
 import java.util.SplittableRandom;
 
 /** Shapes and settings every benchmark shares; forks read the same system properties as the runner. */
@@ -26,6 +27,19 @@ final class Env {
     /** Intra-op threads for both libraries; the benchmark itself is one stream, as in training. */
     static int threads() {
         return Integer.getInteger("bench.threads", Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * Matrix-product precision of both sides (bench.precision, fp32 by default). Under bf16 the
+     * tune4j side runs its AMX products and libtorch multiplies bf16 operands (oneDNN), as
+     * torch.autocast(device_type="cpu", dtype=torch.bfloat16) would; everything else stays fp32.
+     */
+    static MatmulPrecision precision() {
+        return MatmulPrecision.parse(System.getProperty("bench.precision", "fp32"));
+    }
+
+    static boolean bf16() {
+        return precision() == MatmulPrecision.BF16;
     }
 
     static float[] normal(long seed, long n, float std) {

@@ -30,6 +30,21 @@ final class Libtorch {
         }
     }
 
+    /**
+     * x w^T in the run's precision: under bf16 the operands are cast (a weight already held in bf16,
+     * as a frozen base model would be, is used as it is) and the product comes back as fp32.
+     */
+    static Tensor linear(Tensor x, Tensor w) {
+        if (!Env.bf16()) return torch.linear(x, w);
+        Tensor wb = w.scalar_type() == torch.ScalarType.BFloat16 ? w : w.to(torch.ScalarType.BFloat16);
+        return torch.linear(x.to(torch.ScalarType.BFloat16), wb).to(torch.ScalarType.Float);
+    }
+
+    /** A frozen weight as the run's precision keeps it: bf16 under bf16, else itself. */
+    static Tensor frozen(Tensor w) {
+        return Env.bf16() ? w.to(torch.ScalarType.BFloat16) : w;
+    }
+
     /** Backward from a non-scalar output with upstream gradient dy, as a layer inside a model sees it. */
     static void backward(Tensor y, Tensor dy) {
         y.backward(dy, NO_RETAIN, false, ALL_INPUTS);

@@ -51,7 +51,7 @@ public class LinearBench {
     @Benchmark
     public void libtorch(Torch s) {
         try (PointerScope scope = new PointerScope()) {
-            var y = torch.linear(s.x, s.w);
+            var y = Libtorch.linear(s.x, s.w);
             Libtorch.backward(y, s.dy);
         }
     }

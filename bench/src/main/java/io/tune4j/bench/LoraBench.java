@@ -49,6 +49,7 @@ public class LoraBench {
         public void setup() {
             x = leaf(1, 1f, M, K);
             w = normal(2, 0.02f, N, K); // frozen: no gradient
+            if (Env.bf16()) w = keep(Libtorch.frozen(w));
             a = leaf(3, 0.02f, R, K);
             b = leaf(4, 0.02f, N, R);
             dy = normal(5, 1f, M, N);
@@ -66,8 +67,8 @@ public class LoraBench {
     @Benchmark
     public void libtorch(Torch s) {
         try (PointerScope scope = new PointerScope()) {
-            var base = torch.linear(s.x, s.w);
-            var lora = torch.linear(torch.linear(s.x, s.a), s.b);
+            var base = Libtorch.linear(s.x, s.w);
+            var lora = Libtorch.linear(Libtorch.linear(s.x, s.a), s.b);
             var y = base.add(lora, s.scale);
             Libtorch.backward(y, s.dy);
         }

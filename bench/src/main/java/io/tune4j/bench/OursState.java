@@ -20,6 +20,7 @@ public abstract class OursState {
     @Setup(Level.Trial)
     public final void configureThreads() {
         NativeLib.t4j_set_num_threads(Env.threads());
+        ops.setMatmulPrecision(Env.precision());
     }
 
     @TearDown(Level.Trial)

@@ -30,7 +30,7 @@ final class TorchTrainer implements AutoCloseable {
     private final boolean lora;
     private final List<Pointer> owned = new ArrayList<>();
     private final List<org.bytedeco.pytorch.Tensor> trainable = new ArrayList<>();
-    private final org.bytedeco.pytorch.Tensor embed, finalNorm, head, cos, sin;
+    private final org.bytedeco.pytorch.Tensor embed, finalNorm, head, headMatrix, cos, sin;
     private final Layer[] layers;
     private final TensorOptional noMask, finalNormOpt;
     private final DoubleOptional defaultScale, eps;
@@ -56,6 +56,7 @@ final class TorchTrainer implements AutoCloseable {
         embed = param(w.get("model.embed_tokens.weight"), !lora);
         finalNorm = param(w.get("model.norm.weight"), !lora);
         head = cfg.tieWordEmbeddings() ? embed : param(w.get("lm_head.weight"), !lora);
+        headMatrix = lora ? frozen(head) : head;
         layers = new Layer[cfg.numLayers()];
         long seed = 7;
         for (int l = 0; l < layers.length; l++) {
@@ -67,6 +68,7 @@ final class TorchTrainer implements AutoCloseable {
                 String name = p + (m < 4 ? "self_attn." : "mlp.") + MODULES[m] + ".weight";
                 Tensor wt = w.get(name);
                 L.w[m] = param(wt, !lora);
+                if (lora) L.w[m] = frozen(L.w[m]);
                 if (lora) {
                     int out = Math.toIntExact(wt.dim(0)), in = Math.toIntExact(wt.dim(1));
                     float bound = (float) (1 / Math.sqrt(in));
@@ -112,6 +114,12 @@ final class TorchTrainer implements AutoCloseable {
         return t;
     }
 
+    /** LoRA's frozen base weights in the run's precision (a bf16 copy under bf16). */
+    private org.bytedeco.pytorch.Tensor frozen(org.bytedeco.pytorch.Tensor w) {
+        org.bytedeco.pytorch.Tensor f = Libtorch.frozen(w);
+        return f == w ? w : keep(f);
+    }
+
     private <P extends Pointer> P keep(P p) {
         owned.add(p);
         return p;
@@ -124,9 +132,9 @@ final class TorchTrainer implements AutoCloseable {
     }
 
     private org.bytedeco.pytorch.Tensor project(org.bytedeco.pytorch.Tensor h, Layer L, int m) {
-        var y = torch.linear(h, L.w[m]);
+        var y = Libtorch.linear(h, L.w[m]);
         if (!lora) return y;
-        return y.add(torch.linear(torch.linear(h, L.a[m]), L.b[m]).mul(new org.bytedeco.pytorch.Scalar(scale)));
+        return y.add(Libtorch.linear(Libtorch.linear(h, L.a[m]), L.b[m]).mul(new org.bytedeco.pytorch.Scalar(scale)));
     }
 
     /** Forward, backward and one AdamW update; returns the mean loss. */
@@ -152,7 +160,7 @@ final class TorchTrainer implements AutoCloseable {
                 x = x.add(project(mlp, L, 6));
             }
             var hf = torch.rms_norm(x, normShape, finalNormOpt, eps);
-            var logits = torch.linear(hf, head).view(B * T, V);
+            var logits = Libtorch.linear(hf, headMatrix).view(B * T, V);
             var loss = torch.cross_entropy(logits, targets);
             loss.backward();
             optimizer.step();

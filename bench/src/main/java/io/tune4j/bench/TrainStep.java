@@ -85,6 +85,7 @@ final class TrainStep {
 
         Ours(boolean lora) {
             NativeLib.t4j_set_num_threads(Env.threads());
+            CpuOps.INSTANCE.setMatmulPrecision(Env.precision());
             LlamaConfig cfg = smolLm2();
             Map<String, Tensor> w = RandomWeights.create(cfg, 5, 0.02f, arena);
             model = LlamaModel.fromWeights(cfg, w, CpuOps.INSTANCE);
