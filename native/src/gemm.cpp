@@ -39,8 +39,9 @@ bool available() {
 }
 
 bool worth_it(int M, int N, int K) {
-    // below this the bf16 conversion of both operands costs more than the tiles save
-    return M >= 32 && N >= 32 && K >= 32 && static_cast<int64_t>(M) * N * K >= (int64_t{1} << 21) && available();
+    // Below this the bf16 conversion of both operands costs more than the tiles save. LoRA's rank-16
+    // products pass: left to OpenBLAS, its spinning threads would take the cores from the tiles' threads.
+    return M >= 16 && N >= 16 && K >= 16 && static_cast<int64_t>(M) * N * K >= (int64_t{1} << 18) && available();
 }
 }  // namespace amx
 

@@ -122,6 +122,48 @@ class Bf16MatmulTest {
     }
 
     @Test
+    void loraForwardAndBackwardStayWithinBf16OfFp32() {
+        Rand rnd = new Rand();
+        int M = 256, K = 192, N = 160, r = 16;
+        float scale = 2f, dropout = 0.1f;
+        long seed = 11;
+        try (Arena arena = new Arena()) {
+            Tensor x = arena.adopt(rnd.tensor(1.0, M, K));
+            Tensor w = arena.adopt(rnd.tensor(0.1, N, K));
+            Tensor a = arena.adopt(rnd.tensor(0.1, r, K));
+            Tensor b = arena.adopt(rnd.tensor(0.1, N, r));
+            Tensor dy = arena.adopt(rnd.tensor(1.0, M, N));
+            Tensor ws = arena.adopt(Tensor.zeros(Math.max(1, ops.loraWorkspaceFloats(M, K, N, r, dropout))));
+            float[][] bf16 = lora(arena, x, w, a, b, dy, ws, M, K, N, r, scale, dropout, seed);
+            ops.setMatmulPrecision(MatmulPrecision.FP32);
+            float[][] fp32 = lora(arena, x, w, a, b, dy, ws, M, K, N, r, scale, dropout, seed);
+            String[] names = {"y", "dx", "dA", "dB"};
+            for (int i = 0; i < names.length; i++) {
+                double e = Check.relErr(bf16[i], toDouble(fp32[i]));
+                assertTrue(e > 0 && e <= 1e-2, "bf16 lora " + names[i] + ": relative error " + e + " vs fp32");
+            }
+        }
+    }
+
+    private float[][] lora(Arena arena, Tensor x, Tensor w, Tensor a, Tensor b, Tensor dy, Tensor ws, int M, int K,
+                           int N, int r, float scale, float dropout, long seed) {
+        Tensor y = arena.adopt(Tensor.zeros(M, N));
+        Tensor t = arena.adopt(Tensor.zeros(M, r));
+        Tensor dx = arena.adopt(Tensor.zeros(M, K));
+        Tensor da = arena.adopt(Tensor.zeros(r, K));
+        Tensor db = arena.adopt(Tensor.zeros(N, r));
+        ops.loraForward(y, t, x, w, null, a, b, M, K, N, r, scale, dropout, seed, ws);
+        ops.loraBackward(dx, null, null, da, db, dy, x, t, w, a, b, M, K, N, r, scale, dropout, seed, ws);
+        return new float[][] {y.toFloatArray(), dx.toFloatArray(), da.toFloatArray(), db.toFloatArray()};
+    }
+
+    private static double[] toDouble(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+
+    @Test
     void precisionBelongsToTheCallingThread() throws InterruptedException {
         AtomicReference<MatmulPrecision> other = new AtomicReference<>();
         Thread t = new Thread(() -> other.set(ops.matmulPrecision()));
