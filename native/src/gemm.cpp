@@ -59,15 +59,38 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const fl
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+Scratch::~Scratch() { t4j_free(p); }
+
+void* Scratch::get(int64_t n) {
+    if (n > bytes) {
+        t4j_free(p);
+        p = t4j_alloc(n);
+        bytes = p ? n : 0;
+    }
+    return p;
+}
+
+namespace {
+// GemmBs live in nested scopes (the LM head holds two at once): slots are taken and given back LIFO
+constexpr int kSlots = 4;
+thread_local Scratch tl_b[kSlots];
+thread_local int tl_b_used = 0;
+}  // namespace
+
 GemmB::GemmB(bool trans_b, int K, int N, const float* B, int ldb, int rows)
     : trans_b_(trans_b), K_(K), N_(N), ldb_(ldb), B_(B) {
-    if (bf16_matmul_active() && amx::worth_it(rows, N, K)) {
-        packed_ = static_cast<uint16_t*>(t4j_alloc(amx::packed_b_elems(K, N) * 2));
-        if (packed_) amx::pack_b(packed_, trans_b, K, N, B, ldb);
+    if (bf16_matmul_active() && amx::worth_it(rows, N, K) && tl_b_used < kSlots) {
+        packed_ = static_cast<uint16_t*>(tl_b[tl_b_used].get(amx::packed_b_elems(K, N) * 2));
+        if (packed_) {
+            slot_ = tl_b_used++;
+            amx::pack_b(packed_, trans_b, K, N, B, ldb);
+        }
     }
 }
 
-GemmB::~GemmB() { t4j_free(packed_); }
+GemmB::~GemmB() {
+    if (slot_ >= 0) tl_b_used--;
+}
 
 void GemmB::multiply(bool trans_a, int M, float alpha, const float* A, int lda, float beta, float* C,
                      int ldc) const {

@@ -28,7 +28,20 @@ class GemmB {
     bool trans_b_;
     int K_, N_, ldb_;
     const float* B_;
-    uint16_t* packed_ = nullptr;  // bf16 tiles, when this product runs on AMX
+    uint16_t* packed_ = nullptr;  // bf16 tiles, when this product runs on AMX (the thread's scratch)
+    int slot_ = -1;
+};
+
+// Memory owned by the calling thread that only grows (an inference scheduler and a training job
+// may multiply at the same time), so steady-state steps allocate nothing.
+struct Scratch {
+    void* p = nullptr;
+    int64_t bytes = 0;
+    Scratch() = default;
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    ~Scratch();
+    void* get(int64_t n);  // null when out of memory
 };
 
 namespace amx {

@@ -17,7 +17,7 @@ namespace t4j::amx {
 namespace {
 
 constexpr int kTile = 512;      // bf16 elements per tile
-constexpr int kChunkKb = 16;    // k-blocks (of 32) per chunk: 512 k
+constexpr int kChunkKb = 32;    // k-blocks (of 32) per chunk: 1024 k, two 64 KiB panels
 
 struct alignas(64) TileConfig {
     uint8_t palette_id;
@@ -185,21 +185,6 @@ void run_block(int mt_n, int nt_n, const uint16_t* ap, const uint16_t* bp, int K
     else block<1, 1>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
 }
 
-// Scratch owned by the calling thread (an inference scheduler and a training job may multiply at
-// the same time); it only grows, so steady-state steps allocate nothing.
-struct Scratch {
-    void* p = nullptr;
-    int64_t bytes = 0;
-    ~Scratch() { t4j_free(p); }
-    void* get(int64_t n) {
-        if (n > bytes) {
-            t4j_free(p);
-            p = t4j_alloc(n);
-            bytes = p ? n : 0;
-        }
-        return p;
-    }
-};
 thread_local Scratch tl_a, tl_acc;
 
 }  // namespace
