@@ -224,10 +224,11 @@ bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* 
         for (int kb0 = 0; kb0 < KB; kb0 += kChunkKb) {
             const int kb1 = std::min(KB, kb0 + kChunkKb);
             const bool last = kb1 == KB;
-            // n-blocks outer: a thread's consecutive blocks share one B panel
+            // m-blocks outer: a thread's consecutive blocks share one A panel while B panels stream
+            // (measured faster than the other way round, and than shorter K chunks)
 #pragma omp for schedule(static)
             for (int blk = 0; blk < MB * NB; blk++) {
-                const int nb = blk / MB, mb = blk % MB;
+                const int mb = blk / NB, nb = blk % NB;
                 const int mt = 2 * mb, nt = 2 * nb;
                 const int mt_n = std::min(2, MT - mt), nt_n = std::min(2, NT - nt);
                 float* acc = chunked ? acc_all + static_cast<int64_t>(mb) * 32 * acc_ld + nb * 32 : mine;
