@@ -304,8 +304,8 @@ public final class InferenceServer implements AutoCloseable {
         p.addAfter(after, "router", new Router(s));
         p.addAfter(after, "json", new JsonCodec());
         p.addAfter(after, "auth", new AuthHandler(s.options().keys));
-        int maxUpload = s.files() == null ? maxBody : Math.max(maxBody, s.options().maxUploadBytes);
-        p.addAfter(after, "aggregate", new LimitsHandler.Aggregator(maxUpload));
+        int maxUpload = s.files() == null ? maxBody : s.options().maxUploadBytes;
+        p.addAfter(after, "aggregate", new LimitsHandler.Aggregator(Math.max(maxBody, maxUpload)));
         p.addAfter(after, "limits", new LimitsHandler(maxBody, maxUpload));
         p.addAfter(after, "access-log", new AccessLogHandler(s.metrics(), log));
     }
