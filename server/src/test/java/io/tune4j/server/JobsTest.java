@@ -199,6 +199,20 @@ class JobsTest {
     }
 
     @Test
+    void aPrefixTuningJobIsServedByNameToo() throws Exception {
+        ObjectNode job = JobsClient.JSON.createObjectNode().put("model", JobsClient.BASE).put("training_file", trainFile);
+        job.putObject("method").put("type", "prefix").putObject("hyperparameters").put("max_steps", 2).put("batch_size", 4)
+                .put("seq_len", 256).put("virtual_tokens", 4).put("learning_rate", 3e-2);
+        JsonNode done = client.waitForStatus(client.create(job).get("id").asText(), "succeeded");
+        String name = done.get("fine_tuned_model").asText();
+        assertEquals("prefix", done.get("method").get("type").asText());
+        assertEquals(4, done.get("method").get("prefix").get("hyperparameters").get("virtual_tokens").asInt());
+        assertTrue(client.modelIds().contains(name), client.modelIds().toString());
+        assertFalse(client.complete(name, "Once upon a time", 8).isEmpty());
+        assertFalse(client.complete(JobsClient.BASE, "Once upon a time", 8).isEmpty());
+    }
+
+    @Test
     void eventsFollowAsServerSentEventsUntilTheJobEnds() throws Exception {
         String id = client.create(JobsClient.loraJob(trainFile, null, 4)).get("id").asText();
         HttpRequest req = HttpRequest.newBuilder(server.uri().resolve("/v1/fine_tuning/jobs/" + id + "/events"))

@@ -3,6 +3,7 @@ package io.tune4j.server.jobs;
 import com.fasterxml.jackson.annotation.JsonAutoDetect;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -45,6 +46,7 @@ final class JobRecord {
     JobInfo info(Map<String, Object> effectiveHyperparameters) {
         return new JobInfo(id, model, status, createdMillis / 1000, finishedMillis == null ? null : finishedMillis / 1000,
                 trainingFile, validationFile, method, fineTunedModel, trainedTokens, step, totalSteps, errorMessage,
-                effectiveHyperparameters, seed, suffix, errorCode, errorParam, metrics, result);
+                effectiveHyperparameters == null ? null : Collections.unmodifiableMap(effectiveHyperparameters), seed, suffix,
+                errorCode, errorParam, metrics == null ? null : Collections.unmodifiableMap(metrics), result);
     }
 }
