@@ -199,6 +199,26 @@ class JobsTest {
     }
 
     @Test
+    void aJobWhoseDataCannotTrainFailsWithAnErrorObject() throws Exception {
+        // valid JSONL, but no record has a layout that trains (instruction/output, messages, prompt/completion, text)
+        String odd = client.uploadId("{\"colour\":\"red\"}\n{\"colour\":\"blue\"}\n".getBytes(StandardCharsets.UTF_8));
+        String id = client.create(JobsClient.loraJob(odd, null, 2)).get("id").asText();
+        JsonNode failed = client.waitFor(id, j -> j.get("status").asText().equals("failed"), Duration.ofSeconds(60));
+        JsonNode e = failed.get("error");
+        assertTrue(e.isObject(), failed.toString());
+        assertFalse(e.get("code").asText().isEmpty(), e.toString());
+        assertTrue(e.get("message").asText().startsWith(odd + ":1: "), e.toString()); // the file by id, not its path
+        assertFalse(e.get("message").asText().contains(dataDir.toString()), e.toString());
+        assertTrue(e.has("param"), e.toString());
+        assertTrue(failed.get("fine_tuned_model").isNull());
+        assertTrue(failed.get("finished_at").isNumber());
+        List<JsonNode> events = client.events(id);
+        JsonNode last = events.get(events.size() - 1);
+        assertEquals("error", last.get("level").asText());
+        assertTrue(last.get("message").asText().startsWith("Fine-tuning job failed: "), last.toString());
+    }
+
+    @Test
     void aPrefixTuningJobIsServedByNameToo() throws Exception {
         ObjectNode job = JobsClient.JSON.createObjectNode().put("model", JobsClient.BASE).put("training_file", trainFile);
         job.putObject("method").put("type", "prefix").putObject("hyperparameters").put("max_steps", 2).put("batch_size", 4)

@@ -79,6 +79,8 @@ public final class DiskJobService implements JobService, AutoCloseable {
     private final Map<String, Map<String, Object>> effective = new HashMap<>();
     private final Map<String, JobEventLog> logs = new ConcurrentHashMap<>();
     private final Map<String, Long> tokensPerStep = new HashMap<>();
+    /** Each job's status, readable without the lock: /metrics reads it on an event loop while the lock may wait on an fsync. */
+    private final Map<String, String> statuses = new ConcurrentHashMap<>();
     private Thread worker;
     private JobRun current;
     private String currentId;
@@ -187,6 +189,7 @@ public final class DiskJobService implements JobService, AutoCloseable {
             do r.id = newId(); while (jobs.containsKey(r.id));
             persist(r);
             jobs.put(r.id, r);
+            statuses.put(r.id, r.status);
             effective.put(r.id, hp.effective());
             logs.put(r.id, new JobEventLog(jobsDir.resolve(r.id).resolve("events.jsonl")));
             event(r.id, "info", "message", "Created fine-tuning job: " + r.id, null);
@@ -220,7 +223,7 @@ public final class DiskJobService implements JobService, AutoCloseable {
         synchronized (this) {
             JobRecord r = require(id);
             if (r.terminal() || (id.equals(currentId) && finishing)) return info(r);
-            r.status = "cancelled";
+            setStatus(r, "cancelled");
             r.finishedMillis = System.currentTimeMillis();
             persist(r);
             if (id.equals(currentId) && current != null) current.stop(JobRun.Stop.CANCEL);
@@ -245,11 +248,11 @@ public final class DiskJobService implements JobService, AutoCloseable {
         return log.all();
     }
 
-    /** How many jobs are in each state (every state listed, for /metrics). */
-    public synchronized Map<String, Integer> countByStatus() {
+    /** How many jobs are in each state (every state listed, for /metrics); never waits for the service's lock. */
+    public Map<String, Integer> countByStatus() {
         Map<String, Integer> m = new TreeMap<>();
         for (String s : STATES) m.put(s, 0);
-        for (JobRecord r : jobs.values()) m.merge(r.status, 1, Integer::sum);
+        for (String st : statuses.values()) m.merge(st, 1, Integer::sum);
         return m;
     }
 
@@ -296,7 +299,7 @@ public final class DiskJobService implements JobService, AutoCloseable {
                     if (stopping) return;
                     id = r.id;
                     resuming = r.status.equals("running");
-                    r.status = "running";
+                    setStatus(r, "running");
                     if (r.startedMillis == null) r.startedMillis = System.currentTimeMillis();
                     FineTuneSpec spec;
                     try {
@@ -387,7 +390,7 @@ public final class DiskJobService implements JobService, AutoCloseable {
             }
         }
         synchronized (this) {
-            r.status = "succeeded";
+            setStatus(r, "succeeded");
             r.finishedMillis = System.currentTimeMillis();
             r.fineTunedModel = name;
             r.step = result.training().steps();
@@ -406,7 +409,7 @@ public final class DiskJobService implements JobService, AutoCloseable {
     /** A job that failed: its status, an OpenAI-shaped error, an event, the end of its watches. */
     private void fail(JobRecord r, Throwable t) {
         if (r.terminal()) return;
-        r.status = "failed";
+        setStatus(r, "failed");
         r.finishedMillis = System.currentTimeMillis();
         String message = t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
         if (t instanceof JobException j) {
@@ -420,9 +423,9 @@ public final class DiskJobService implements JobService, AutoCloseable {
             r.errorCode = "training_failed";
             System.err.println("tune4j-server: job " + r.id + " failed: " + t);
         }
-        r.errorMessage = message;
+        r.errorMessage = withoutServerPaths(r, message);
         persist(r);
-        event(r.id, "error", "message", "Fine-tuning job failed: " + message, null);
+        event(r.id, "error", "message", "Fine-tuning job failed: " + r.errorMessage, null);
         logs.get(r.id).end(info(r));
     }
 
@@ -532,6 +535,7 @@ public final class DiskJobService implements JobService, AutoCloseable {
             if (r.status.equals("validating_files")) r.status = "queued";
             if (r.hyperparameters == null) r.hyperparameters = new LinkedHashMap<>();
             jobs.put(r.id, r);
+            statuses.put(r.id, r.status);
             try {
                 effective.put(r.id, JobHyperparameters.parse(r.method, r.hyperparameters, settings.contextLength()).effective());
             } catch (JobException e) {
@@ -571,6 +575,22 @@ public final class DiskJobService implements JobService, AutoCloseable {
     private void event(String id, String level, String type, String message, Map<String, Object> data) {
         JobEventLog log = logs.get(id);
         if (log != null) log.append(level, type, message, data);
+    }
+
+    /** Messages from the run name files by their path on the server; clients know them by id. */
+    private String withoutServerPaths(JobRecord r, String message) {
+        String m = message;
+        for (String id : new String[] {r.trainingFile, r.validationFile}) {
+            if (id == null) continue;
+            FileStore.StoredFile f = files.get(id).orElse(null);
+            if (f != null) m = m.replace(files.path(f).toString(), id);
+        }
+        return m.replace(dataDir.toString(), "<data-dir>");
+    }
+
+    private void setStatus(JobRecord r, String status) {
+        r.status = status;
+        statuses.put(r.id, status);
     }
 
     private JobInfo info(JobRecord r) {
