@@ -100,8 +100,18 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     static String endpoint(String path) {
         if (path == null) return "other";
         return switch (path) {
-            case "/health", "/ready", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions", "/v1/adapters" -> path;
-            default -> path.startsWith("/v1/adapters/") ? "/v1/adapters/{name}" : "other";
+            case "/health", "/ready", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions", "/v1/adapters",
+                 "/v1/files", "/v1/fine_tuning/jobs" -> path;
+            default -> {
+                if (path.startsWith("/v1/adapters/")) yield "/v1/adapters/{name}";
+                if (path.startsWith("/v1/files/")) yield path.endsWith("/content") ? "/v1/files/{id}/content" : "/v1/files/{id}";
+                if (path.startsWith("/v1/fine_tuning/jobs/")) {
+                    if (path.endsWith("/events")) yield "/v1/fine_tuning/jobs/{id}/events";
+                    if (path.endsWith("/cancel")) yield "/v1/fine_tuning/jobs/{id}/cancel";
+                    yield "/v1/fine_tuning/jobs/{id}";
+                }
+                yield "other";
+            }
         };
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
 /**
@@ -24,13 +25,7 @@ final class AdaptersEndpoint {
         JsonNode body = req.body();
         if (body == null || !body.isObject()) throw ApiException.badRequest(null, "expected a JSON object {name, path}");
         String name = body.path("name").asText(null);
-        AdapterRegistry.checkName(name, s.modelId());
-        Path dir = s.adapters().resolveAllowed(body.path("path").asText(null));
-        if (s.adapters().get(name) != null) {
-            throw new ApiException(HttpResponseStatus.CONFLICT, "invalid_request_error", "name", "adapter_exists",
-                    "an adapter named '" + name + "' is already loaded; delete it first");
-        }
-        s.scheduler().load(name, dir).thenRun(() -> s.adapters().put(name, dir)).whenComplete((ok, err) -> {
+        register(s.scheduler(), s.adapters(), s.modelId(), name, body.path("path").asText(null)).whenComplete((ok, err) -> {
             if (err == null) {
                 ctx.writeAndFlush(ApiResponse.json(Http.JSON.createObjectNode().put("id", name).put("object", "model")
                         .put("owned_by", "tune4j").put("parent", s.modelId()).put("loaded", true)));
@@ -42,6 +37,23 @@ final class AdaptersEndpoint {
             ctx.writeAndFlush(ApiResponse.error(new ApiException(st, "invalid_request_error", "path", "adapter_load_failed",
                     "cannot load adapter '" + name + "': " + e.getMessage())));
         });
+    }
+
+    /**
+     * The one way an adapter becomes callable by name, for POST /v1/adapters and for finished
+     * training jobs alike: the name and the directory are checked (it must lie under the data
+     * directory or be a startup adapter), then the scheduler loads it and the name is registered.
+     * Throws {@link ApiException} for a bad name or path; the future fails when loading fails.
+     */
+    static CompletableFuture<Void> register(Scheduler scheduler, AdapterRegistry registry, String baseId, String name,
+                                            String path) {
+        AdapterRegistry.checkName(name, baseId);
+        Path dir = registry.resolveAllowed(path);
+        if (registry.get(name) != null) {
+            throw new ApiException(HttpResponseStatus.CONFLICT, "invalid_request_error", "name", "adapter_exists",
+                    "an adapter named '" + name + "' is already loaded; delete it first");
+        }
+        return scheduler.load(name, dir).thenRun(() -> registry.put(name, dir));
     }
 
     void unload(ChannelHandlerContext ctx, String name) {

@@ -11,8 +11,9 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.Set;
 
 /**
- * Bearer API keys: every path but /health needs a key (401 without a known one); adapter management
- * needs the admin scope, the rest inference (403 otherwise). With no keys (--insecure) all pass.
+ * Bearer API keys: every path but /health needs a key (401 without a known one); adapter management,
+ * files and fine-tuning jobs need the admin scope, the rest inference (403 otherwise). With no keys
+ * (--insecure) all pass.
  */
 final class AuthHandler extends ChannelInboundHandlerAdapter {
     private final ApiKeys keys;
@@ -35,8 +36,7 @@ final class AuthHandler extends ChannelInboundHandlerAdapter {
         String header = req.headers().get(HttpHeaderNames.AUTHORIZATION);
         Set<ApiKeys.Scope> scopes = null;
         if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)) scopes = keys.scopesOf(header.substring(7).strip());
-        ApiKeys.Scope needed = path.equals("/v1/adapters") || path.startsWith("/v1/adapters/")
-                ? ApiKeys.Scope.ADMIN : ApiKeys.Scope.INFERENCE;
+        ApiKeys.Scope needed = needsAdmin(path) ? ApiKeys.Scope.ADMIN : ApiKeys.Scope.INFERENCE;
         ApiException denied = null;
         if (scopes == null) {
             denied = new ApiException(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", null, "invalid_api_key",
@@ -53,5 +53,13 @@ final class AuthHandler extends ChannelInboundHandlerAdapter {
         FullHttpResponse r = Http.error(denied);
         if (denied.status == HttpResponseStatus.UNAUTHORIZED) r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
         ctx.writeAndFlush(r);
+    }
+
+    /** Paths that change what the server holds: adapters, uploaded files, training jobs. */
+    static boolean needsAdmin(String path) {
+        for (String root : new String[] {"/v1/adapters", "/v1/files", "/v1/fine_tuning"}) {
+            if (path.equals(root) || path.startsWith(root + "/")) return true;
+        }
+        return false;
     }
 }

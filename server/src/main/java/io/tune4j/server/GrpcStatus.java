@@ -23,6 +23,7 @@ final class GrpcStatus {
                 case INVALID -> Status.INVALID_ARGUMENT.withDescription(m);
                 case NOT_FOUND -> Status.NOT_FOUND.withDescription(m);
                 case CONFLICT -> Status.FAILED_PRECONDITION.withDescription(m);
+                case FORBIDDEN -> Status.PERMISSION_DENIED.withDescription(m);
             };
         }
         if (e instanceof PromptTooLongException) return Status.INVALID_ARGUMENT.withDescription(m);

@@ -23,6 +23,8 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.tune4j.model.LoadedModel;
+import io.tune4j.server.jobs.DiskJobService;
+import io.tune4j.server.jobs.FileStore;
 import io.tune4j.server.jobs.JobService;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -34,6 +36,9 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -47,16 +52,18 @@ public final class InferenceServer implements AutoCloseable {
     private final Channel channel;
     private final URI uri;
     private final GrpcEndpoint grpc; // null unless --grpc-port
+    private final DiskJobService ownJobs; // the jobs this server runs (null: none, or the caller's service)
     private volatile boolean closed;
 
     private InferenceServer(Services services, EventLoopGroup boss, EventLoopGroup workers, Channel channel, URI uri,
-                            GrpcEndpoint grpc) {
+                            GrpcEndpoint grpc, DiskJobService ownJobs) {
         this.services = services;
         this.boss = boss;
         this.workers = workers;
         this.channel = channel;
         this.uri = uri;
         this.grpc = grpc;
+        this.ownJobs = ownJobs;
     }
 
     /**
@@ -71,7 +78,9 @@ public final class InferenceServer implements AutoCloseable {
 
     /**
      * As {@link #start(LoadedModel, Path, ServerOptions, PrintStream)}, with the fine-tuning jobs
-     * the gRPC job calls serve (null: they answer UNAVAILABLE).
+     * the HTTP and gRPC job calls serve. With null, a server with a data directory (and a model
+     * path) runs its own {@link DiskJobService} there; without one the job calls answer
+     * unavailable.
      */
     public static InferenceServer start(LoadedModel model, Path modelPath, ServerOptions o, PrintStream log, JobService jobs) {
         if (o.keys.isEmpty() && !o.insecure) {
@@ -120,8 +129,27 @@ public final class InferenceServer implements AutoCloseable {
             Throwable c = e.getCause() != null ? e.getCause() : e;
             throw new IllegalArgumentException("cannot load a startup adapter: " + c.getMessage(), c);
         }
+        FileStore files = dataDir == null ? null : new FileStore(dataDir, o.maxUploadBytes);
+        DiskJobService own = null;
+        if (jobs == null && dataDir != null && modelPath != null) {
+            try {
+                own = DiskJobService.open(dataDir, files, new DiskJobService.Settings(modelId, modelPath, o.tokenizer,
+                        model.config().maxPositions(), o.jobStepPauseMillis), registrar(scheduler, registry, modelId));
+            } catch (RuntimeException e) {
+                scheduler.close();
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
+            metrics.gauge("tune4j_jobs", "Fine-tuning jobs by state.", "state", own::countByStatus);
+            jobs = own;
+        }
+        ExecutorService blocking = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "tune4j-blocking");
+            t.setDaemon(true);
+            return t;
+        });
         Services s = new Services(scheduler, metrics, registry, o, modelId, ChatPrompt.forModel(modelPath),
-                System.currentTimeMillis() / 1000);
+                System.currentTimeMillis() / 1000, jobs, files, blocking);
+        if (own != null) own.start(); // registers the adapters of earlier jobs, then resumes or starts the queue
         EventLoopGroup boss = new NioEventLoopGroup(1);
         EventLoopGroup workers = new NioEventLoopGroup(o.ioThreads);
         Channel ch = null;
@@ -138,15 +166,28 @@ public final class InferenceServer implements AutoCloseable {
                 grpc = GrpcEndpoint.start(s, jobs, host, o.grpcPort, boss, workers);
             }
             String h = host.contains(":") ? "[" + host + "]" : host;
-            return new InferenceServer(s, boss, workers, ch, URI.create("http://" + h + ":" + port), grpc);
+            return new InferenceServer(s, boss, workers, ch, URI.create("http://" + h + ":" + port), grpc, own);
         } catch (Exception e) {
             if (ch != null) ch.close().syncUninterruptibly();
             boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            if (own != null) own.close();
+            blocking.shutdownNow();
             scheduler.close();
             if (e instanceof InterruptedException) Thread.currentThread().interrupt();
             throw new UncheckedIOException(new IOException("cannot listen on " + host + ":" + listening + ": " + e.getMessage(), e));
         }
+    }
+
+    /** A finished job's adapter goes through the same checks and loading as POST /v1/adapters. */
+    private static DiskJobService.AdapterRegistrar registrar(Scheduler scheduler, AdapterRegistry registry, String modelId) {
+        return (name, dir) -> {
+            try {
+                return AdaptersEndpoint.register(scheduler, registry, modelId, name, dir.toString());
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        };
     }
 
     public URI uri() {
@@ -174,9 +215,15 @@ public final class InferenceServer implements AutoCloseable {
         return services.scheduler();
     }
 
+    /** The fine-tuning jobs the job endpoints serve, or null. */
+    public JobService jobs() {
+        return services.jobs();
+    }
+
     /**
-     * Stops accepting connections and calls (HTTP and gRPC), lets running generations finish within
-     * the grace period (then cancels them, ending their streams with an error event or UNAVAILABLE),
+     * Stops accepting connections and calls (HTTP and gRPC), stops the training worker (a running
+     * job checkpoints and resumes at the next start), lets running generations finish within the
+     * grace period (then cancels them, ending their streams with an error event or UNAVAILABLE),
      * and releases the model.
      */
     @Override
@@ -185,7 +232,9 @@ public final class InferenceServer implements AutoCloseable {
         closed = true;
         channel.close().syncUninterruptibly();
         if (grpc != null) grpc.stopAccepting();
+        if (ownJobs != null) ownJobs.close();
         services.scheduler().shutdown(services.options().shutdownGraceMillis);
+        services.blocking().shutdown();
         if (grpc != null) grpc.awaitStopped(2000);
         // let the last writes (final SSE events) leave before the loops stop
         workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
@@ -255,8 +304,9 @@ public final class InferenceServer implements AutoCloseable {
         p.addAfter(after, "router", new Router(s));
         p.addAfter(after, "json", new JsonCodec());
         p.addAfter(after, "auth", new AuthHandler(s.options().keys));
-        p.addAfter(after, "aggregate", new LimitsHandler.Aggregator(maxBody));
-        p.addAfter(after, "limits", new LimitsHandler(maxBody));
+        int maxUpload = s.files() == null ? maxBody : s.options().maxUploadBytes;
+        p.addAfter(after, "aggregate", new LimitsHandler.Aggregator(Math.max(maxBody, maxUpload)));
+        p.addAfter(after, "limits", new LimitsHandler(maxBody, maxUpload));
         p.addAfter(after, "access-log", new AccessLogHandler(s.metrics(), log));
     }
 }

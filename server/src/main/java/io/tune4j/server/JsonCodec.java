@@ -3,6 +3,7 @@ package io.tune4j.server;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.MessageToMessageCodec;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -11,10 +12,17 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
 import java.util.List;
 
-/** Request bodies to JSON trees, {@link ApiResponse}s to HTTP responses. */
+/** Request bodies to JSON trees (uploads stay bytes), {@link ApiResponse}s to HTTP responses. */
 final class JsonCodec extends MessageToMessageCodec<FullHttpRequest, ApiResponse> {
     @Override
     protected void decode(ChannelHandlerContext ctx, FullHttpRequest req, List<Object> out) {
+        QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+        if (ApiRequest.isUpload(req.method().name(), uri.path())) {
+            // multipart or raw JSONL: the files endpoint parses it (off the event loop)
+            out.add(new ApiRequest(req.method().name(), uri.path(), req.headers(), null, uri.parameters(),
+                    ByteBufUtil.getBytes(req.content())));
+            return;
+        }
         JsonNode body = null;
         if (req.content().isReadable()) {
             try (ByteBufInputStream in = new ByteBufInputStream(req.content())) {
@@ -29,7 +37,7 @@ final class JsonCodec extends MessageToMessageCodec<FullHttpRequest, ApiResponse
                 return;
             }
         }
-        out.add(new ApiRequest(req.method().name(), new QueryStringDecoder(req.uri()).path(), req.headers(), body));
+        out.add(new ApiRequest(req.method().name(), uri.path(), req.headers(), body, uri.parameters(), null));
     }
 
     @Override

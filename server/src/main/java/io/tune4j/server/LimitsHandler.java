@@ -3,37 +3,55 @@ package io.tune4j.server;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * Rejects a body larger than the limit from its Content-Length before reading it (413) and, through
- * {@link Aggregator}, a chunked body once it grows past the limit.
+ * Rejects a body larger than its limit (413): from its Content-Length before reading it, else once
+ * a chunked body grows past it. File uploads (POST /v1/files) have their own, larger limit; the
+ * {@link Aggregator} behind this handler is sized for the larger of the two.
  */
 final class LimitsHandler extends ChannelInboundHandlerAdapter {
     private final int maxBody;
+    private final int maxUpload;
+    private int limit;
+    private long received;
     private boolean discarding;
 
-    LimitsHandler(int maxBody) {
+    LimitsHandler(int maxBody, int maxUpload) {
         this.maxBody = maxBody;
+        this.maxUpload = maxUpload;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof HttpRequest req && HttpUtil.getContentLength(req, -1L) > maxBody) {
-            discarding = true;
-            ctx.writeAndFlush(Http.closing(Http.error(tooLarge(maxBody)))).addListener(ChannelFutureListener.CLOSE);
+        if (msg instanceof HttpRequest req) {
+            limit = ApiRequest.isUpload(req.method().name(), new QueryStringDecoder(req.uri()).path()) ? maxUpload : maxBody;
+            received = 0;
+            if (HttpUtil.getContentLength(req, -1L) > limit) reject(ctx);
+        }
+        if (!discarding && msg instanceof HttpContent c) {
+            received += c.content().readableBytes();
+            if (received > limit) reject(ctx);
         }
         if (discarding) {
-            if (msg instanceof io.netty.handler.codec.http.LastHttpContent) discarding = false;
+            if (msg instanceof LastHttpContent) discarding = false;
             ReferenceCountUtil.release(msg);
             return;
         }
         ctx.fireChannelRead(msg);
+    }
+
+    private void reject(ChannelHandlerContext ctx) {
+        discarding = true;
+        ctx.writeAndFlush(Http.closing(Http.error(tooLarge(limit)))).addListener(ChannelFutureListener.CLOSE);
     }
 
     static ApiException tooLarge(int maxBody) {

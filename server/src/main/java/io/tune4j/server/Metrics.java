@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.DoubleSupplier;
+import java.util.function.Supplier;
 
 /** Counters, gauges and histograms rendered in Prometheus' text exposition format. */
 public final class Metrics {
@@ -54,6 +55,10 @@ public final class Metrics {
     /** Generated tokens per second over the last step (all sequences of the batch together). */
     volatile double tokensPerSecond;
     private final Map<String, DoubleSupplier> gauges = new ConcurrentHashMap<>();
+    private final Map<String, LabeledGauge> labeledGauges = new ConcurrentHashMap<>();
+
+    /** A gauge with one label, its values read together at every scrape (e.g. jobs by state). */
+    private record LabeledGauge(String help, String label, Supplier<? extends Map<String, ? extends Number>> values) {}
 
     public void request(String endpoint, int status, double seconds) {
         requests.computeIfAbsent(endpoint + "\0" + status, k -> new LongAdder()).increment();
@@ -75,6 +80,11 @@ public final class Metrics {
     /** Registers a gauge read at every scrape. */
     public void gauge(String name, DoubleSupplier value) {
         gauges.put(name, value);
+    }
+
+    /** Registers a gauge family {@code name{label="..."}} whose values are read together at every scrape. */
+    public void gauge(String name, String help, String label, Supplier<? extends Map<String, ? extends Number>> values) {
+        labeledGauges.put(name, new LabeledGauge(help, label, values));
     }
 
     public long freeSlots() {
@@ -123,6 +133,11 @@ public final class Metrics {
         gauge(b, "tune4j_requests_in_flight", "Generation requests queued or running.", inFlight.get());
         gauge(b, "tune4j_open_streams", "Server-sent event streams open.", openStreams.get());
         new TreeMap<>(gauges).forEach((name, g) -> gauge(b, name, name, g.getAsDouble()));
+        new TreeMap<>(labeledGauges).forEach((name, g) -> {
+            b.append("# HELP ").append(name).append(' ').append(g.help()).append("\n# TYPE ").append(name).append(" gauge\n");
+            new TreeMap<>(g.values().get()).forEach((k, v) -> b.append(name).append('{').append(g.label()).append("=\"")
+                    .append(k).append("\"} ").append(num(v.doubleValue())).append('\n'));
+        });
         return b.toString();
     }
 

@@ -15,12 +15,16 @@ final class Router extends SimpleChannelInboundHandler<ApiRequest> {
     private final Services s;
     private final CompletionsEndpoint completions;
     private final AdaptersEndpoint adapters;
+    private final FilesEndpoint files;
+    private final JobsEndpoint jobs;
     private Scheduler.Job current;
 
     Router(Services s) {
         this.s = s;
         this.completions = new CompletionsEndpoint(s);
         this.adapters = new AdaptersEndpoint(s);
+        this.files = new FilesEndpoint(s);
+        this.jobs = new JobsEndpoint(s);
     }
 
     @Override
@@ -29,6 +33,8 @@ final class Router extends SimpleChannelInboundHandler<ApiRequest> {
             route(ctx, req);
         } catch (ApiException e) {
             ctx.writeAndFlush(ApiResponse.error(e));
+        } catch (io.tune4j.server.jobs.JobException e) {
+            ctx.writeAndFlush(ApiResponse.error(ApiException.from(e)));
         } catch (RuntimeException e) {
             System.err.println("tune4j-server: " + req.method() + " " + req.path() + " failed: " + e);
             ctx.writeAndFlush(ApiResponse.error(new ApiException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "server_error",
@@ -57,22 +63,64 @@ final class Router extends SimpleChannelInboundHandler<ApiRequest> {
             case "/v1/completions" -> { method(req, "POST"); current = completions.handle(ctx, req, false); }
             case "/v1/chat/completions" -> { method(req, "POST"); current = completions.handle(ctx, req, true); }
             case "/v1/adapters" -> { method(req, "POST"); adapters.load(ctx, req); }
+            case "/v1/files" -> {
+                if (method(req, "GET", "POST").equals("GET")) files.list(ctx); else files.upload(ctx, req);
+            }
+            case "/v1/fine_tuning/jobs" -> {
+                if (method(req, "GET", "POST").equals("GET")) jobs.list(ctx, req); else jobs.create(ctx, req);
+            }
             default -> {
                 if (p.startsWith("/v1/adapters/")) {
                     method(req, "DELETE");
                     adapters.unload(ctx, p.substring("/v1/adapters/".length()));
+                } else if (p.startsWith("/v1/files/")) {
+                    file(ctx, req, p.substring("/v1/files/".length()).split("/", -1));
+                } else if (p.startsWith("/v1/fine_tuning/jobs/")) {
+                    job(ctx, req, p.substring("/v1/fine_tuning/jobs/".length()).split("/", -1));
                 } else {
-                    throw ApiException.notFound("not_found", "no route for " + req.method() + " " + p);
+                    throw noRoute(req);
                 }
             }
         }
     }
 
-    private static void method(ApiRequest req, String allowed) {
-        if (!req.method().equals(allowed)) {
-            throw new ApiException(HttpResponseStatus.METHOD_NOT_ALLOWED, "invalid_request_error", null, "method_not_allowed",
-                    req.path() + " accepts only " + allowed);
+    /** /v1/files/{id} and /v1/files/{id}/content. */
+    private void file(ChannelHandlerContext ctx, ApiRequest req, String[] parts) {
+        if (parts.length == 1) {
+            if (method(req, "GET", "DELETE").equals("GET")) files.get(ctx, parts[0]); else files.delete(ctx, parts[0]);
+        } else if (parts.length == 2 && parts[1].equals("content")) {
+            method(req, "GET");
+            files.content(ctx, parts[0]);
+        } else {
+            throw noRoute(req);
         }
+    }
+
+    /** /v1/fine_tuning/jobs/{id}, .../{id}/cancel and .../{id}/events. */
+    private void job(ChannelHandlerContext ctx, ApiRequest req, String[] parts) {
+        if (parts.length == 1) {
+            method(req, "GET");
+            jobs.get(ctx, parts[0]);
+        } else if (parts.length == 2 && parts[1].equals("cancel")) {
+            method(req, "POST");
+            jobs.cancel(ctx, parts[0]);
+        } else if (parts.length == 2 && parts[1].equals("events")) {
+            method(req, "GET");
+            jobs.events(ctx, req, parts[0]);
+        } else {
+            throw noRoute(req);
+        }
+    }
+
+    private static ApiException noRoute(ApiRequest req) {
+        return ApiException.notFound("not_found", "no route for " + req.method() + " " + req.path());
+    }
+
+    /** The request's method when it is one of those allowed, else 405. */
+    private static String method(ApiRequest req, String... allowed) {
+        for (String a : allowed) if (req.method().equals(a)) return a;
+        throw new ApiException(HttpResponseStatus.METHOD_NOT_ALLOWED, "invalid_request_error", null, "method_not_allowed",
+                req.path() + " accepts only " + String.join(", ", allowed));
     }
 
     private static ObjectNode status(String st) {

@@ -52,7 +52,8 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--api-keys", paramLabel = "FILE", description = "API keys, one 'KEY SCOPE[,SCOPE]' a line (scopes: inference, admin)")
     Path apiKeys;
 
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "adapters loaded through POST /v1/adapters must lie under it")
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "holds uploaded files and fine-tuning jobs (which need it); "
+            + "adapters loaded through POST /v1/adapters must lie under it")
     Path dataDir;
 
     @Option(names = "--insecure", description = "serve without API keys (binds to loopback only)")
@@ -69,6 +70,10 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--max-body", defaultValue = "1048576", description = "largest request body in bytes (default: ${DEFAULT-VALUE})")
     int maxBody;
+
+    @Option(names = "--max-upload", defaultValue = "67108864", paramLabel = "BYTES",
+            description = "largest file upload (POST /v1/files) in bytes (default: ${DEFAULT-VALUE})")
+    int maxUpload;
 
     @Option(names = "--max-context", defaultValue = "0", description = "tokens per sequence; 0 = the model's context")
     int maxContext;
@@ -93,6 +98,8 @@ public final class ServeCommand implements Callable<Integer> {
         o.maxInFlight = maxQueued;
         o.maxTokensCap = maxTokensCap;
         o.maxBodyBytes = maxBody;
+        o.maxUploadBytes = maxUpload;
+        o.tokenizer = tokenizer;
         if (maxContext > 0) o.maxContext = maxContext;
         o.requestTimeoutMillis = requestTimeout * 1000;
         o.modelId = modelId;

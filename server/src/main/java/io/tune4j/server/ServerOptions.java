@@ -14,8 +14,13 @@ public final class ServerOptions {
     public ApiKeys keys = ApiKeys.of(Map.of());
     /** Without keys the server refuses to start unless this is set; it then binds to loopback only. */
     public boolean insecure;
-    /** Adapter directories given to POST /v1/adapters must lie under it (null: only startup adapters). */
+    /**
+     * Adapter directories given to POST /v1/adapters must lie under it (null: only startup adapters);
+     * it also holds uploaded files (files/) and fine-tuning jobs (jobs/), which need it.
+     */
     public Path dataDir;
+    /** The tokenizer file given beside the model (llama2.c checkpoints), for training jobs; null: found with the model. */
+    public Path tokenizer;
     /** Adapters loaded at startup, name to directory; these directories are also allowed later. */
     public Map<String, Path> adapters = new LinkedHashMap<>();
     /** The id clients name the base model by (default: the model directory's name). */
@@ -27,10 +32,14 @@ public final class ServerOptions {
     /** Context per sequence (capped by the model's). */
     public int maxContext = Integer.MAX_VALUE;
     public int maxBodyBytes = 1 << 20;
+    /** Largest file upload (POST /v1/files), which is held in memory while it is checked. */
+    public int maxUploadBytes = 64 << 20;
     /** Largest max_tokens a request may ask for; also the default when it asks for none. */
     public int maxTokensCap = 1024;
     public long requestTimeoutMillis = 300_000;
     public long shutdownGraceMillis = 10_000;
     /** Event-loop threads (0: Netty's default). */
     public int ioThreads = 2;
+    /** Sleep after each training step of a job: lets tests hold a job mid-run on a model that trains in milliseconds. */
+    public long jobStepPauseMillis;
 }

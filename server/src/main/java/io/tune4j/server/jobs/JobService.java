@@ -26,4 +26,31 @@ public interface JobService {
      * (immediately after the replay for a job that already ended). Closing the handle stops delivery.
      */
     AutoCloseable watch(String id, long afterSeq, JobEventListener listener);
+
+    /**
+     * The job's events so far, oldest first. The default collects a watch's replay, which suits
+     * services that replay before {@link #watch} returns.
+     */
+    default List<JobEvent> events(String id) {
+        List<JobEvent> out = new java.util.ArrayList<>();
+        try (AutoCloseable h = watch(id, 0, new JobEventListener() {
+            @Override
+            public void onEvent(JobEvent event) {
+                synchronized (out) {
+                    out.add(event);
+                }
+            }
+
+            @Override
+            public void onEnd(JobInfo job) {}
+        })) {
+            synchronized (out) {
+                return List.copyOf(out);
+            }
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }

@@ -1,0 +1,250 @@
+package io.tune4j.server.jobs;
+
+import io.tune4j.finetune.MethodSpec;
+import io.tune4j.train.TrainConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A job's hyperparameters: OpenAI's (n_epochs, batch_size, learning_rate_multiplier, each may be
+ * "auto") plus tune4j's, checked when the job is created so that a bad value is a 400 naming it,
+ * not a failed job later. The same map, stored in job.json, rebuilds the same run after a restart.
+ */
+final class JobHyperparameters {
+    static final List<String> METHODS = List.of("lora", "adapter", "prefix", "full");
+
+    private static final Set<String> COMMON = Set.of("n_epochs", "batch_size", "learning_rate_multiplier", "learning_rate",
+            "max_steps", "seq_len", "warmup_steps", "weight_decay", "lr_scheduler", "grad_accum_steps", "checkpoint_every",
+            "eval_every", "template", "pack");
+    private static final Map<String, Set<String>> BY_METHOD = Map.of(
+            "lora", Set.of("lora_r", "lora_alpha", "lora_dropout", "target_modules"),
+            "adapter", Set.of("bottleneck", "adapter_kind"),
+            "prefix", Set.of("virtual_tokens", "prefix_projection"),
+            "full", Set.of());
+
+    static final int AUTO_EPOCHS = 3;
+    static final int AUTO_BATCH = 8;
+    static final int DEFAULT_CHECKPOINT_EVERY = 50;
+
+    final String method;
+    private final Map<String, Object> given;
+    private final int epochs;
+    private final int maxSteps;
+    private final int batchSize;
+    private final Double multiplier;
+    private final double lr;
+    private final Integer seqLen;
+    private final int checkpointEvery;
+
+    private JobHyperparameters(String method, Map<String, Object> given, int contextLimit) {
+        this.method = method;
+        this.given = given;
+        Set<String> allowed = new TreeSet<>(COMMON);
+        allowed.addAll(BY_METHOD.get(method));
+        for (String k : given.keySet()) {
+            if (!allowed.contains(k)) {
+                throw invalid(k, "unknown hyperparameter '" + k + "' for method " + method + " (known: "
+                        + String.join(", ", allowed) + ")");
+            }
+        }
+        epochs = autoOr("n_epochs", AUTO_EPOCHS, 1, 1000);
+        batchSize = autoOr("batch_size", AUTO_BATCH, 1, 1024);
+        maxSteps = intOr("max_steps", 0, 1, 10_000_000);
+        if (given.get("learning_rate") != null && given.get("learning_rate_multiplier") != null
+                && !"auto".equals(given.get("learning_rate_multiplier"))) {
+            throw invalid("learning_rate", "give learning_rate or learning_rate_multiplier, not both");
+        }
+        multiplier = "auto".equals(given.get("learning_rate_multiplier")) ? null : positive("learning_rate_multiplier");
+        Double explicit = positive("learning_rate");
+        lr = explicit != null ? explicit : baseLearningRate(method) * (multiplier == null ? 1 : multiplier);
+        Integer sl = given.get("seq_len") == null ? null : intOr("seq_len", 0, 2, Integer.MAX_VALUE);
+        if (sl != null && sl > contextLimit) {
+            throw invalid("seq_len", "seq_len " + sl + " exceeds the model's context of " + contextLimit + " tokens");
+        }
+        seqLen = sl;
+        checkpointEvery = intOr("checkpoint_every", DEFAULT_CHECKPOINT_EVERY, 1, Integer.MAX_VALUE);
+        intOr("warmup_steps", 0, 0, Integer.MAX_VALUE);
+        intOr("grad_accum_steps", 1, 1, 1024);
+        intOr("eval_every", 0, 0, Integer.MAX_VALUE);
+        number("weight_decay", 0, 0, 10);
+        string("lr_scheduler", List.of("constant", "linear", "cosine"));
+        string("template", null);
+        bool("pack");
+        intOr("lora_r", 1, 1, 4096);
+        number("lora_alpha", 1, 0, 1e6);
+        number("lora_dropout", 0, 0, 0.99);
+        modules();
+        intOr("bottleneck", 1, 1, 1 << 20);
+        string("adapter_kind", List.of("houlsby", "pfeiffer"));
+        intOr("virtual_tokens", 1, 1, 4096);
+        bool("prefix_projection");
+    }
+
+    /**
+     * @param method lora, adapter, prefix or full (null: lora; OpenAI's "supervised" means lora)
+     * @param contextLimit the base model's context, the largest seq_len
+     */
+    static JobHyperparameters parse(String method, Map<String, Object> raw, int contextLimit) {
+        String m = method == null || method.equals("supervised") ? "lora" : method.toLowerCase(Locale.ROOT);
+        if (!METHODS.contains(m)) {
+            throw new JobException(JobException.Kind.INVALID, "method.type", "method type must be lora, adapter, prefix or "
+                    + "full, got '" + method + "'");
+        }
+        Map<String, Object> given = new LinkedHashMap<>();
+        if (raw != null) raw.forEach((k, v) -> { if (v != null) given.put(k, v); });
+        return new JobHyperparameters(m, given, contextLimit);
+    }
+
+    /** The starting learning rate of each method before the multiplier: adapters and prefixes train fewer weights, harder. */
+    static double baseLearningRate(String method) {
+        return switch (method) {
+            case "lora" -> 2e-4;
+            case "adapter" -> 1e-3;
+            case "prefix" -> 1e-2;
+            default -> 2e-5;
+        };
+    }
+
+    /** The values as given (what job.json stores and a restart re-parses). */
+    Map<String, Object> given() {
+        return given;
+    }
+
+    /** Every value the job trains with, defaults filled in, as the job object shows them. */
+    Map<String, Object> effective() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("n_epochs", maxSteps > 0 && given.get("n_epochs") == null ? "auto" : epochs);
+        m.put("batch_size", batchSize);
+        m.put("learning_rate_multiplier", multiplier == null ? "auto" : multiplier);
+        m.put("learning_rate", lr);
+        if (maxSteps > 0) m.put("max_steps", maxSteps);
+        if (seqLen != null) m.put("seq_len", seqLen);
+        m.put("checkpoint_every", checkpointEvery);
+        given.forEach(m::putIfAbsent);
+        return m;
+    }
+
+    String template() {
+        return (String) given.get("template");
+    }
+
+    Boolean pack() {
+        return (Boolean) given.get("pack");
+    }
+
+    Integer seqLen() {
+        return seqLen;
+    }
+
+    /** The training settings; checkpoints are always on, since a restart resumes from them. */
+    TrainConfig trainConfig(long seed) {
+        TrainConfig.Builder b = TrainConfig.builder().seed(seed).lr(lr).batchSize(batchSize).checkpointEvery(checkpointEvery)
+                .keepCheckpoints(2);
+        if (maxSteps > 0) b.maxSteps(maxSteps); else b.epochs(epochs);
+        if (seqLen != null) b.seqLen(seqLen);
+        if (given.get("warmup_steps") != null) b.warmupSteps(intOr("warmup_steps", 0, 0, Integer.MAX_VALUE));
+        if (given.get("grad_accum_steps") != null) b.gradAccumSteps(intOr("grad_accum_steps", 1, 1, 1024));
+        if (given.get("eval_every") != null) b.evalEvery(intOr("eval_every", 0, 0, Integer.MAX_VALUE));
+        if (given.get("weight_decay") != null) b.weightDecay(number("weight_decay", 0, 0, 10));
+        if (given.get("lr_scheduler") != null) {
+            b.schedule(TrainConfig.Schedule.valueOf(((String) given.get("lr_scheduler")).toUpperCase(Locale.ROOT)));
+        }
+        return b.build();
+    }
+
+    MethodSpec methodSpec() {
+        Object lr = given.get("lora_r");
+        return new MethodSpec(method,
+                lr == null ? null : intOr("lora_r", 1, 1, 4096),
+                given.get("lora_alpha") == null ? null : (float) number("lora_alpha", 1, 0, 1e6),
+                given.get("lora_dropout") == null ? null : (float) number("lora_dropout", 0, 0, 0.99),
+                modules(), null,
+                (String) given.get("adapter_kind"),
+                given.get("bottleneck") == null ? null : intOr("bottleneck", 1, 1, 1 << 20), null,
+                given.get("virtual_tokens") == null ? null : intOr("virtual_tokens", 1, 1, 4096),
+                (Boolean) given.get("prefix_projection"), null);
+    }
+
+    // ---------------------------------------------------------------- checks
+
+    private int autoOr(String key, int auto, int min, int max) {
+        if ("auto".equals(given.get(key))) return auto;
+        return intOr(key, auto, min, max);
+    }
+
+    private int intOr(String key, int dflt, int min, int max) {
+        Object v = given.get(key);
+        if (v == null) return dflt;
+        long n;
+        if (v instanceof Integer || v instanceof Long || v instanceof Short) {
+            n = ((Number) v).longValue();
+        } else if (v instanceof Number x && x.doubleValue() == Math.rint(x.doubleValue())) {
+            n = (long) x.doubleValue();
+        } else {
+            throw invalid(key, key + " must be an integer" + (key.equals("n_epochs") || key.equals("batch_size") ? " or \"auto\"" : "")
+                    + ", got " + describe(v));
+        }
+        if (n < min || n > max) throw invalid(key, key + " must be between " + min + " and " + max + ", got " + n);
+        return (int) n;
+    }
+
+    private double number(String key, double dflt, double min, double max) {
+        Object v = given.get(key);
+        if (v == null) return dflt;
+        if (!(v instanceof Number x) || !Double.isFinite(x.doubleValue())) throw invalid(key, key + " must be a number, got " + describe(v));
+        double d = x.doubleValue();
+        if (d < min || d > max) throw invalid(key, key + " must be between " + min + " and " + max + ", got " + d);
+        return d;
+    }
+
+    private Double positive(String key) {
+        Object v = given.get(key);
+        if (v == null) return null;
+        double d = number(key, 0, 0, 1e6);
+        if (d <= 0) throw invalid(key, key + " must be > 0, got " + d);
+        return d;
+    }
+
+    private void string(String key, List<String> choices) {
+        Object v = given.get(key);
+        if (v == null) return;
+        if (!(v instanceof String s)) throw invalid(key, key + " must be a string, got " + describe(v));
+        if (choices != null && !choices.contains(s)) throw invalid(key, key + " must be one of " + choices + ", got '" + s + "'");
+    }
+
+    private void bool(String key) {
+        Object v = given.get(key);
+        if (v != null && !(v instanceof Boolean)) throw invalid(key, key + " must be true or false, got " + describe(v));
+    }
+
+    private List<String> modules() {
+        Object v = given.get("target_modules");
+        if (v == null) return null;
+        List<String> out = new ArrayList<>();
+        if (v instanceof String s) {
+            for (String x : s.split(",")) if (!x.isBlank()) out.add(x.strip());
+        } else if (v instanceof List<?> l) {
+            for (Object x : l) {
+                if (!(x instanceof String s) || s.isBlank()) throw invalid("target_modules", "target_modules must be a list of module names");
+                out.add(s);
+            }
+        } else {
+            throw invalid("target_modules", "target_modules must be a list of module names, got " + describe(v));
+        }
+        if (out.isEmpty()) throw invalid("target_modules", "target_modules must name at least one module");
+        return out;
+    }
+
+    private static String describe(Object v) {
+        return v instanceof String s ? "'" + s + "'" : String.valueOf(v);
+    }
+
+    private static JobException invalid(String key, String message) {
+        return new JobException(JobException.Kind.INVALID, "hyperparameters." + key, message);
+    }
+}
