@@ -16,4 +16,5 @@ export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 # OPENBLAS_THREAD_TIMEOUT is left at OpenBLAS's default here: the libtorch peer also runs on
 # OpenBLAS and slows down ~5x with short thread timeouts (see RESULTS.md), and both sides share
 # the environment of one run.
-exec java -Xss4m "$@" -cp "bench/target/classes:$(cat bench/target/classpath.txt)" io.tune4j.bench.BenchMain
+# a JavaCPP cache of this checkout's own: another checkout's libtune4j_native.so must not be measured
+exec java -Xss4m -Dorg.bytedeco.javacpp.cachedir="$PWD/java/target/javacpp-cache" "$@" -cp "bench/target/classes:$(cat bench/target/classpath.txt)" io.tune4j.bench.BenchMain
