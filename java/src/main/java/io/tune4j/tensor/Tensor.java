@@ -1,6 +1,7 @@
 package io.tune4j.tensor;
 
 import io.tune4j.runtime.NativeLib;
+import io.tune4j.runtime.NativeMemory;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
@@ -32,12 +33,12 @@ public final class Tensor implements AutoCloseable {
     /** Allocates an uninitialised CPU tensor. */
     public static Tensor allocate(DType dtype, long... shape) {
         long bytes = numel(shape) * dtype.bytes();
-        long addr = NativeLib.t4j_alloc(bytes);
+        long addr = NativeMemory.allocate(bytes);
         if (addr == 0) {
             throw new OutOfMemoryError("native allocation of " + bytes + " bytes failed for tensor "
                     + Arrays.toString(shape));
         }
-        return new Tensor(addr, dtype, Device.CPU, shape.clone(), () -> NativeLib.t4j_free(addr));
+        return new Tensor(addr, dtype, Device.CPU, shape.clone(), () -> NativeMemory.free(addr, bytes));
     }
 
     /** Allocates a CPU F32 tensor filled with zeros. */

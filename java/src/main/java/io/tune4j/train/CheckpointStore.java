@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -32,7 +33,10 @@ import java.util.stream.Stream;
  *
  * <p>A checkpoint is built in a hidden temporary directory, every file fsynced, and only then
  * renamed to step-N: a crash or a full disk mid-write leaves earlier checkpoints untouched and
- * never a step-N directory that is incomplete. Only the newest {@code keep} are kept.
+ * never a step-N directory that is incomplete. Only the newest {@code keep} are kept; an old one
+ * is renamed out of sight before its files are deleted, so that a crash during the deletion does
+ * not leave a step-N directory with files missing either. Hidden leftovers of a crash are removed
+ * by the next write.
  */
 public final class CheckpointStore {
     static final String PREFIX = "step-";
@@ -93,7 +97,11 @@ public final class CheckpointStore {
         Path target = dir.resolve(PREFIX + state.step());
         Path tmp = null;
         try {
-            Files.createDirectories(dir);
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                // without this a power loss may drop checkpoints/ itself, with all that was fsynced inside it
+                AtomicFiles.syncDirectory(dir.toAbsolutePath().getParent());
+            }
             removeStaleTemporaries();
             tmp = Files.createTempDirectory(dir, TMP_PREFIX + state.step() + "-");
             writeParams(tmp.resolve(PARAMS), optimizer);
@@ -119,16 +127,19 @@ public final class CheckpointStore {
     }
 
     private void publish(Path tmp, Path target) throws IOException {
-        Path old = null;
-        if (Files.exists(target)) {
-            // a directory cannot be renamed over a non-empty one: move the old aside first
-            old = Files.createTempDirectory(dir, ".old-" + target.getFileName() + "-");
-            Files.delete(old);
-            Files.move(target, old);
-        }
+        // a directory cannot be renamed over a non-empty one: move the old aside first
+        Path old = Files.exists(target) ? moveAside(target) : null;
         AtomicFiles.move(tmp, target);
         AtomicFiles.syncDirectory(dir);
         if (old != null) AtomicFiles.deleteQuietly(old);
+    }
+
+    /** Renames a checkpoint to a hidden name that {@link #list()} ignores and the next write removes. */
+    private Path moveAside(Path ckpt) throws IOException {
+        Path old = Files.createTempDirectory(dir, ".old-" + ckpt.getFileName() + "-");
+        Files.delete(old);
+        Files.move(ckpt, old, StandardCopyOption.ATOMIC_MOVE);
+        return old;
     }
 
     private void removeStaleTemporaries() throws IOException {
@@ -143,7 +154,15 @@ public final class CheckpointStore {
     private void prune() {
         if (keep <= 0) return;
         List<Path> all = list();
-        for (int i = 0; i < all.size() - keep; i++) AtomicFiles.deleteQuietly(all.get(i));
+        for (int i = 0; i < all.size() - keep; i++) {
+            try {
+                Path old = moveAside(all.get(i));
+                AtomicFiles.syncDirectory(dir);
+                AtomicFiles.deleteQuietly(old);
+            } catch (IOException e) {
+                // housekeeping only: a checkpoint that cannot be moved stays, complete, for the next prune
+            }
+        }
     }
 
     private void writeFile(Path file, byte[] bytes) throws IOException {

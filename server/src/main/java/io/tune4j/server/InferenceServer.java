@@ -23,6 +23,7 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.tune4j.model.LoadedModel;
+import io.tune4j.runtime.NativeMemory;
 import io.tune4j.server.jobs.DiskJobService;
 import io.tune4j.server.jobs.FileStore;
 import io.tune4j.server.jobs.JobService;
@@ -114,7 +115,11 @@ public final class InferenceServer implements AutoCloseable {
                 : modelPath == null ? "model" : modelPath.toAbsolutePath().normalize().getFileName().toString();
         for (String name : startup.keySet()) AdapterRegistry.checkName(name, modelId);
         Metrics metrics = new Metrics();
-        metrics.gauge("tune4j_native_resident_bytes", () -> org.bytedeco.javacpp.Pointer.physicalBytes());
+        // tensors live outside the heap: what they hold shows only in these
+        metrics.gauge("tune4j_native_memory_bytes", "Native memory held: tensors allocated, model files mapped.", "kind",
+                () -> Map.of("allocated", NativeMemory.allocatedBytes(), "mapped", NativeMemory.mappedBytes()));
+        metrics.gauge("process_resident_memory_bytes", "Resident set size of the whole process.",
+                org.bytedeco.javacpp.Pointer::physicalBytes);
         int context = Math.min(o.maxContext, model.config().maxPositions());
         Scheduler scheduler = new Scheduler(model.model(), model.tokenizer(), o.maxBatch, context, o.maxInFlight, metrics);
         AdapterRegistry registry = new AdapterRegistry(dataDir, startupDirs);

@@ -54,8 +54,11 @@ public final class Metrics {
     final AtomicLong openStreams = new AtomicLong();
     /** Generated tokens per second over the last step (all sequences of the batch together). */
     volatile double tokensPerSecond;
-    private final Map<String, DoubleSupplier> gauges = new ConcurrentHashMap<>();
+    private final Map<String, Gauge> gauges = new ConcurrentHashMap<>();
     private final Map<String, LabeledGauge> labeledGauges = new ConcurrentHashMap<>();
+
+    /** A gauge read at every scrape. */
+    private record Gauge(String help, DoubleSupplier value) {}
 
     /** A gauge with one label, its values read together at every scrape (e.g. jobs by state). */
     private record LabeledGauge(String help, String label, Supplier<? extends Map<String, ? extends Number>> values) {}
@@ -78,8 +81,8 @@ public final class Metrics {
     }
 
     /** Registers a gauge read at every scrape. */
-    public void gauge(String name, DoubleSupplier value) {
-        gauges.put(name, value);
+    public void gauge(String name, String help, DoubleSupplier value) {
+        gauges.put(name, new Gauge(help, value));
     }
 
     /** Registers a gauge family {@code name{label="..."}} whose values are read together at every scrape. */
@@ -132,7 +135,7 @@ public final class Metrics {
         gauge(b, "tune4j_free_slots", "KV cache slots free.", freeSlots.get());
         gauge(b, "tune4j_requests_in_flight", "Generation requests queued or running.", inFlight.get());
         gauge(b, "tune4j_open_streams", "Server-sent event streams open.", openStreams.get());
-        new TreeMap<>(gauges).forEach((name, g) -> gauge(b, name, name, g.getAsDouble()));
+        new TreeMap<>(gauges).forEach((name, g) -> gauge(b, name, g.help(), g.value().getAsDouble()));
         new TreeMap<>(labeledGauges).forEach((name, g) -> {
             b.append("# HELP ").append(name).append(' ').append(g.help()).append("\n# TYPE ").append(name).append(" gauge\n");
             new TreeMap<>(g.values().get()).forEach((k, v) -> b.append(name).append('{').append(g.label()).append("=\"")

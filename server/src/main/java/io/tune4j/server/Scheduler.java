@@ -140,7 +140,7 @@ public final class Scheduler implements AutoCloseable {
         // room for every running sequence to use its own adapter, and as many again kept warm
         this.loras = new LoraAdapters(model, Math.min(LoraBank.MAX_SLOTS, Math.max(4, 2 * slots)));
         metrics.freeSlots.set(decoder.freeSlots());
-        metrics.gauge("tune4j_lora_adapters_loaded", () -> loraCount);
+        metrics.gauge("tune4j_lora_adapters_loaded", "LoRA adapters loaded for shared batches.", () -> loraCount);
         this.thread = new Thread(this::loop, "tune4j-scheduler");
         thread.setDaemon(true);
         thread.start();

@@ -135,11 +135,21 @@ class ServerTest {
         assertTrue(m.headers().firstValue("content-type").orElse("").startsWith("text/plain"));
         for (String name : List.of("tune4j_requests_total", "tune4j_request_duration_seconds_bucket",
                 "tune4j_time_to_first_token_seconds_bucket", "tune4j_tokens_per_second", "tune4j_batch_size",
-                "tune4j_queue_depth", "tune4j_native_resident_bytes")) {
+                "tune4j_queue_depth", "tune4j_native_memory_bytes", "process_resident_memory_bytes")) {
             assertTrue(m.body().contains(name), name);
         }
         assertEquals(404, send("GET", "/nope", null, INFER).statusCode());
         assertTrue(accessLog.toString(StandardCharsets.UTF_8).contains("\"path\":\"/health\""));
+    }
+
+    @Test
+    void nativeMemoryInUseIsInTheMetrics() throws Exception {
+        String text = send("GET", "/metrics", null, INFER).body();
+        assertTrue(text.contains("# TYPE tune4j_native_memory_bytes gauge\n"), text);
+        // the KV cache and activations are allocated; F32 safetensors weights are served from the mapping
+        assertTrue(metric("tune4j_native_memory_bytes{kind=\"allocated\"}").asLong() > 0);
+        assertTrue(metric("tune4j_native_memory_bytes{kind=\"mapped\"}").asLong() >= Files.size(modelDir.resolve("model.safetensors")));
+        assertTrue(metric("process_resident_memory_bytes").asLong() > 0);
     }
 
     @Test

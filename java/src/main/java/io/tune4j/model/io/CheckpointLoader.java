@@ -3,6 +3,7 @@ package io.tune4j.model.io;
 import io.tune4j.model.LlamaConfig;
 import io.tune4j.ops.RopeScaling;
 import io.tune4j.runtime.NativeLib;
+import io.tune4j.runtime.NativeMemory;
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.DType;
 import io.tune4j.tensor.Device;
@@ -187,11 +188,11 @@ public final class CheckpointLoader {
         Llama2cHeader h = readLlama2cHeader(file);
         LlamaConfig c = h.config;
         long[] sizeOut = new long[1];
-        long base = NativeLib.t4j_mmap(file.toString(), sizeOut);
+        long base = NativeMemory.map(file.toString(), sizeOut);
         if (base == 0) throw new ModelFormatException(file, "memory-mapping the file failed (unreadable?)");
         long mapSize = sizeOut[0];
         Arena arena = new Arena();
-        arena.adopt((AutoCloseable) () -> NativeLib.t4j_munmap(base, mapSize));
+        arena.adopt((AutoCloseable) () -> NativeMemory.unmap(base, mapSize));
         try {
             if (mapSize != h.fileSize) throw new ModelFormatException(file, "file changed size while opening");
             int L = c.numLayers(), d = c.hiddenSize(), hid = c.intermediateSize(), hd = c.headDim();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tune4j.runtime.NativeLib;
+import io.tune4j.runtime.NativeMemory;
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.DType;
 import io.tune4j.tensor.Device;
@@ -99,10 +100,10 @@ public final class SafetensorsFile implements AutoCloseable {
     public static SafetensorsFile open(Path path) {
         Header header = readHeader(path);
         long[] sizeOut = new long[1];
-        long addr = NativeLib.t4j_mmap(path.toString(), sizeOut);
+        long addr = NativeMemory.map(path.toString(), sizeOut);
         if (addr == 0) throw new ModelFormatException(path, "memory-mapping the file failed (unreadable?)");
         if (sizeOut[0] != header.fileSize) {
-            NativeLib.t4j_munmap(addr, sizeOut[0]);
+            NativeMemory.unmap(addr, sizeOut[0]);
             throw new ModelFormatException(path, "file changed size while opening (" + header.fileSize
                     + " -> " + sizeOut[0] + " bytes)");
         }
@@ -320,7 +321,7 @@ public final class SafetensorsFile implements AutoCloseable {
                 if (src % st.bytes() != 0) {
                     // misaligned source: stage the raw elements in an aligned buffer first
                     try (Tensor tmp = Tensor.allocate(st, numel)) {
-                        NativeMemory.copy(tmp.address(), src, info.bytes());
+                        RawMemory.copy(tmp.address(), src, info.bytes());
                         convert(st, t.address(), tmp.address(), numel);
                     }
                 } else {
@@ -334,7 +335,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     private static void convert(DType st, long dst, long src, long n) {
         switch (st) {
-            case F32 -> NativeMemory.copy(dst, src, n * 4);
+            case F32 -> RawMemory.copy(dst, src, n * 4);
             case F16 -> NativeLib.t4j_f16_to_f32(dst, src, n);
             case BF16 -> NativeLib.t4j_bf16_to_f32(dst, src, n);
             default -> throw new IllegalArgumentException(st.toString());
@@ -357,7 +358,7 @@ public final class SafetensorsFile implements AutoCloseable {
         } finally {
             for (Tensor t : loaded.values()) t.close();
             loaded.clear();
-            NativeLib.t4j_munmap(mapAddress, mapSize);
+            NativeMemory.unmap(mapAddress, mapSize);
         }
     }
 

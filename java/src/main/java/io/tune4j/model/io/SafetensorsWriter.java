@@ -159,7 +159,7 @@ public final class SafetensorsWriter {
         if (t.dtype() == it.storeAs) {
             long addr = t.address(), total = t.bytes();
             for (long off = 0; off < total; off += CHUNK_BYTES) {
-                writeFully(ch, NativeMemory.buffer(addr + off, Math.min(CHUNK_BYTES, total - off)));
+                writeFully(ch, RawMemory.buffer(addr + off, Math.min(CHUNK_BYTES, total - off)));
             }
             return;
         }
@@ -174,7 +174,7 @@ public final class SafetensorsWriter {
                 } else {
                     NativeLib.t4j_f32_to_f16(stage.address(), src + i * 4, n);
                 }
-                writeFully(ch, NativeMemory.buffer(stage.address(), n * 2));
+                writeFully(ch, RawMemory.buffer(stage.address(), n * 2));
             }
         }
     }

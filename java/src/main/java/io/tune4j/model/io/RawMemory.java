@@ -6,8 +6,8 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 
 /** Byte-level access to native memory by raw address (package-private helper). */
-final class NativeMemory {
-    private NativeMemory() {}
+final class RawMemory {
+    private RawMemory() {}
 
     /** A little-endian direct buffer over [address, address + bytes); bytes must fit an int. */
     static ByteBuffer buffer(long address, long bytes) {
