@@ -1,5 +1,6 @@
 package io.tune4j.bench;
 
+import io.tune4j.ops.MatmulPrecision;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -105,16 +106,19 @@ public final class BenchMain {
                 .measurementIterations(iterations)
                 .measurementTime(iterationTime)
                 .shouldFailOnError(false)
-                .jvmArgsAppend(forkArgs(threads, out.toAbsolutePath().getParent().resolve("mem")));
+                .jvmArgsAppend(forkArgs(threads, out.toAbsolutePath().getParent().resolve("mem"), Env.precision()));
         for (Entry e : selected) opts.include(Pattern.quote(e.bench().getName()) + "\\.");
-        Collection<RunResult> results = new Runner(opts.build()).run();
-
-        Map<String, Double> medians = new HashMap<>();
-        for (RunResult r : results) {
-            medians.put(r.getParams().getBenchmark(), r.getPrimaryResult().getStatistics().getPercentile(50));
+        Map<String, Double> medians = medians(new Runner(opts.build()).run());
+        Map<String, Double> fp32Peer = null;
+        if (Env.bf16()) {
+            // libtorch's bf16 CPU path is not always its fastest: its own fp32 is the other peer to beat
+            ChainedOptionsBuilder peer = opts.jvmArgsAppend(forkArgs(threads,
+                    out.toAbsolutePath().getParent().resolve("mem-fp32"), MatmulPrecision.FP32));
+            peer.exclude(".*\\.tune4j$");
+            fp32Peer = medians(new Runner(peer.build()).run());
         }
         List<String[]> rows = new ArrayList<>();
-        for (Entry e : selected) rows.add(row(e, medians));
+        for (Entry e : selected) rows.add(row(e, medians, fp32Peer));
 
         String settings = String.format(Locale.ROOT,
                 "JMH: 1 fork per benchmark, %d warmup + %d measured iterations of %.1f s, sample-time mode; "
@@ -135,9 +139,15 @@ public final class BenchMain {
     }
 
     /** Forks see the same thread count; -Xss as in the core tests, heap for the 49152x576 inputs built on it. */
-    private static String[] forkArgs(int threads, Path memDir) {
-        return new String[] {"-Dbench.threads=" + threads, "-Dbench.precision=" + Env.precision().id(), "-Xss4m", "-Xmx4g",
+    private static String[] forkArgs(int threads, Path memDir, MatmulPrecision precision) {
+        return new String[] {"-Dbench.threads=" + threads, "-Dbench.precision=" + precision.id(), "-Xss4m", "-Xmx4g",
                 "-Dbench.memDir=" + memDir};
+    }
+
+    private static Map<String, Double> medians(Collection<RunResult> results) {
+        Map<String, Double> m = new HashMap<>();
+        for (RunResult r : results) m.put(r.getParams().getBenchmark(), r.getPrimaryResult().getStatistics().getPercentile(50));
+        return m;
     }
 
     /**
@@ -159,17 +169,26 @@ public final class BenchMain {
         }
     }
 
-    private static String[] row(Entry e, Map<String, Double> medians) {
+    /**
+     * One table row. With fp32Peer (bf16 runs) the libtorch cell shows its bf16 and fp32 times and the
+     * ratio is taken against the faster of the two.
+     */
+    private static String[] row(Entry e, Map<String, Double> medians, Map<String, Double> fp32Peer) {
         Double ours = medians.get(e.bench().getName() + ".tune4j");
         Double theirs = medians.get(e.bench().getName() + ".libtorch");
+        Double theirs32 = fp32Peer == null ? null : fp32Peer.get(e.bench().getName() + ".libtorch");
         boolean decode = e.bench() == DecodeBench.class;
+        // decode scores are rates (higher is better) in score(); times otherwise
+        Double best = theirs == null ? theirs32 : theirs32 == null ? theirs : Double.valueOf(Math.min(theirs, theirs32));
         String ratio = "n/a", status = "ERROR";
-        if (ours != null && theirs != null && ours > 0) {
-            double r = theirs / ours;
+        if (ours != null && best != null && ours > 0) {
+            double r = best / ours;
             ratio = String.format(Locale.ROOT, "%.2fx", r);
             status = r >= e.target() ? "PASS" : "MISS";
         }
-        return new String[] {e.label(), e.shape(), score(ours, decode), score(theirs, decode), ratio,
+        String peer = fp32Peer == null ? score(theirs, decode)
+                : "bf16 " + score(theirs, decode) + " / fp32 " + score(theirs32, decode);
+        return new String[] {e.label(), e.shape(), score(ours, decode), peer, ratio,
                 String.format(Locale.ROOT, ">= %.1fx", e.target()), status};
     }
 
