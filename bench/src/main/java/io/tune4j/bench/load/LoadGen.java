@@ -1,0 +1,225 @@
+package io.tune4j.bench.load;
+
+import io.tune4j.bench.Machine;
+import io.tune4j.bench.MarkdownTable;
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.IntFunction;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Load generator for `tune4j serve`: writes a stories15M-shaped random-weight model and LoRA
+ * adapters, starts the server on it as a separate process on 127.0.0.1, and drives it with
+ * concurrent streaming /v1/completions clients. Prints (and writes as markdown) aggregate
+ * throughput, time to first token and inter-token latency per client count, the 16-client /
+ * 1-client throughput ratio, and the server's step time with 8 different adapters in the batch
+ * against 8 rows of one adapter, each measured in this run.
+ */
+@Command(name = "loadgen", mixinStandardHelpOptions = true,
+        description = "Drive `tune4j serve` with concurrent streaming clients and report throughput and latency.")
+public final class LoadGen implements Callable<Integer> {
+    static final String BASE = "stories15M-random";
+    static final double THROUGHPUT_TARGET = 6.0;
+    static final double ADAPTER_TARGET = 1.3;
+    /** Fixed prompts (10-16 Llama 2 tokens each); client i sends prompt i mod 8. */
+    static final List<String> PROMPTS = List.of(
+            "Once upon a time, there was a little girl named Lily who loved",
+            "The old man walked slowly down the road to the village market",
+            "Tom and his dog went to the park on a sunny day to play",
+            "In a small house near the forest lived a family of rabbits",
+            "One day, a big red ball rolled into the garden and the cat",
+            "The sun was shining and the birds were singing in the tall trees",
+            "Sara wanted to bake a cake for her mother, so she went to",
+            "Far away in the sea, a tiny fish named Ben swam with his friends");
+
+    @Option(names = "--clients", split = ",", defaultValue = "1,4,16,64", description = "client counts to measure (default: ${DEFAULT-VALUE})")
+    List<Integer> clients;
+
+    @Option(names = "--max-tokens", defaultValue = "128", description = "tokens every request generates (default: ${DEFAULT-VALUE})")
+    int maxTokens;
+
+    @Option(names = "--requests", defaultValue = "8",
+            description = "requests per client count, at least 2 per client (default: ${DEFAULT-VALUE})")
+    int requests;
+
+    @Option(names = "--adapters", defaultValue = "8", description = "LoRA adapters for the mixed-batch case, 0 to skip (default: ${DEFAULT-VALUE})")
+    int adapters;
+
+    @Option(names = "--adapter-runs", defaultValue = "5", description = "runs of each adapter case; medians are reported (default: ${DEFAULT-VALUE})")
+    int adapterRuns;
+
+    @Option(names = "--max-batch", defaultValue = "64", description = "server --max-batch (default: ${DEFAULT-VALUE})")
+    int maxBatch;
+
+    @Option(names = "--server-threads", description = "server --threads (default: the server's, all cores)")
+    Integer serverThreads;
+
+    @Option(names = "--tokenizer", description = "Llama 2 tokenizer.bin (default: tokenizers/llama2/tokenizer.bin under the fixtures)")
+    Path tokenizer;
+
+    @Option(names = "--launcher", defaultValue = "./tune4j", description = "the tune4j launcher (default: ${DEFAULT-VALUE})")
+    Path launcher;
+
+    @Option(names = "--out", defaultValue = "bench/target/load-results.md", description = "markdown report (default: ${DEFAULT-VALUE})")
+    Path out;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new LoadGen()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Path tok = tokenizer != null ? tokenizer : Fixtures.find("tokenizers/llama2/tokenizer.bin");
+        Path work = Files.createTempDirectory("tune4j-loadgen");
+        try {
+            log("writing a stories15M-shaped random model and " + adapters + " LoRA adapters under " + work);
+            BenchModel model = BenchModel.write(work, tok, adapters);
+            List<String> cmd = serverCommand(model);
+            log("starting " + String.join(" ", cmd));
+            try (ServerProcess server = ServerProcess.start(cmd, 300)) {
+                return measure(server, cmd);
+            }
+        } finally {
+            deleteTree(work);
+        }
+    }
+
+    private List<String> serverCommand(BenchModel model) {
+        List<String> cmd = new ArrayList<>(List.of(launcher.toString(), "serve", "--model", model.dir.toString(),
+                "--model-id", BASE, "--insecure", "--host", "127.0.0.1", "--port", "0",
+                "--max-batch", Integer.toString(maxBatch),
+                "--max-queued", Integer.toString(Math.max(64, 2 * Collections.max(clients))),
+                "--max-tokens-cap", Integer.toString(maxTokens)));
+        for (int a = 0; a < model.adapters.size(); a++) cmd.addAll(List.of("--adapter", adapterName(a) + "=" + model.adapters.get(a)));
+        if (serverThreads != null) cmd.addAll(List.of("--threads", serverThreads.toString()));
+        return cmd;
+    }
+
+    private static String adapterName(int a) {
+        return "lora-" + a;
+    }
+
+    private int measure(ServerProcess server, List<String> cmd) throws Exception {
+        HttpClient http = LoadScenario.httpClient();
+        StreamingClient client = new StreamingClient(http, server.uri(), maxTokens);
+        LoadScenario load = new LoadScenario(client, PROMPTS);
+        IntFunction<String> base = i -> BASE;
+
+        log("warm-up");
+        load.run(4, 2, base);
+        List<ScenarioResult> results = new ArrayList<>();
+        for (int n : clients) {
+            int each = Math.max(2, (requests + n - 1) / n);
+            log(n + " clients x " + each + " requests");
+            ScenarioResult r = load.run(n, each, base);
+            results.add(r);
+            log(String.format(Locale.ROOT, "  %.1f tok/s", r.tokensPerSecond()));
+        }
+
+        double[][] steps = new double[3][adapterRuns];
+        if (adapters > 0) {
+            AdapterMixScenario mix = new AdapterMixScenario(client, new StepTimeProbe(http, server.uri()), PROMPTS);
+            List<IntFunction<String>> cases = List.of(base, i -> adapterName(0), i -> adapterName(i % adapters));
+            mix.run(adapters, cases.get(2)); // warm-up: every adapter once
+            for (int run = 0; run < adapterRuns; run++) {
+                for (int c = 0; c < cases.size(); c++) steps[c][run] = mix.run(adapters, cases.get(c)).meanMillis();
+                log(String.format(Locale.ROOT, "adapter run %d: base %.3f ms, one adapter %.3f ms, %d adapters %.3f ms",
+                        run + 1, steps[0][run], steps[1][run], adapters, steps[2][run]));
+            }
+        }
+        String report = report(results, steps, cmd);
+        System.out.println(report);
+        Machine.writeAtomically(out, report);
+        log("written to " + out);
+        return 0;
+    }
+
+    private String report(List<ScenarioResult> results, double[][] steps, List<String> cmd) {
+        StringBuilder md = new StringBuilder("# tune4j serve under load\n\n");
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("date", Machine.now());
+        m.put("commit", Machine.gitCommit());
+        m.put("CPU", Machine.cpuModel());
+        m.put("cores (logical)", Integer.toString(Machine.cores()));
+        m.put("JDK", Machine.jdk());
+        m.put("model", "stories15M shape (dim 288, 6 layers, 6 heads, vocab 32000), random weights, F32");
+        m.put("requests", "streaming /v1/completions, prompts of 10-16 tokens, " + maxTokens
+                + " tokens each (temperature 0, ignore_eos), closed loop");
+        m.put("server", "separate process: " + String.join(" ", cmd.subList(1, cmd.size())).replaceAll("--adapter \\S+", "--adapter ...")
+                .replaceAll("--model \\S+", "--model DIR"));
+        for (Map.Entry<String, String> e : m.entrySet()) md.append("- ").append(e.getKey()).append(": ").append(e.getValue()).append('\n');
+
+        md.append("\n## Concurrent streaming clients\n\n");
+        List<String[]> rows = new ArrayList<>();
+        ScenarioResult one = null, sixteen = null;
+        for (ScenarioResult r : results) {
+            if (r.clients() == 1) one = r;
+            if (r.clients() == 16) sixteen = r;
+            rows.add(new String[] {Integer.toString(r.clients()), Integer.toString(r.requests()), Long.toString(r.tokens()),
+                    f("%.2f s", r.wallSeconds()), f("%.1f", r.tokensPerSecond()), f("%.1f", r.tokensPerSecond() / r.clients()),
+                    ms(r.ttft().millis(50)), ms(r.ttft().millis(99)), ms(r.itl().millis(50)), ms(r.itl().millis(99))});
+        }
+        md.append(MarkdownTable.render(new String[] {"clients", "requests", "tokens", "wall", "aggregate tok/s",
+                "tok/s per client", "TTFT p50", "TTFT p99", "ITL p50", "ITL p99"}, rows));
+        if (one != null && sixteen != null) {
+            double ratio = sixteen.tokensPerSecond() / one.tokensPerSecond();
+            md.append(f("%naggregate throughput, 16 clients / 1 client: %.2fx (target >= %.1fx): %s%n", ratio,
+                    THROUGHPUT_TARGET, ratio >= THROUGHPUT_TARGET ? "PASS" : "MISS"));
+        }
+        md.append("\nTTFT: request sent to first streamed text. ITL: gap between consecutive streamed text events.\n");
+
+        if (adapters > 0) {
+            md.append(f("%n## %d LoRA adapters in one batch (r=16 on q, k, v, o)%n%n", adapters));
+            String[] labels = {"base model", "one adapter (all rows on " + adapterName(0) + ")",
+                    adapters + " adapters (one per row)"};
+            double oneAdapter = Percentiles.median(steps[1]);
+            List<String[]> arows = new ArrayList<>();
+            for (int c = 0; c < 3; c++) {
+                double med = Percentiles.median(steps[c]);
+                double[] sorted = steps[c].clone();
+                java.util.Arrays.sort(sorted);
+                arows.add(new String[] {labels[c], f("%.3f ms", med), f("%.3f - %.3f ms", sorted[0], sorted[sorted.length - 1]),
+                        f("%.2fx", med / oneAdapter)});
+            }
+            md.append(MarkdownTable.render(new String[] {adapters + " streaming clients, rows on", "server step (median of "
+                    + adapterRuns + " runs)", "range", "vs one adapter"}, arows));
+            double ratio = Percentiles.median(steps[2]) / oneAdapter;
+            md.append(f("%nstep time, %d adapters / one adapter: %.3f (target <= %.1f): %s%n", adapters, ratio, ADAPTER_TARGET,
+                    ratio <= ADAPTER_TARGET ? "PASS" : "MISS"));
+            md.append("\nServer step: mean of tune4j_step_duration_seconds (/metrics) between the moment every stream has its first "
+                    + "token and the end of the first stream, so every step averaged decodes all " + adapters + " rows.\n");
+        }
+        return md.toString();
+    }
+
+    private static String ms(double v) {
+        return f("%.1f ms", v);
+    }
+
+    private static String f(String fmt, Object... args) {
+        return String.format(Locale.ROOT, fmt, args);
+    }
+
+    private static void log(String s) {
+        System.err.println("loadgen: " + s);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+}
