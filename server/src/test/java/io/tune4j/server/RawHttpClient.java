@@ -51,6 +51,24 @@ final class RawHttpClient implements AutoCloseable {
         return seen.toString(StandardCharsets.UTF_8);
     }
 
+    /** The body of a chunked HTTP/1.1 response (status line and headers dropped, chunks joined). */
+    static String chunkedBody(String response) {
+        byte[] raw = response.getBytes(StandardCharsets.UTF_8);
+        int i = response.indexOf("\r\n\r\n");
+        if (i < 0) throw new AssertionError("no end of headers in " + response);
+        i = response.substring(0, i + 4).getBytes(StandardCharsets.UTF_8).length;
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        while (i < raw.length) {
+            int eol = i;
+            while (eol + 1 < raw.length && !(raw[eol] == '\r' && raw[eol + 1] == '\n')) eol++;
+            int size = Integer.parseInt(new String(raw, i, eol - i, StandardCharsets.US_ASCII).trim(), 16);
+            if (size == 0) break;
+            body.write(raw, eol + 2, size);
+            i = eol + 2 + size + 2;
+        }
+        return body.toString(StandardCharsets.UTF_8);
+    }
+
     @Override
     public void close() throws IOException {
         socket.close();
