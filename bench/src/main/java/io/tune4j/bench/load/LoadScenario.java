@@ -8,6 +8,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.DoubleSupplier;
 import java.util.function.IntFunction;
 
 /**
@@ -17,10 +18,12 @@ import java.util.function.IntFunction;
 final class LoadScenario {
     private final StreamingClient client;
     private final List<String> prompts;
+    private final DoubleSupplier serverCpuSeconds;
 
-    LoadScenario(StreamingClient client, List<String> prompts) {
+    LoadScenario(StreamingClient client, List<String> prompts, DoubleSupplier serverCpuSeconds) {
         this.client = client;
         this.prompts = prompts;
+        this.serverCpuSeconds = serverCpuSeconds;
     }
 
     /** Client i asks for model modelOf(i) with prompt i (mod the prompts), requestsEach times. */
@@ -28,6 +31,7 @@ final class LoadScenario {
         List<RequestSample> samples = Collections.synchronizedList(new ArrayList<>());
         CountDownLatch go = new CountDownLatch(1);
         ExecutorService pool = Executors.newFixedThreadPool(clients);
+        double cpu0 = serverCpuSeconds.getAsDouble();
         try {
             List<Future<?>> done = new ArrayList<>();
             for (int i = 0; i < clients; i++) {
@@ -45,7 +49,7 @@ final class LoadScenario {
         } finally {
             pool.shutdownNow();
         }
-        return ScenarioResult.of(clients, samples);
+        return ScenarioResult.of(clients, samples, serverCpuSeconds.getAsDouble() - cpu0);
     }
 
     static HttpClient httpClient() {

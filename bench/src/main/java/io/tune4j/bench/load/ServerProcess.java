@@ -73,6 +73,11 @@ final class ServerProcess implements AutoCloseable {
         return process.isAlive();
     }
 
+    /** CPU time the server process has used so far, all its threads together (NaN where the OS does not say). */
+    double cpuSeconds() {
+        return process.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN);
+    }
+
     List<String> lastLines() {
         return snapshot(lastLines);
     }
