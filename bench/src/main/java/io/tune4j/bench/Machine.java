@@ -35,6 +35,15 @@ public final class Machine {
         return System.getProperty("os.arch") + " (model unknown)";
     }
 
+    /** The 1-minute load average (/proc/loadavg), or "unknown": how busy the machine was around a measurement. */
+    public static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
     public static int cores() {
         return Runtime.getRuntime().availableProcessors();
     }

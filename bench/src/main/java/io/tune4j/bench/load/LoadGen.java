@@ -122,6 +122,7 @@ public final class LoadGen implements Callable<Integer> {
         LoadScenario load = new LoadScenario(client, PROMPTS, server::cpuSeconds);
         IntFunction<String> base = i -> BASE;
 
+        String loadBefore = Machine.loadAverage();
         log("warm-up");
         load.run(4, 2, base);
         List<ClientCountResult> results = new ArrayList<>();
@@ -147,14 +148,14 @@ public final class LoadGen implements Callable<Integer> {
                         run + 1, steps[0][run], steps[1][run], adapters, steps[2][run]));
             }
         }
-        String report = report(results, steps, cmd);
+        String report = report(results, steps, cmd, loadBefore + " before, " + Machine.loadAverage() + " after");
         System.out.println(report);
         Machine.writeAtomically(out, report);
         log("written to " + out);
         return 0;
     }
 
-    private String report(List<ClientCountResult> results, double[][] steps, List<String> cmd) {
+    private String report(List<ClientCountResult> results, double[][] steps, List<String> cmd, String load) {
         StringBuilder md = new StringBuilder("# tune4j serve under load\n\n");
         Map<String, String> m = new LinkedHashMap<>();
         m.put("date", Machine.now());
@@ -162,11 +163,13 @@ public final class LoadGen implements Callable<Integer> {
         m.put("CPU", Machine.cpuModel());
         m.put("cores (logical)", Integer.toString(Machine.cores()));
         m.put("JDK", Machine.jdk());
+        m.put("load average (1 min)", load + " (other work on the machine shares its cores)");
         m.put("model", "stories15M shape (dim 288, 6 layers, 6 heads, vocab 32000), random weights, F32");
         m.put("requests", "streaming /v1/completions, prompts of 10-16 tokens, " + maxTokens
                 + " tokens each (temperature 0, ignore_eos), closed loop");
-        m.put("server", "separate process: " + String.join(" ", cmd.subList(1, cmd.size())).replaceAll("--adapter \\S+", "--adapter ...")
-                .replaceAll("--model \\S+", "--model DIR"));
+        m.put("server", "separate process: " + String.join(" ", cmd.subList(1, cmd.size()))
+                .replaceAll("(--adapter \\S+ ?)+", adapters > 0 ? "--adapter lora-0..lora-" + (adapters - 1) + "=DIR " : "")
+                .replaceAll("--model \\S+", "--model DIR").trim() + (serverThreads == null ? " (threads: all cores)" : ""));
         for (Map.Entry<String, String> e : m.entrySet()) md.append("- ").append(e.getKey()).append(": ").append(e.getValue()).append('\n');
 
         md.append("\n## Concurrent streaming clients\n\n");
