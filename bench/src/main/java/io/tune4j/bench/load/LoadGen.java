@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntFunction;
 import java.util.stream.Stream;
 import picocli.CommandLine;
@@ -88,16 +89,31 @@ public final class LoadGen implements Callable<Integer> {
     public Integer call() throws Exception {
         Path tok = tokenizer != null ? tokenizer : Fixtures.find("tokenizers/llama2/tokenizer.bin");
         Path work = Files.createTempDirectory("tune4j-loadgen");
+        AtomicReference<ServerProcess> running = new AtomicReference<>();
+        // Ctrl-C skips finally blocks: stop the server and drop the model files from a hook as well
+        Thread cleanup = new Thread(() -> {
+            ServerProcess sp = running.get();
+            try {
+                if (sp != null) sp.close();
+                deleteTree(work);
+            } catch (IOException | InterruptedException | RuntimeException ignored) {
+                // best effort while the JVM exits
+            }
+        }, "loadgen-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             log("writing a stories15M-shaped random model and " + adapters + " LoRA adapters under " + work);
             BenchModel model = BenchModel.write(work, tok, adapters);
             List<String> cmd = serverCommand(model);
             log("starting " + String.join(" ", cmd));
             try (ServerProcess server = ServerProcess.start(cmd, 300)) {
+                running.set(server);
                 return measure(server, cmd);
             }
         } finally {
+            running.set(null);
             deleteTree(work);
+            Runtime.getRuntime().removeShutdownHook(cleanup);
         }
     }
 
@@ -242,6 +258,7 @@ public final class LoadGen implements Callable<Integer> {
     }
 
     private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
         try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
