@@ -149,7 +149,10 @@ final class CompletionsEndpoint {
         return out;
     }
 
-    /** Writes one request's response as the scheduler reports; safe from the scheduler thread (streams go through {@link SseStream}). */
+    /**
+     * Writes one request's response as the scheduler reports; safe from the scheduler thread. A
+     * streamed response goes out through an {@link SseStream}, which paces it to its client.
+     */
     private final class Reply implements Scheduler.Sink {
         private final ChannelHandlerContext ctx;
         private final boolean chat;
