@@ -302,7 +302,12 @@ int t4j_attention_fwd(float* out, float* lse, const float* q, const float* k, co
     const int64_t tasks = static_cast<int64_t>(B) * nkv * nqb;
     float* slots = ws + shared_floats(d);
     const int64_t sf = slot_floats(d);
-#pragma omp parallel num_threads(team_size())
+    // score and value work, keys bounded by the last query's position: a decoding query over a short
+    // context is done before a woken thread would start
+    int64_t keys = 0;
+    for (int b = 0; b < B; b++) keys = std::max<int64_t>(keys, (q_start ? q_start[b] : 0) + Tq);
+    const int64_t work = 2 * static_cast<int64_t>(B) * Tq * nh * hd * (P + keys);
+#pragma omp parallel num_threads(team_size()) if (tasks > 1 && work > 262144)
     {
         Slot sl = make_slot(slots + omp_get_thread_num() * sf, d);
         // causal tiles grow with the query index: dynamic scheduling keeps the threads even

@@ -4,7 +4,8 @@
 #include <cmath>
 
 void t4j_rmsnorm_fwd(float* y, float* rstd, const float* x, const float* w, int M, int d, float eps) {
-#pragma omp parallel for schedule(static)
+    // a decoding step's few rows cost less than waking the team (and a woken thread may wait for a core)
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(M) * d > 32768)
     for (int i = 0; i < M; i++) {
         const float* xi = x + static_cast<int64_t>(i) * d;
         float* yi = y + static_cast<int64_t>(i) * d;

@@ -7,18 +7,33 @@
 #include <cmath>
 #include <cstring>
 
+// Two vector passes, the maximum and then its first index, instead of one branchy scalar pass: greedy
+// decoding runs this over the vocabulary for every row of every step (16 rows: 4% of a step).
 int t4j_argmax(const float* x, int n) {
-    int best = 0;
-    // NaN never wins: start from the first comparable value
-    while (best < n - 1 && std::isnan(x[best])) best++;
-    float bv = n > 0 ? x[best] : 0.0f;
-    for (int i = best + 1; i < n; i++) {
-        if (x[i] > bv) {  // strict: the first of equal maxima is kept
-            bv = x[i];
-            best = i;
-        }
+    if (n <= 0) return 0;
+    // NaN never wins: a comparison with NaN is false, so it never replaces the running maximum
+    float m = -INFINITY;
+    int i = 0;
+#if defined(__AVX2__)
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(_mm256_loadu_ps(x + i), vm);  // NaN lane of x: keeps vm
+    float lanes[8];
+    _mm256_storeu_ps(lanes, vm);
+    for (float v : lanes) m = v > m ? v : m;
+#endif
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    int j = 0;
+#if defined(__AVX2__)
+    const __m256 target = _mm256_set1_ps(m);
+    for (; j + 8 <= n; j += 8) {
+        int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + j), target, _CMP_EQ_OQ));
+        if (hit) return j + __builtin_ctz(hit);  // the first of equal maxima
     }
-    return best;
+#endif
+    for (; j < n; j++) {
+        if (x[j] == m) return j;
+    }
+    return n - 1;  // every value is NaN
 }
 
 namespace {

@@ -2,16 +2,8 @@ package io.tune4j.bench;
 
 import io.tune4j.ops.MatmulPrecision;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -201,84 +193,24 @@ public final class BenchMain {
     private static final String[] HEADER = {"benchmark", "shape", "tune4j (median)", "libtorch (median)",
             "ratio (libtorch/tune4j)", "target", "status"};
 
-    /** A markdown table, padded so that it also reads as plain text on the console. */
     static String table(List<String[]> rows) {
-        int[] width = new int[HEADER.length];
-        List<String[]> all = new ArrayList<>();
-        all.add(HEADER);
-        all.addAll(rows);
-        for (String[] r : all) for (int i = 0; i < r.length; i++) width[i] = Math.max(width[i], r[i].length());
-        StringBuilder sb = new StringBuilder();
-        for (int k = 0; k < all.size(); k++) {
-            appendRow(sb, all.get(k), width);
-            if (k == 0) {
-                String[] rule = new String[HEADER.length];
-                for (int i = 0; i < rule.length; i++) rule[i] = "-".repeat(width[i]);
-                appendRow(sb, rule, width);
-            }
-        }
-        return sb.toString();
-    }
-
-    private static void appendRow(StringBuilder sb, String[] cells, int[] width) {
-        sb.append('|');
-        for (int i = 0; i < cells.length; i++) {
-            sb.append(' ').append(cells[i]).append(" ".repeat(width[i] - cells[i].length())).append(" |");
-        }
-        sb.append('\n');
+        return MarkdownTable.render(HEADER, rows);
     }
 
     static Map<String, String> machine(int threads) {
         Map<String, String> m = new java.util.LinkedHashMap<>();
-        m.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
-        m.put("commit", gitCommit());
-        m.put("CPU", cpuModel());
-        m.put("cores (logical)", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        m.put("date", Machine.now());
+        m.put("commit", Machine.gitCommit());
+        m.put("CPU", Machine.cpuModel());
+        m.put("cores (logical)", Integer.toString(Machine.cores()));
         m.put("intra-op threads", Integer.toString(threads));
-        m.put("JDK", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
-        m.put("OS", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        m.put("JDK", Machine.jdk());
+        m.put("OS", Machine.os());
         String torchVersion = org.bytedeco.pytorch.Tensor.class.getPackage().getImplementationVersion();
         m.put("libtorch", "Bytedeco PyTorch preset " + (torchVersion == null ? "(version not in manifest)" : torchVersion)
                 + ", float32, CPU");
         m.put("libtorch attention", AttentionBench.TORCH_IMPL);
         return m;
-    }
-
-    private static String cpuModel() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
-            }
-        } catch (IOException | RuntimeException ignored) {
-            // not Linux: fall through
-        }
-        return System.getProperty("os.arch") + " (model unknown)";
-    }
-
-    private static String gitCommit() {
-        String head = git("rev-parse", "HEAD");
-        if (head == null) return "unknown";
-        String status = git("status", "--porcelain", "--untracked-files=no");
-        return head + (status != null && !status.isEmpty() ? " (with uncommitted changes)" : "");
-    }
-
-    private static String git(String... args) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add("git");
-        cmd.addAll(List.of(args));
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String text;
-            try (InputStream in = p.getInputStream()) {
-                text = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
-            }
-            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 ? text : null;
-        } catch (IOException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        }
     }
 
     private static void writeMarkdown(Path out, Map<String, String> machine, String settings, String decodeCheck,
@@ -291,14 +223,6 @@ public final class BenchMain {
         if (decodeCheck != null) md.append("- decode check: ").append(decodeCheck).append('\n');
         md.append('\n').append(table);
         md.append("\nratio = libtorch median / tune4j median (> 1: tune4j is faster); status compares it with the target.\n");
-        Path dir = out.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        // a crash half-way through must not leave a truncated table where a good one was
-        Path tmp = Files.createTempFile(dir, "results", ".md.tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.wrap(md.toString().getBytes(StandardCharsets.UTF_8)));
-            ch.force(true);
-        }
-        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Machine.writeAtomically(out, md.toString());
     }
 }

@@ -107,7 +107,7 @@ public class MultiLoraDecodeBench {
     }
 
     /** A PEFT-layout LoRA adapter with random non-zero A and B on q, k, v, o. */
-    static void saveAdapter(LlamaModel model, Path dir, long seed) {
+    public static void saveAdapter(LlamaModel model, Path dir, long seed) {
         try (LoraMethod m = new LoraMethod(new LoraConfig(RANK, 32f, 0f, LoraConfig.ATTENTION, false, seed))) {
             m.attach(model);
             SplittableRandom rng = new SplittableRandom(seed);

@@ -43,6 +43,35 @@ class SamplingTest {
         }
     }
 
+    /** NaN never wins, an all-NaN input ends at the last index, ties go to the first, at any offset from a vector boundary. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void argmaxSkipsNaNAndKeepsTheFirstOfEqualMaxima(Ops ops) {
+        float nan = Float.NaN, ninf = Float.NEGATIVE_INFINITY;
+        float[][] cases = {
+            {nan, 1f, nan, 3f, 3f, nan, 2f, 0f, 3f, nan, 1f},
+            {nan, nan, nan},
+            {nan, ninf, nan, ninf},
+            {ninf, ninf},
+            {-0f, 0f, -1f},
+        };
+        int[] want = {3, 2, 1, 0, 0};
+        try (Arena arena = new Arena()) {
+            for (int c = 0; c < cases.length; c++) {
+                assertEquals(want[c], ops.argmax(arena.adopt(Tensor.of(cases[c], cases[c].length)), cases[c].length), "case " + c);
+            }
+            for (int V = 1; V <= 40; V++) {
+                for (int at = 0; at < V; at++) {
+                    float[] l = new float[V];
+                    for (int i = 0; i < V; i++) l[i] = i % 3 == 0 ? nan : -i;
+                    l[at] = 5f;
+                    if (at + 9 < V) l[at + 9] = 5f; // a later tie, across a vector boundary
+                    assertEquals(at, ops.argmax(arena.adopt(Tensor.of(l, V)), V), "V=" + V + " max at " + at);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void topKOfOneIsArgmaxForAnyCoin(Ops ops) {

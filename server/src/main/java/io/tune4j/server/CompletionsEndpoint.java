@@ -2,11 +2,8 @@ package io.tune4j.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -152,7 +149,10 @@ final class CompletionsEndpoint {
         return out;
     }
 
-    /** Writes one request's response as the scheduler reports; safe from the scheduler thread. */
+    /**
+     * Writes one request's response as the scheduler reports; safe from the scheduler thread. A
+     * streamed response goes out through an {@link SseStream}, which paces it to its client.
+     */
     private final class Reply implements Scheduler.Sink {
         private final ChannelHandlerContext ctx;
         private final boolean chat;
@@ -161,7 +161,7 @@ final class CompletionsEndpoint {
         private final String model;
         private final String id;
         private final long created = System.currentTimeMillis() / 1000;
-        private boolean headersSent;
+        private SseStream sse; // streamed responses, from onQueued on
 
         Reply(ChannelHandlerContext ctx, boolean chat, boolean stream, boolean includeUsage, String model) {
             this.ctx = ctx;
@@ -179,44 +179,45 @@ final class CompletionsEndpoint {
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
             r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
             HttpUtil.setTransferEncodingChunked(r, true);
-            ctx.write(r);
-            headersSent = true;
-            s.metrics().openStreams.incrementAndGet();
+            sse = new SseStream(ctx, s.metrics(), s.options(), text -> deltaChunk(text, null));
+            List<ObjectNode> first = new ArrayList<>();
             if (chat) {
                 ObjectNode c = chunk();
                 ObjectNode choice = c.withArray("choices").addObject().put("index", 0);
                 choice.putObject("delta").put("role", "assistant").put("content", "");
                 choice.putNull("logprobs");
                 choice.putNull("finish_reason");
-                event(c);
+                first.add(c);
             }
-            ctx.flush();
+            sse.open(r, first);
         }
 
         @Override
         public void onDelta(String text) {
-            if (!stream) return;
-            if (!ctx.channel().isActive()) throw new IllegalStateException("client gone");
-            event(deltaChunk(text, null));
-            ctx.flush();
+            if (stream) sse.text(text);
         }
 
         @Override
         public void onDone(GenerationResult r) {
             if (r.finishReason() == FinishReason.CANCELLED) {
-                // the client left (nothing to write) or the server is stopping (tell it why)
-                if (ctx.channel().isActive()) onError(new Scheduler.ShutdownException("the server is shutting down"));
+                // the client left or was too slow (nothing to write), or the server is stopping (tell it why)
+                if (ctx.channel().isActive() && (sse == null || !sse.cutOff())) {
+                    onError(new Scheduler.ShutdownException("the server is shutting down"));
+                } else if (sse != null) {
+                    sse.discard();
+                }
                 return;
             }
             if (stream) {
-                event(deltaChunk("", r.finishReason().openAiName()));
+                List<ObjectNode> last = new ArrayList<>();
+                last.add(deltaChunk("", r.finishReason().openAiName()));
                 if (includeUsage) {
                     ObjectNode u = chunk();
                     u.putArray("choices");
                     u.set("usage", usage(r));
-                    event(u);
+                    last.add(u);
                 }
-                endStream();
+                sse.end(last);
                 return;
             }
             ObjectNode root = Http.JSON.createObjectNode().put("id", id).put("object", chat ? "chat.completion" : "text_completion")
@@ -232,20 +233,16 @@ final class CompletionsEndpoint {
 
         @Override
         public void onError(RuntimeException e) {
-            if (e instanceof CancellationException) return;
+            if (e instanceof CancellationException) {
+                if (sse != null) sse.discard();
+                return;
+            }
             ApiException api = toApi(e);
-            if (!headersSent) {
+            if (sse == null) {
                 ctx.writeAndFlush(ApiResponse.error(api));
                 return;
             }
-            event(Http.errorBody(api));
-            endStream();
-        }
-
-        private void endStream() {
-            ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(Http.utf8("data: [DONE]\n\n"))));
-            ctx.writeAndFlush(new DefaultLastHttpContent());
-            s.metrics().openStreams.decrementAndGet();
+            sse.end(List.of(Http.errorBody(api)));
         }
 
         private ApiException toApi(RuntimeException e) {
@@ -281,16 +278,6 @@ final class CompletionsEndpoint {
             choice.putNull("logprobs");
             if (finish == null) choice.putNull("finish_reason"); else choice.put("finish_reason", finish);
             return c;
-        }
-
-        private void event(ObjectNode json) {
-            byte[] body = Http.bytes(json);
-            byte[] framed = new byte[body.length + 8];
-            System.arraycopy(Http.utf8("data: "), 0, framed, 0, 6);
-            System.arraycopy(body, 0, framed, 6, body.length);
-            framed[framed.length - 2] = '\n';
-            framed[framed.length - 1] = '\n';
-            ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(framed)));
         }
 
         private ObjectNode usage(GenerationResult r) {

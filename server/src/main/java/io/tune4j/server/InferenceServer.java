@@ -8,6 +8,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -94,6 +95,11 @@ public final class InferenceServer implements AutoCloseable {
             throw new IllegalArgumentException("--grpc-port must be a port 0-65535 (0 picks a free one), got " + o.grpcPort);
         }
         if (o.maxBatch < 1) throw new IllegalArgumentException("--max-batch must be >= 1, got " + o.maxBatch);
+        if (o.idleTimeoutMillis < 0) throw new IllegalArgumentException("--idle-timeout must be >= 0, got " + o.idleTimeoutMillis / 1000);
+        if (o.slowClientTimeoutMillis < 0) {
+            throw new IllegalArgumentException("--slow-client-timeout must be >= 0, got " + o.slowClientTimeoutMillis / 1000);
+        }
+        if (o.maxStreamBacklogBytes < 1) throw new IllegalArgumentException("--max-stream-backlog must be >= 1, got " + o.maxStreamBacklogBytes);
         Path dataDir = null;
         try {
             if (o.dataDir != null) dataDir = o.dataDir.toRealPath();
@@ -160,8 +166,13 @@ public final class InferenceServer implements AutoCloseable {
         Channel ch = null;
         int listening = o.port;
         try {
-            ch = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
+            ServerBootstrap bootstrap = new ServerBootstrap();
+            if (o.socketSendBufferBytes > 0) bootstrap.childOption(ChannelOption.SO_SNDBUF, o.socketSendBufferBytes);
+            ch = bootstrap.group(boss, workers).channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_BACKLOG, 256)
+                    // past the high mark a channel is unwritable and its streams hold text back (SseStream)
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                            new WriteBufferWaterMark(o.writeBufferHighWaterMark / 2, o.writeBufferHighWaterMark))
                     .childHandler(new ConnectionInitializer(s, log))
                     .bind(host, o.port).sync().channel();
             int port = ((InetSocketAddress) ch.localAddress()).getPort();
@@ -259,6 +270,7 @@ public final class InferenceServer implements AutoCloseable {
         @Override
         protected void initChannel(SocketChannel ch) {
             int maxBody = s.options().maxBodyBytes;
+            if (s.options().idleTimeoutMillis > 0) ch.pipeline().addLast(new IdleConnectionHandler(s.options().idleTimeoutMillis, s.metrics()));
             HttpServerCodec http1 = new HttpServerCodec();
             HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(http1, protocol ->
                     AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
@@ -313,5 +325,6 @@ public final class InferenceServer implements AutoCloseable {
         p.addAfter(after, "aggregate", new LimitsHandler.Aggregator(Math.max(maxBody, maxUpload)));
         p.addAfter(after, "limits", new LimitsHandler(maxBody, maxUpload));
         p.addAfter(after, "access-log", new AccessLogHandler(s.metrics(), log));
+        p.addAfter(after, "request-tracker", new IdleConnectionHandler.RequestTracker());
     }
 }

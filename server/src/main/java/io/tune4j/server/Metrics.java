@@ -13,6 +13,8 @@ import java.util.function.Supplier;
 /** Counters, gauges and histograms rendered in Prometheus' text exposition format. */
 public final class Metrics {
     static final double[] LATENCY_BUCKETS = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
+    /** A decode step of a small model takes milliseconds: finer buckets than request latencies. */
+    static final double[] STEP_BUCKETS = {0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1};
 
     /** A cumulative histogram; observations are lock-free. */
     static final class Histogram {
@@ -39,6 +41,8 @@ public final class Metrics {
     private final Map<String, LongAdder> grpcRequests = new ConcurrentHashMap<>(); // "method\0code"
     private final Map<String, Histogram> grpcLatency = new ConcurrentHashMap<>();
     final Histogram timeToFirstToken = new Histogram(LATENCY_BUCKETS);
+    /** Wall time of each batched forward step (model, sampling and handing tokens to the streams). */
+    final Histogram stepSeconds = new Histogram(STEP_BUCKETS);
     final LongAdder promptTokens = new LongAdder();
     final LongAdder completionTokens = new LongAdder();
     final LongAdder steps = new LongAdder();
@@ -52,6 +56,10 @@ public final class Metrics {
     final AtomicLong freeSlots = new AtomicLong();
     final AtomicLong inFlight = new AtomicLong();
     final AtomicLong openStreams = new AtomicLong();
+    /** Streamed text held for clients that read slower than it is generated ({@link SseStream}). */
+    final AtomicLong streamBacklogBytes = new AtomicLong();
+    final LongAdder slowClientsCut = new LongAdder();
+    final LongAdder idleConnectionsClosed = new LongAdder();
     /** Generated tokens per second over the last step (all sequences of the batch together). */
     volatile double tokensPerSecond;
     private final Map<String, Gauge> gauges = new ConcurrentHashMap<>();
@@ -98,6 +106,10 @@ public final class Metrics {
         return batchSize.get();
     }
 
+    public long streamBacklogBytes() {
+        return streamBacklogBytes.get();
+    }
+
     public String render() {
         StringBuilder b = new StringBuilder(4096);
         b.append("# HELP tune4j_requests_total HTTP requests by endpoint and status.\n# TYPE tune4j_requests_total counter\n");
@@ -122,6 +134,9 @@ public final class Metrics {
         b.append("# HELP tune4j_time_to_first_token_seconds Time from submission to the first generated token.\n"
                 + "# TYPE tune4j_time_to_first_token_seconds histogram\n");
         histogram(b, "tune4j_time_to_first_token_seconds", "", timeToFirstToken);
+        b.append("# HELP tune4j_step_duration_seconds Wall time of one batched decode step.\n"
+                + "# TYPE tune4j_step_duration_seconds histogram\n");
+        histogram(b, "tune4j_step_duration_seconds", "", stepSeconds);
         counter(b, "tune4j_prompt_tokens_total", "Prompt tokens prefilled.", promptTokens.sum());
         counter(b, "tune4j_completion_tokens_total", "Tokens generated.", completionTokens.sum());
         counter(b, "tune4j_decode_steps_total", "Batched forward steps.", steps.sum());
@@ -135,6 +150,11 @@ public final class Metrics {
         gauge(b, "tune4j_free_slots", "KV cache slots free.", freeSlots.get());
         gauge(b, "tune4j_requests_in_flight", "Generation requests queued or running.", inFlight.get());
         gauge(b, "tune4j_open_streams", "Server-sent event streams open.", openStreams.get());
+        gauge(b, "tune4j_stream_backlog_bytes", "Streamed text waiting for slow readers.", streamBacklogBytes.get());
+        counter(b, "tune4j_slow_clients_disconnected_total", "Streams closed because the client read too slowly.",
+                slowClientsCut.sum());
+        counter(b, "tune4j_idle_connections_closed_total", "Keep-alive connections closed after the idle timeout.",
+                idleConnectionsClosed.sum());
         new TreeMap<>(gauges).forEach((name, g) -> gauge(b, name, g.help(), g.value().getAsDouble()));
         new TreeMap<>(labeledGauges).forEach((name, g) -> {
             b.append("# HELP ").append(name).append(' ').append(g.help()).append("\n# TYPE ").append(name).append(" gauge\n");

@@ -139,6 +139,14 @@ final class Router extends SimpleChannelInboundHandler<ApiRequest> {
         return root;
     }
 
+    /** A stream that stopped writing for a slow reader resumes when the channel has room again. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        SseStream stream = ctx.channel().attr(SseStream.CURRENT).get();
+        if (stream != null) stream.writabilityChanged();
+        super.channelWritabilityChanged(ctx);
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         if (current != null) current.cancel();

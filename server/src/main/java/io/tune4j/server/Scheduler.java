@@ -287,6 +287,7 @@ public final class Scheduler implements AutoCloseable {
                     }
                     double s = (System.nanoTime() - t0) / 1e9;
                     metrics.steps.increment();
+                    metrics.stepSeconds.observe(s);
                     if (decoding > 0) metrics.tokensPerSecond = decoding / Math.max(s, 1e-9);
                     collectFinished();
                     if (stepPauseMillis > 0) Thread.sleep(stepPauseMillis);

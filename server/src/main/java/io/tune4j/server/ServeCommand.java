@@ -81,6 +81,18 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--request-timeout", defaultValue = "300", description = "seconds a request may queue and run (default: ${DEFAULT-VALUE})")
     long requestTimeout;
 
+    @Option(names = "--idle-timeout", defaultValue = "60", paramLabel = "SECONDS",
+            description = "close a keep-alive connection idle this long, never while a request on it runs; 0 = never (default: ${DEFAULT-VALUE})")
+    long idleTimeout;
+
+    @Option(names = "--slow-client-timeout", defaultValue = "30", paramLabel = "SECONDS",
+            description = "cancel a stream whose client reads nothing this long; 0 = never (default: ${DEFAULT-VALUE})")
+    long slowClientTimeout;
+
+    @Option(names = "--max-stream-backlog", defaultValue = "262144", paramLabel = "BYTES",
+            description = "cancel a stream whose client falls this far behind (default: ${DEFAULT-VALUE})")
+    long maxStreamBacklog;
+
     @Option(names = "--model-id", description = "id clients use for the base model (default: the model directory's name)")
     String modelId;
 
@@ -103,6 +115,9 @@ public final class ServeCommand implements Callable<Integer> {
         if (maxContext > 0) o.maxContext = maxContext;
         o.requestTimeoutMillis = requestTimeout * 1000;
         o.modelId = modelId;
+        o.idleTimeoutMillis = idleTimeout * 1000;
+        o.slowClientTimeoutMillis = slowClientTimeout * 1000;
+        o.maxStreamBacklogBytes = maxStreamBacklog;
         if (o.keys.isEmpty() && !insecure) {
             throw new IllegalArgumentException("no API key configured: pass --api-keys FILE or set TUNE4J_API_KEY "
                     + "(or --insecure to serve without keys on loopback only)");

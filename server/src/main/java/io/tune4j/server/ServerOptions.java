@@ -42,4 +42,14 @@ public final class ServerOptions {
     public int ioThreads = 2;
     /** Sleep after each training step of a job: lets tests hold a job mid-run on a model that trains in milliseconds. */
     public long jobStepPauseMillis;
+    /** A connection that reads and writes nothing this long while no request on it is answered is closed (0: never). */
+    public long idleTimeoutMillis = 60_000;
+    /** A stream whose client leaves the channel unwritable this long is closed and its request cancelled (0: never). */
+    public long slowClientTimeoutMillis = 30_000;
+    /** Streamed text a slow client may fall behind before its stream is closed and its request cancelled. */
+    public long maxStreamBacklogBytes = 256 * 1024;
+    /** Bytes queued in a connection's outbound buffer before it counts as unwritable (Netty's default; low mark = half). */
+    public int writeBufferHighWaterMark = 64 * 1024;
+    /** SO_SNDBUF of accepted connections (0: the OS default, which grows on demand). */
+    public int socketSendBufferBytes;
 }
