@@ -66,6 +66,11 @@ public final class LoraBank implements AutoCloseable {
         if (slot < 0) throw new IllegalStateException("all " + names.length + " LoRA adapter slots are in use");
         LoraMethod.Saved saved = LoraMethod.readConfig(dir);
         LoraConfig cfg = saved.config();
+        if (!cfg.modulesToSave().isEmpty()) {
+            throw new IllegalArgumentException(dir + ": the adapter trains whole modules too (modules_to_save "
+                    + cfg.modulesToSave() + "), which replace base weights for every row; it cannot share a LoRA bank "
+                    + "(attach it alone with Adapters.load)");
+        }
         List<String> targets = cfg.targetModules();
         for (DecoderLayer layer : model.layers()) {
             for (String module : targets) {

@@ -41,6 +41,7 @@ class LoraBankTest {
     @TempDir
     static Path tmp;
     static List<Path> adapters = new ArrayList<>();
+    static Path withNorms; // LoRA with modules_to_save
 
     /** Three adapters with random non-zero A and B, different targets and ranks, saved in PEFT layout. */
     @BeforeAll
@@ -52,6 +53,8 @@ class LoraBankTest {
                 new LoraConfig(8, 16f, 0f, List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj"), false, 2L),
                 new LoraConfig(3, 4f, 0f, List.of("o_proj", "up_proj", "down_proj"), true, 3L));
         for (int i = 0; i < cfgs.size(); i++) adapters.add(save(m.model(), cfgs.get(i), rnd, tmp.resolve("lora" + i)));
+        withNorms = save(m.model(), new LoraConfig(4, 8f, 0f, List.of("q_proj"), false, 4L, List.of("norm")), rnd,
+                tmp.resolve("lora-norms"));
     }
 
     static Path save(LlamaModel model, LoraConfig cfg, Rand rnd, Path dir) {
@@ -225,6 +228,10 @@ class LoraBankTest {
             for (MultiLoraProjection p : bank.projections()) if (p != null) assertEquals(0, p.rank(a));
             // a directory that is not an adapter, and a LoRA for another model shape, leave the bank as it was
             assertThrows(ModelFormatException.class, () -> bank.load("x", tmp));
+            assertEquals(1, bank.size());
+            // modules_to_save replace base weights for every row: such an adapter cannot share the bank
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> bank.load("n", withNorms));
+            assertTrue(e.getMessage().contains("modules_to_save"), e.getMessage());
             assertEquals(1, bank.size());
             Projection q = model.layers().get(0).projection("q_proj");
             assertSame(q, model.layers().get(0).projection("q_proj"));

@@ -368,10 +368,16 @@ public final class Scheduler implements AutoCloseable {
         }, l.result()));
     }
 
-    /** Whether dir holds a LoRA adapter (PEFT peft_type LORA); throws when its config cannot be read. */
+    /**
+     * Whether dir holds a LoRA adapter (PEFT peft_type LORA) that can share the batch; one with
+     * modules_to_save replaces base weights, so it runs alone like the other adapter kinds. Throws
+     * when its config cannot be read.
+     */
     private static boolean isLora(Path dir) {
         JsonNode c = PeftFiles.readConfig(dir);
-        return "LORA".equals(c.path("peft_type").asText());
+        if (!"LORA".equals(c.path("peft_type").asText())) return false;
+        JsonNode saved = c.get("modules_to_save");
+        return saved == null || saved.isNull() || saved.isEmpty();
     }
 
     private int pendingJobs() {
