@@ -215,6 +215,54 @@ class LoraBankTest {
         }
     }
 
+    /** Last-token logits of one sequence prefilled in one step, its rows on bank slot {@code slot} (-1: base). */
+    static float[] last(LlamaModel model, int[] toks, int slot) {
+        try (InferenceContext c = model.newInferenceContext(1, 64, toks.length)) {
+            return model.step(c, new int[] {0}, new int[][] {toks}, new int[] {0}, new int[] {slot}).toFloatArray();
+        }
+    }
+
+    static void assertClose(float[] want, float[] got, String what) {
+        double rel = PeftTesting.maxRelDiff(got, want);
+        assertTrue(rel <= 1e-5, what + ": relative difference " + rel);
+    }
+
+    @Test
+    void suspendedBankLetsALoraWithModulesToSaveRunAloneAndResumes() {
+        LlamaModel model = m.model();
+        int[] toks = PeftTesting.tokens(new Rand(7), 10, 512);
+        float[] base = last(model, toks, -1), want0, want1, wantNorms;
+        try (LoraMethod x = LoraMethod.load(adapters.get(0), model)) {
+            want0 = last(model, toks, -1);
+        }
+        try (LoraMethod x = LoraMethod.load(adapters.get(1), model)) {
+            want1 = last(model, toks, -1);
+        }
+        try (LoraMethod x = LoraMethod.load(withNorms, model)) {
+            wantNorms = last(model, toks, -1);
+        }
+        try (LoraBank bank = new LoraBank(model, 4)) {
+            int a = bank.load("a", adapters.get(0));
+            assertClose(want0, last(model, toks, a), "adapter a through the bank");
+            bank.suspend();
+            assertTrue(bank.suspended());
+            for (DecoderLayer l : model.layers()) {
+                for (String mod : PeftFiles.MODULES) assertTrue(l.projection(mod) instanceof DenseProjection, mod);
+            }
+            int b;
+            try (LoraMethod alone = LoraMethod.load(withNorms, model)) {
+                assertClose(wantNorms, last(model, toks, -1), "LoRA with modules_to_save alone");
+                b = bank.load("b", adapters.get(1)); // loading goes on while suspended
+                assertThrows(IllegalStateException.class, bank::resume, "resuming over an attached method");
+            }
+            bank.resume();
+            assertTrue(!bank.suspended());
+            assertClose(want0, last(model, toks, a), "adapter a after resume");
+            assertClose(want1, last(model, toks, b), "adapter b, loaded while suspended");
+            assertClose(base, last(model, toks, -1), "base rows after resume");
+        }
+    }
+
     @Test
     void loadUnloadAndErrors() {
         LlamaModel model = m.model();

@@ -211,7 +211,15 @@ public final class Scheduler implements AutoCloseable {
     /** Attaches the (non-LoRA) adapter in dir as name (scheduler thread, idle); throws when it cannot be loaded. */
     void attach(String name, Path dir) {
         detach();
-        currentMethod = Adapters.load(dir, model);
+        // a LoRA adapter that runs alone (it has modules_to_save) wraps the projections itself: the
+        // bank's wrappers leave the model until it is detached
+        if ("LORA".equals(PeftFiles.readConfig(dir).path("peft_type").asText())) loras.suspend();
+        try {
+            currentMethod = Adapters.load(dir, model);
+        } catch (RuntimeException e) {
+            loras.resume();
+            throw e;
+        }
         currentMethod.setTraining(false);
         currentName = name;
         currentDir = dir;
@@ -231,6 +239,7 @@ public final class Scheduler implements AutoCloseable {
         currentMethod = null;
         currentName = null;
         currentDir = null;
+        loras.resume();
     }
 
     /**
