@@ -58,6 +58,9 @@ final class FineTuneCommand implements Callable<Integer> {
     @Option(names = "--lora-dropout") Float loraDropout;
     @Option(names = "--target-modules", split = ",", description = "e.g. q_proj,v_proj") List<String> targetModules;
     @Option(names = "--rslora") Boolean rsLora;
+    @Option(names = "--modules-to-save", split = ",", paramLabel = "NAME,...", description = "LoRA: modules that train whole "
+            + "and are saved with the adapter (PEFT's modules_to_save; RMSNorm weights: norm, input_layernorm, "
+            + "post_attention_layernorm)") List<String> modulesToSave;
     @Option(names = "--adapter-kind", description = "houlsby or pfeiffer") String adapterKind;
     @Option(names = "--bottleneck") Integer bottleneck;
     @Option(names = "--virtual-tokens") Integer virtualTokens;
@@ -96,7 +99,7 @@ final class FineTuneCommand implements Callable<Integer> {
                 labelMap == null ? null : io.tune4j.data.FieldMapping.parseLabelMap(labelMap), labelInstruction, seqLen,
                 null, null, null, skipBadRecords ? true : null, pack ? true : null, noEosLoss ? false : null);
         MethodSpec ms = new MethodSpec(method, loraR, loraAlpha, loraDropout, targetModules, rsLora, adapterKind, bottleneck,
-                null, virtualTokens, prefixProjection, null);
+                null, virtualTokens, prefixProjection, null, modulesToSave);
         TrainConfig.Builder tb = TrainConfig.builder().seed(seed);
         if (maxSteps != null) tb.maxSteps(maxSteps);
         if (epochs != null) tb.epochs(epochs);

@@ -64,7 +64,7 @@ public final class Demo {
                 128, null, null, null, null, null, false);
         MethodSpec lora = new MethodSpec("lora", 16, 32f, 0f,
                 List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), null, null, null, null,
-                null, null, null);
+                null, null, null, null);
         TrainConfig sstTrain = TrainConfig.builder().lr(3e-3).warmupSteps(20).maxSteps(steps(400)).batchSize(16)
                 .seed(42).evalEvery(0).build();
         rows.add(run("SST-2 sentiment", new FineTuneSpec(model, null, sst, lora, sstTrain,

@@ -18,17 +18,21 @@ import java.util.Locale;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record MethodSpec(String type, Integer r, Float alpha, Float dropout, List<String> targetModules, Boolean rsLora,
                          String adapterKind, Integer bottleneck, String activation, Integer virtualTokens,
-                         Boolean prefixProjection, Integer prefixHidden) {
+                         Boolean prefixProjection, Integer prefixHidden, List<String> modulesToSave) {
 
     public MethodSpec {
         type = type == null ? "lora" : type.toLowerCase(Locale.ROOT);
         if (!List.of("lora", "adapter", "prefix", "full").contains(type)) {
             throw new IllegalArgumentException("method: unknown type '" + type + "' (expected lora, adapter, prefix or full)");
         }
+        if (modulesToSave != null && !modulesToSave.isEmpty() && !type.equals("lora")) {
+            throw new IllegalArgumentException("method: modulesToSave is a LoRA setting (PEFT's modules_to_save), not one of '"
+                    + type + "'");
+        }
     }
 
     public static MethodSpec of(String type) {
-        return new MethodSpec(type, null, null, null, null, null, null, null, null, null, null, null);
+        return new MethodSpec(type, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     /** Builds the method; errors (unknown module, rank <= 0) surface here, before any training. */
@@ -38,7 +42,8 @@ public record MethodSpec(String type, Integer r, Float alpha, Float dropout, Lis
                 LoraConfig d = LoraConfig.defaults();
                 return new LoraMethod(new LoraConfig(r != null ? r : d.r(), alpha != null ? alpha : d.alpha(),
                         dropout != null ? dropout : d.dropout(), targetModules != null ? targetModules : d.targetModules(),
-                        rsLora != null ? rsLora : d.useRsLora(), seed));
+                        rsLora != null ? rsLora : d.useRsLora(), seed,
+                        modulesToSave != null ? modulesToSave : d.modulesToSave()));
             }
             case "adapter": {
                 AdapterConfig d = AdapterConfig.defaults();

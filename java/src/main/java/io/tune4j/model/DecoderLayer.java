@@ -15,8 +15,8 @@ public final class DecoderLayer implements AutoCloseable {
     final int index;
     final LlamaConfig cfg;
     final Ops ops;
-    final Parameter attnNorm;
-    final Parameter ffnNorm;
+    Parameter attnNorm;     // input_layernorm
+    Parameter ffnNorm;      // post_attention_layernorm
     Projection q, k, v, o, gate, up, down;
     Parameter prefixKeys;   // [P, kvDim] or null
     Parameter prefixValues; // [P, kvDim] or null
@@ -84,6 +84,29 @@ public final class DecoderLayer implements AutoCloseable {
             default: throw new IllegalArgumentException("unknown module '" + module
                     + "' (expected q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj or down_proj)");
         }
+    }
+
+    /** RMSNorm weight by Hugging Face module name: input_layernorm or post_attention_layernorm. */
+    public Parameter norm(String module) {
+        switch (module) {
+            case "input_layernorm": return attnNorm;
+            case "post_attention_layernorm": return ffnNorm;
+            default: throw new IllegalArgumentException("unknown norm '" + module
+                    + "' (expected input_layernorm or post_attention_layernorm)");
+        }
+    }
+
+    /** Replaces a norm weight (e.g. with a trainable copy of it), same shape; returns the old one. */
+    public Parameter replaceNorm(String module, Parameter replacement) {
+        Parameter old = norm(module);
+        if (!java.util.Arrays.equals(old.value().shape(), replacement.value().shape())) {
+            throw new IllegalArgumentException(module + ": replacement has shape "
+                    + java.util.Arrays.toString(replacement.value().shape()) + ", expected "
+                    + java.util.Arrays.toString(old.value().shape()));
+        }
+        if (module.equals("input_layernorm")) attnNorm = replacement;
+        else ffnNorm = replacement;
+        return old;
     }
 
     /** Replaces a projection (e.g. with a LoRA wrapper around it); returns the old one. */

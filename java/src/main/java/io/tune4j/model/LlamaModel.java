@@ -18,7 +18,7 @@ public final class LlamaModel implements AutoCloseable {
     private final LlamaConfig cfg;
     private final Ops ops;
     private final Parameter embed;
-    private final Parameter finalNorm;
+    private Parameter finalNorm;
     private final Parameter lmHead; // the embedding parameter itself when tied
     private final List<DecoderLayer> layers;
     private final Arena arena = new Arena();
@@ -99,6 +99,18 @@ public final class LlamaModel implements AutoCloseable {
 
     public Parameter finalNorm() {
         return finalNorm;
+    }
+
+    /** Replaces the final norm's weight (e.g. with a trainable copy of it), same shape; returns the old one. */
+    public Parameter replaceFinalNorm(Parameter replacement) {
+        if (!java.util.Arrays.equals(finalNorm.value().shape(), replacement.value().shape())) {
+            throw new IllegalArgumentException("model.norm: replacement has shape "
+                    + java.util.Arrays.toString(replacement.value().shape()) + ", expected "
+                    + java.util.Arrays.toString(finalNorm.value().shape()));
+        }
+        Parameter old = finalNorm;
+        finalNorm = replacement;
+        return old;
     }
 
     public Parameter lmHead() {

@@ -26,6 +26,7 @@ public final class LoraBank implements AutoCloseable {
     private final LlamaModel model;
     private final String[] names;
     private final MultiLoraProjection[][] wrappers; // [layer][module index in PeftFiles.MODULES]
+    private DenseProjection[][] suspendedBases;      // the base projections while suspended, else null
 
     public LoraBank(LlamaModel model, int capacity) {
         if (capacity < 1 || capacity > MAX_SLOTS) {
@@ -66,8 +67,14 @@ public final class LoraBank implements AutoCloseable {
         if (slot < 0) throw new IllegalStateException("all " + names.length + " LoRA adapter slots are in use");
         LoraMethod.Saved saved = LoraMethod.readConfig(dir);
         LoraConfig cfg = saved.config();
+        if (!cfg.modulesToSave().isEmpty()) {
+            throw new IllegalArgumentException(dir + ": the adapter trains whole modules too (modules_to_save "
+                    + cfg.modulesToSave() + "), which replace base weights for every row; it cannot share a LoRA bank "
+                    + "(attach it alone with Adapters.load)");
+        }
         List<String> targets = cfg.targetModules();
         for (DecoderLayer layer : model.layers()) {
+            if (suspendedBases != null) break; // the bases are known; the layers may hold another method's wrappers
             for (String module : targets) {
                 Projection p = layer.projection(module);
                 if (!(p instanceof DenseProjection) && !(p instanceof MultiLoraProjection)) {
@@ -116,12 +123,70 @@ public final class LoraBank implements AutoCloseable {
         int mi = PeftFiles.MODULES.indexOf(module);
         MultiLoraProjection w = wrappers[layer.index()][mi];
         if (w == null) {
-            DenseProjection base = (DenseProjection) layer.projection(module);
+            DenseProjection base = suspendedBases != null ? suspendedBases[layer.index()][mi]
+                    : (DenseProjection) layer.projection(module);
             w = new MultiLoraProjection(model.ops(), base, names.length);
-            layer.replaceProjection(module, w);
+            if (suspendedBases == null) layer.replaceProjection(module, w); // else resume() installs it
             wrappers[layer.index()][mi] = w;
         }
         return w;
+    }
+
+    /**
+     * Puts the base projections back into the model, for a method that wraps them itself and runs
+     * alone (a LoRA adapter with modules_to_save); the loaded adapters stay, and adapters may still
+     * be loaded and unloaded. {@link #resume} reinstalls the bank once that method is detached. No
+     * sequence may use a slot while suspended.
+     */
+    public void suspend() {
+        if (suspendedBases != null) return;
+        DenseProjection[][] bases = new DenseProjection[wrappers.length][PeftFiles.MODULES.size()];
+        for (DecoderLayer layer : model.layers()) {
+            for (int mi = 0; mi < PeftFiles.MODULES.size(); mi++) {
+                Projection p = layer.projection(PeftFiles.MODULES.get(mi));
+                MultiLoraProjection w = wrappers[layer.index()][mi];
+                if (w != null && p == w) {
+                    bases[layer.index()][mi] = w.base();
+                } else if (p instanceof DenseProjection d) {
+                    bases[layer.index()][mi] = d;
+                } else {
+                    throw new IllegalStateException("layer " + layer.index() + " " + PeftFiles.MODULES.get(mi)
+                            + " is wrapped by " + p.getClass().getSimpleName() + "; the LoRA bank cannot be suspended");
+                }
+            }
+        }
+        for (DecoderLayer layer : model.layers()) {
+            for (int mi = 0; mi < PeftFiles.MODULES.size(); mi++) {
+                MultiLoraProjection w = wrappers[layer.index()][mi];
+                if (w != null) layer.replaceProjection(PeftFiles.MODULES.get(mi), w.base());
+            }
+        }
+        suspendedBases = bases;
+    }
+
+    /** Reinstalls the bank after {@link #suspend}; the method attached meanwhile must be detached. */
+    public void resume() {
+        if (suspendedBases == null) return;
+        for (DecoderLayer layer : model.layers()) {
+            for (int mi = 0; mi < PeftFiles.MODULES.size(); mi++) {
+                Projection p = layer.projection(PeftFiles.MODULES.get(mi));
+                if (p != suspendedBases[layer.index()][mi]) {
+                    throw new IllegalStateException("layer " + layer.index() + " " + PeftFiles.MODULES.get(mi)
+                            + " is still wrapped by " + p.getClass().getSimpleName() + "; detach it before resuming the LoRA bank");
+                }
+            }
+        }
+        for (DecoderLayer layer : model.layers()) {
+            for (int mi = 0; mi < PeftFiles.MODULES.size(); mi++) {
+                MultiLoraProjection w = wrappers[layer.index()][mi];
+                if (w != null) layer.replaceProjection(PeftFiles.MODULES.get(mi), w);
+            }
+        }
+        suspendedBases = null;
+    }
+
+    public boolean suspended() {
+        return suspendedBases != null;
     }
 
     /** The wrapped projections, for inspection: layer by layer, PeftFiles.MODULES order, null where none. */

@@ -12,8 +12,12 @@ import java.util.List;
  * @param targetModules subset of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj
  * @param useRsLora     scale by alpha/sqrt(r) instead of alpha/r
  * @param seed          initialisation of A and the dropout masks
+ * @param modulesToSave PEFT's modules_to_save: modules that train whole next to LoRA and are saved with
+ *                      it, matched as PEFT does (a module whose name ends with an entry); only the RMSNorm
+ *                      weights qualify (norm, input_layernorm, post_attention_layernorm); empty for none
  */
-public record LoraConfig(int r, float alpha, float dropout, List<String> targetModules, boolean useRsLora, long seed) {
+public record LoraConfig(int r, float alpha, float dropout, List<String> targetModules, boolean useRsLora, long seed,
+                         List<String> modulesToSave) {
     public static final List<String> ATTENTION = List.of("q_proj", "k_proj", "v_proj", "o_proj");
 
     public LoraConfig {
@@ -33,11 +37,26 @@ public record LoraConfig(int r, float alpha, float dropout, List<String> targetM
             throw new IllegalArgumentException("LoRA target modules repeat a module: " + targetModules);
         }
         targetModules = List.copyOf(targetModules);
+        modulesToSave = modulesToSave == null ? List.of() : List.copyOf(modulesToSave);
+        for (String m : modulesToSave) {
+            if (m.isBlank()) throw new IllegalArgumentException("modules_to_save has an empty entry: " + modulesToSave);
+        }
+        if (modulesToSave.stream().distinct().count() != modulesToSave.size()) {
+            throw new IllegalArgumentException("modules_to_save repeats a module: " + modulesToSave);
+        }
+        // names are checked before any model is loaded (against a deep model, so that entries naming a layer
+        // pass); attaching checks them against the real model
+        SavedModules.resolve(modulesToSave, 128);
+    }
+
+    /** LoRA alone, no modules_to_save. */
+    public LoraConfig(int r, float alpha, float dropout, List<String> targetModules, boolean useRsLora, long seed) {
+        this(r, alpha, dropout, targetModules, useRsLora, seed, List.of());
     }
 
     /** r = 8, alpha = 16, dropout 0.05 on the attention projections q, k, v, o. */
     public static LoraConfig defaults() {
-        return new LoraConfig(8, 16f, 0.05f, ATTENTION, false, 42L);
+        return new LoraConfig(8, 16f, 0.05f, ATTENTION, false, 42L, List.of());
     }
 
     public float scale() {

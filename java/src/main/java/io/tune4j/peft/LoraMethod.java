@@ -25,7 +25,9 @@ import java.util.SplittableRandom;
  * at step 0 is the base model. The base weights are frozen. Saved and loaded in PEFT's layout:
  * adapter_config.json (peft_type LORA) and adapter_model.safetensors with
  * {@code base_model.model.model.layers.{i}.self_attn.q_proj.lora_A.weight} [r, in] and
- * {@code ...lora_B.weight} [out, r].
+ * {@code ...lora_B.weight} [out, r]. With {@code modules_to_save} (see {@link SavedModules}) the
+ * selected RMSNorm weights train too, as copies, saved as {@code base_model.model.model.norm.weight}
+ * and the like.
  */
 public final class LoraMethod implements FineTuneMethod {
     /** A wrapped projection and where it sits. */
@@ -37,6 +39,7 @@ public final class LoraMethod implements FineTuneMethod {
 
     private final LoraConfig cfg;
     private final List<Site> sites = new ArrayList<>();
+    private final SavedModules savedModules = new SavedModules();
     private LlamaModel model;
     private String baseModel;
     private long step;
@@ -76,6 +79,8 @@ public final class LoraMethod implements FineTuneMethod {
                 }
             }
         }
+        // checked before anything changes: an entry that selects no norm of this model fails here
+        SavedModules.resolve(cfg.modulesToSave(), model.layers().size());
         for (Parameter p : model.parameters()) p.freeze();
         for (DecoderLayer layer : model.layers()) {
             for (int mi = 0; mi < cfg.targetModules().size(); mi++) {
@@ -94,7 +99,13 @@ public final class LoraMethod implements FineTuneMethod {
                 sites.add(new Site(layer.index(), module, p));
             }
         }
+        savedModules.attach(model, cfg.modulesToSave());
         this.model = model;
+    }
+
+    /** The trainable copies of the modules_to_save weights (named as the base weights they replace). */
+    public List<Parameter> savedModuleParameters() {
+        return savedModules.parameters();
     }
 
     private static Tensor kaimingUniform(int rows, int in, long seed) {
@@ -112,6 +123,7 @@ public final class LoraMethod implements FineTuneMethod {
             out.add(s.projection.loraA());
             out.add(s.projection.loraB());
         }
+        out.addAll(savedModules.parameters());
         return out;
     }
 
@@ -134,6 +146,7 @@ public final class LoraMethod implements FineTuneMethod {
             w.add(s.keyPrefix() + ".lora_A.weight", s.projection.loraA().value());
             w.add(s.keyPrefix() + ".lora_B.weight", s.projection.loraB().value());
         }
+        savedModules.save(w);
         w.write(dir.resolve(PeftFiles.WEIGHTS));
         PeftFiles.writeJson(dir.resolve(PeftFiles.CONFIG), configJson());
     }
@@ -153,7 +166,12 @@ public final class LoraMethod implements FineTuneMethod {
         c.put("fan_in_fan_out", false);
         c.put("inference_mode", true);
         c.put("init_lora_weights", true);
-        c.putNull("modules_to_save");
+        if (cfg.modulesToSave().isEmpty()) {
+            c.putNull("modules_to_save");
+        } else {
+            ArrayNode mods = c.putArray("modules_to_save");
+            cfg.modulesToSave().forEach(mods::add);
+        }
         c.putNull("layers_to_transform");
         c.put("use_dora", false);
         return c;
@@ -174,6 +192,7 @@ public final class LoraMethod implements FineTuneMethod {
                 copy(f, s.keyPrefix() + ".lora_A.weight", s.projection.loraA());
                 copy(f, s.keyPrefix() + ".lora_B.weight", s.projection.loraB());
             }
+            m.savedModules.load(f);
         } catch (RuntimeException e) {
             m.close();
             throw e;
@@ -219,9 +238,18 @@ public final class LoraMethod implements FineTuneMethod {
         }
         // PEFT keeps target_modules as a set: fixed order here keeps attachment deterministic
         targets.sort(java.util.Comparator.comparingInt(PeftFiles.MODULES::indexOf));
+        List<String> modulesToSave = new ArrayList<>();
+        JsonNode mts = c.get("modules_to_save");
+        if (mts != null && !mts.isNull()) {
+            if (!mts.isArray()) throw new ModelFormatException(file, "field 'modules_to_save' must be a list of module names or null");
+            for (JsonNode n : mts) {
+                if (!n.isTextual()) throw new ModelFormatException(file, "field 'modules_to_save' must be a list of module names");
+                modulesToSave.add(n.asText());
+            }
+        }
         LoraConfig cfg;
         try {
-            cfg = new LoraConfig(r, alpha, dropout, targets, rs, 0L);
+            cfg = new LoraConfig(r, alpha, dropout, targets, rs, 0L, modulesToSave);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, e.getMessage(), e);
         }
@@ -247,9 +275,10 @@ public final class LoraMethod implements FineTuneMethod {
         if (model == null) throw new IllegalStateException("LoRA is not attached to a model");
     }
 
-    /** Puts the original projections back and frees the LoRA weights. */
+    /** Puts the original projections (and modules_to_save weights) back and frees the LoRA weights. */
     @Override
     public void close() {
+        savedModules.close();
         for (Site s : sites) {
             DecoderLayer layer = model.layers().get(s.layer);
             Projection current = layer.projection(s.module);

@@ -45,6 +45,31 @@ class FineTuneCommandTest {
         assertEquals(losses(out), losses(again), "same run file, same seed: the same loss curve");
     }
 
+    @Test
+    void modulesToSaveTrainTheNormsAndGoIntoTheRunFileAndAdapter() throws IOException {
+        Path out = tmp.resolve("norms");
+        CliTest.Run r = CliTest.run(args(out, "--modules-to-save", "norm"));
+        assertEquals(0, r.code(), r.err());
+        String runFile = Files.readString(out.resolve("run.yaml"));
+        assertTrue(runFile.contains("modulesToSave:") && runFile.contains("- norm"), runFile);
+        String config = Files.readString(out.resolve("adapter/adapter_config.json"));
+        assertTrue(config.replaceAll("\\s", "").contains("\"modules_to_save\":[\"norm\"]"), config);
+        Path again = tmp.resolve("norms-again");
+        CliTest.Run r2 = CliTest.run("finetune", "--config", out.resolve("run.yaml").toString(), "--out", again.toString());
+        assertEquals(0, r2.code(), r2.err());
+        assertEquals(losses(out), losses(again), "same run file, same seed: the same loss curve");
+
+        r = CliTest.run(args(tmp.resolve("bad1"), "--modules-to-save", "q_proj"));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("modules_to_save entry 'q_proj'"), r.err());
+        String[] full = args(tmp.resolve("bad2"), "--modules-to-save", "norm");
+        for (int i = 0; i < full.length; i++) if (full[i].equals("lora")) full[i] = "full";
+        r = CliTest.run(full);
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("modulesToSave is a LoRA setting"), r.err());
+        assertTrue(!Files.exists(tmp.resolve("bad1").resolve("metrics.jsonl")), "nothing trained");
+    }
+
     private static List<String> losses(Path run) throws IOException {
         return Files.readAllLines(run.resolve("metrics.jsonl")).stream()
                 .map(l -> l.replaceAll(".*\"loss\":([-0-9.Ee]+).*", "$1")).toList();

@@ -41,6 +41,7 @@ class LoraBankTest {
     @TempDir
     static Path tmp;
     static List<Path> adapters = new ArrayList<>();
+    static Path withNorms; // LoRA with modules_to_save
 
     /** Three adapters with random non-zero A and B, different targets and ranks, saved in PEFT layout. */
     @BeforeAll
@@ -52,6 +53,8 @@ class LoraBankTest {
                 new LoraConfig(8, 16f, 0f, List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj"), false, 2L),
                 new LoraConfig(3, 4f, 0f, List.of("o_proj", "up_proj", "down_proj"), true, 3L));
         for (int i = 0; i < cfgs.size(); i++) adapters.add(save(m.model(), cfgs.get(i), rnd, tmp.resolve("lora" + i)));
+        withNorms = save(m.model(), new LoraConfig(4, 8f, 0f, List.of("q_proj"), false, 4L, List.of("norm")), rnd,
+                tmp.resolve("lora-norms"));
     }
 
     static Path save(LlamaModel model, LoraConfig cfg, Rand rnd, Path dir) {
@@ -212,6 +215,54 @@ class LoraBankTest {
         }
     }
 
+    /** Last-token logits of one sequence prefilled in one step, its rows on bank slot {@code slot} (-1: base). */
+    static float[] last(LlamaModel model, int[] toks, int slot) {
+        try (InferenceContext c = model.newInferenceContext(1, 64, toks.length)) {
+            return model.step(c, new int[] {0}, new int[][] {toks}, new int[] {0}, new int[] {slot}).toFloatArray();
+        }
+    }
+
+    static void assertClose(float[] want, float[] got, String what) {
+        double rel = PeftTesting.maxRelDiff(got, want);
+        assertTrue(rel <= 1e-5, what + ": relative difference " + rel);
+    }
+
+    @Test
+    void suspendedBankLetsALoraWithModulesToSaveRunAloneAndResumes() {
+        LlamaModel model = m.model();
+        int[] toks = PeftTesting.tokens(new Rand(7), 10, 512);
+        float[] base = last(model, toks, -1), want0, want1, wantNorms;
+        try (LoraMethod x = LoraMethod.load(adapters.get(0), model)) {
+            want0 = last(model, toks, -1);
+        }
+        try (LoraMethod x = LoraMethod.load(adapters.get(1), model)) {
+            want1 = last(model, toks, -1);
+        }
+        try (LoraMethod x = LoraMethod.load(withNorms, model)) {
+            wantNorms = last(model, toks, -1);
+        }
+        try (LoraBank bank = new LoraBank(model, 4)) {
+            int a = bank.load("a", adapters.get(0));
+            assertClose(want0, last(model, toks, a), "adapter a through the bank");
+            bank.suspend();
+            assertTrue(bank.suspended());
+            for (DecoderLayer l : model.layers()) {
+                for (String mod : PeftFiles.MODULES) assertTrue(l.projection(mod) instanceof DenseProjection, mod);
+            }
+            int b;
+            try (LoraMethod alone = LoraMethod.load(withNorms, model)) {
+                assertClose(wantNorms, last(model, toks, -1), "LoRA with modules_to_save alone");
+                b = bank.load("b", adapters.get(1)); // loading goes on while suspended
+                assertThrows(IllegalStateException.class, bank::resume, "resuming over an attached method");
+            }
+            bank.resume();
+            assertTrue(!bank.suspended());
+            assertClose(want0, last(model, toks, a), "adapter a after resume");
+            assertClose(want1, last(model, toks, b), "adapter b, loaded while suspended");
+            assertClose(base, last(model, toks, -1), "base rows after resume");
+        }
+    }
+
     @Test
     void loadUnloadAndErrors() {
         LlamaModel model = m.model();
@@ -225,6 +276,10 @@ class LoraBankTest {
             for (MultiLoraProjection p : bank.projections()) if (p != null) assertEquals(0, p.rank(a));
             // a directory that is not an adapter, and a LoRA for another model shape, leave the bank as it was
             assertThrows(ModelFormatException.class, () -> bank.load("x", tmp));
+            assertEquals(1, bank.size());
+            // modules_to_save replace base weights for every row: such an adapter cannot share the bank
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> bank.load("n", withNorms));
+            assertTrue(e.getMessage().contains("modules_to_save"), e.getMessage());
             assertEquals(1, bank.size());
             Projection q = model.layers().get(0).projection("q_proj");
             assertSame(q, model.layers().get(0).projection("q_proj"));

@@ -97,6 +97,137 @@ class LoraMethodTest {
         }
     }
 
+    /** LoRA with PEFT's modules_to_save: the RMSNorm copies train along with A and B. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void gradientWithModulesToSaveMatchesFiniteDifferences(Ops ops) {
+        for (int variant = 0; variant < 2; variant++) {
+            Rand rnd = new Rand();
+            LlamaConfig cfg = tiny(variant == 0, false);
+            List<String> saved = variant == 0 ? List.of("norm") : List.of("post_attention_layernorm", "model.norm");
+            try (Arena arena = new Arena()) {
+                LlamaModel model = LlamaModel.fromWeights(cfg, RandomWeights.create(cfg, rnd.seed, 0.3f, arena), ops);
+                try (LoraMethod lora = new LoraMethod(new LoraConfig(3, 6f, 0f, LoraConfig.ATTENTION, false, rnd.seed, saved))) {
+                    lora.attach(model);
+                    for (LoraMethod.Site s : lora.sites()) randomize(s.projection().loraB(), rnd, 0.3);
+                    for (Parameter p : lora.savedModuleParameters()) {
+                        float[] v = p.value().toFloatArray();
+                        float[] d = rnd.normal(v.length, 0.2);
+                        for (int i = 0; i < v.length; i++) v[i] += d[i];
+                        p.value().floats().put(v);
+                    }
+                    assertEquals(variant == 0 ? 2 * cfg.numLayers() + 1 : cfg.numLayers() + 1,
+                            lora.savedModuleParameters().size());
+                    PeftTesting.checkGradient(model, lora, rnd, 2, 9, true, "LoRA + modules_to_save " + saved + " " + rnd);
+                }
+                model.close();
+            }
+        }
+    }
+
+    @Test
+    void modulesToSaveSelectModulesAsPeftDoes() {
+        assertEquals(List.of("model.layers.0.input_layernorm", "model.layers.0.post_attention_layernorm",
+                "model.layers.1.input_layernorm", "model.layers.1.post_attention_layernorm", "model.norm"),
+                SavedModules.resolve(List.of("norm"), 2));
+        assertEquals(List.of("model.layers.0.input_layernorm", "model.layers.1.input_layernorm"),
+                SavedModules.resolve(List.of("input_layernorm"), 2));
+        assertEquals(List.of("model.layers.1.post_attention_layernorm", "model.norm"),
+                SavedModules.resolve(List.of("model.norm", "layers.1.post_attention_layernorm"), 2));
+        for (String bad : List.of("q_proj", "mlp", "embed_tokens", "lm_head", "layers.0")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new LoraConfig(4, 8f, 0f, LoraConfig.ATTENTION, false, 0, List.of(bad)));
+            assertTrue(e.getMessage().contains("modules_to_save entry '" + bad + "' selects")
+                    && e.getMessage().contains("only the RMSNorm weights"), e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new LoraConfig(4, 8f, 0f, LoraConfig.ATTENTION, false, 0, List.of("layer_norm")));
+        assertTrue(e.getMessage().contains("'layer_norm' matches no module"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new LoraConfig(4, 8f, 0f, LoraConfig.ATTENTION, false, 0, List.of("norm", "norm")));
+        assertTrue(e.getMessage().contains("repeats"), e.getMessage());
+        // a layer the model does not have fails when attaching, before anything changes
+        LlamaConfig cfg = tiny(true, false);
+        try (Arena arena = new Arena()) {
+            LlamaModel model = LlamaModel.fromWeights(cfg, RandomWeights.create(cfg, 1, 0.3f, arena),
+                    io.tune4j.ops.cpu.CpuOps.INSTANCE);
+            try (LoraMethod lora = new LoraMethod(new LoraConfig(4, 8f, 0f, LoraConfig.ATTENTION, false, 0,
+                    List.of("layers.7.input_layernorm")))) {
+                e = assertThrows(IllegalArgumentException.class, () -> lora.attach(model));
+                assertTrue(e.getMessage().contains("matches no module"), e.getMessage());
+                for (Parameter p : model.parameters()) assertFalse(p.name().contains("lora_"), p.toString());
+            }
+            model.close();
+        }
+    }
+
+    @Test
+    void modulesToSaveRoundTripInPeftLayoutAndLeaveTheBaseModelAlone(@TempDir Path tmp) throws Exception {
+        Rand rnd = new Rand();
+        Path dir = Fixtures.require("models/stories260K-hf");
+        Path out = tmp.resolve("adapter");
+        try (LoadedModel m = LoadedModel.load(dir, null, io.tune4j.ops.cpu.CpuOps.INSTANCE)) {
+            LlamaModel model = m.model();
+            Parameter baseNorm = model.finalNorm();
+            float[] baseNormValues = baseNorm.value().toFloatArray();
+            int[] toks = tokens(rnd, 10, 512);
+            float[] base = logits(model, toks);
+            float[] tuned;
+            LoraConfig cfg = new LoraConfig(4, 8f, 0f, List.of("q_proj", "v_proj"), false, 3L, List.of("norm"));
+            try (LoraMethod lora = new LoraMethod(cfg)) {
+                lora.attach(model);
+                assertEquals(2 * 5 * 2 + 11, lora.trainableParameters().size());
+                assertTrue(model.finalNorm() != baseNorm && model.finalNorm().trainable() && !baseNorm.trainable());
+                assertEquals("model.norm.weight", model.finalNorm().name());
+                assertArrayEquals(base, logits(model, toks), "the copies start equal to the base weights");
+                for (Parameter p : lora.savedModuleParameters()) randomize(p, rnd, 1.0);
+                tuned = logits(model, toks);
+                assertTrue(maxRelDiff(tuned, base) > 1e-3, "new norm weights must change the logits");
+                assertArrayEquals(baseNormValues, baseNorm.value().toFloatArray(), "the base weight is never written");
+                lora.save(out);
+            }
+            assertTrue(model.finalNorm() == baseNorm, "detaching puts the base weight back");
+            assertArrayEquals(base, logits(model, toks));
+            try (FineTuneMethod loaded = Adapters.load(out, model)) {
+                assertArrayEquals(tuned, logits(model, toks), "save -> load must reproduce the logits exactly");
+                for (Parameter p : loaded.trainableParameters()) assertFalse(p.trainable());
+            }
+            assertArrayEquals(base, logits(model, toks));
+        }
+        JsonNode c = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
+        assertEquals("[\"norm\"]", c.get("modules_to_save").toString());
+        Map<String, SafetensorsFile.TensorInfo> infos = SafetensorsFile.readInfos(out.resolve("adapter_model.safetensors"));
+        Set<String> want = new TreeSet<>();
+        for (int l = 0; l < 5; l++) {
+            for (String mod : List.of("self_attn.q_proj", "self_attn.v_proj")) {
+                want.add("base_model.model.model.layers." + l + "." + mod + ".lora_A.weight");
+                want.add("base_model.model.model.layers." + l + "." + mod + ".lora_B.weight");
+            }
+            want.add("base_model.model.model.layers." + l + ".input_layernorm.weight");
+            want.add("base_model.model.model.layers." + l + ".post_attention_layernorm.weight");
+        }
+        want.add("base_model.model.model.norm.weight");
+        assertEquals(want, new TreeSet<>(infos.keySet()));
+        assertArrayEquals(new long[] {64}, infos.get("base_model.model.model.norm.weight").shape());
+        // a file that lacks a listed module is refused, naming the tensor
+        Path broken = tmp.resolve("broken");
+        Files.createDirectories(broken);
+        Files.writeString(broken.resolve("adapter_config.json"), Files.readString(out.resolve("adapter_config.json"))
+                .replace("\"norm\"", "\"norm\", \"model.norm\""));
+        try (LoadedModel m = LoadedModel.load(dir, null, io.tune4j.ops.cpu.CpuOps.INSTANCE)) {
+            io.tune4j.model.io.SafetensorsWriter w = new io.tune4j.model.io.SafetensorsWriter();
+            try (SafetensorsFile f = SafetensorsFile.open(out.resolve("adapter_model.safetensors"))) {
+                for (String k : infos.keySet()) if (!k.contains("norm")) w.add(k, f.tensor(k));
+                w.write(broken.resolve("adapter_model.safetensors"));
+            }
+            Exception e = assertThrows(io.tune4j.model.io.ModelFormatException.class, () -> Adapters.load(broken, m.model()));
+            assertTrue(e.getMessage().contains("base_model.model.model.layers.0.input_layernorm.weight' is missing"),
+                    e.getMessage());
+            // nothing of the failed adapter stays attached
+            for (Parameter p : m.model().parameters()) assertFalse(p.trainable() || p.name().contains("lora_"), p.toString());
+        }
+    }
+
     @Test
     void dropoutMasksChangeWithTheStepAndBackwardReusesThem() {
         Rand rnd = new Rand();

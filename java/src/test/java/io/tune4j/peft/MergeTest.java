@@ -58,6 +58,30 @@ class MergeTest {
     }
 
     @Test
+    void mergedLoraWithModulesToSaveCarriesTheTrainedNorms(@TempDir Path tmp) {
+        Rand rnd = new Rand();
+        Path dir = Fixtures.require("models/stories260K-hf");
+        Path adapter = tmp.resolve("adapter"), merged = tmp.resolve("merged");
+        int[] toks = tokens(rnd, 12, 512);
+        float[] tuned;
+        try (LoadedModel m = LoadedModel.load(dir, null, CpuOps.INSTANCE);
+             LoraMethod lora = new LoraMethod(new LoraConfig(4, 8f, 0f, LoraConfig.ATTENTION, false, 5L,
+                     List.of("input_layernorm", "model.norm")))) {
+            lora.attach(m.model());
+            for (LoraMethod.Site s : lora.sites()) LoraMethodTest.randomize(s.projection().loraB(), rnd, 0.2);
+            for (Parameter p : lora.savedModuleParameters()) LoraMethodTest.randomize(p, rnd, 1.0);
+            tuned = logits(m.model(), toks);
+            lora.save(adapter);
+        }
+        assertEquals(0, Main.run("merge", "--model", dir.toString(), "--adapter", adapter.toString(), "--out",
+                merged.toString()));
+        try (LoadedModel m = LoadedModel.load(merged, null, CpuOps.INSTANCE)) {
+            double rel = maxRelDiff(logits(m.model(), toks), tuned);
+            assertTrue(rel <= 1e-5, "merged vs base+LoRA+norms: relative difference " + rel);
+        }
+    }
+
+    @Test
     void adaptersAndPrefixesCannotBeMerged(@TempDir Path tmp) {
         Path dir = Fixtures.require("models/stories260K-hf");
         try (LoadedModel m = LoadedModel.load(dir, null, CpuOps.INSTANCE)) {

@@ -99,6 +99,16 @@ final class LoraAdapters implements AutoCloseable {
         entries.remove(e);
     }
 
+    /** Takes the bank's wrappers out of the model while an adapter that wraps the projections itself runs alone. */
+    void suspend() {
+        bank.suspend();
+    }
+
+    /** Puts the bank back after {@link #suspend} (a no-op when it is not suspended). */
+    void resume() {
+        bank.resume();
+    }
+
     @Override
     public void close() {
         entries.clear();

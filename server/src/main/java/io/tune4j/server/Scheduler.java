@@ -211,7 +211,15 @@ public final class Scheduler implements AutoCloseable {
     /** Attaches the (non-LoRA) adapter in dir as name (scheduler thread, idle); throws when it cannot be loaded. */
     void attach(String name, Path dir) {
         detach();
-        currentMethod = Adapters.load(dir, model);
+        // a LoRA adapter that runs alone (it has modules_to_save) wraps the projections itself: the
+        // bank's wrappers leave the model until it is detached
+        if ("LORA".equals(PeftFiles.readConfig(dir).path("peft_type").asText())) loras.suspend();
+        try {
+            currentMethod = Adapters.load(dir, model);
+        } catch (RuntimeException e) {
+            loras.resume();
+            throw e;
+        }
         currentMethod.setTraining(false);
         currentName = name;
         currentDir = dir;
@@ -231,6 +239,7 @@ public final class Scheduler implements AutoCloseable {
         currentMethod = null;
         currentName = null;
         currentDir = null;
+        loras.resume();
     }
 
     /**
@@ -369,10 +378,16 @@ public final class Scheduler implements AutoCloseable {
         }, l.result()));
     }
 
-    /** Whether dir holds a LoRA adapter (PEFT peft_type LORA); throws when its config cannot be read. */
+    /**
+     * Whether dir holds a LoRA adapter (PEFT peft_type LORA) that can share the batch; one with
+     * modules_to_save replaces base weights, so it runs alone like the other adapter kinds. Throws
+     * when its config cannot be read.
+     */
     private static boolean isLora(Path dir) {
         JsonNode c = PeftFiles.readConfig(dir);
-        return "LORA".equals(c.path("peft_type").asText());
+        if (!"LORA".equals(c.path("peft_type").asText())) return false;
+        JsonNode saved = c.get("modules_to_save");
+        return saved == null || saved.isNull() || saved.isEmpty();
     }
 
     private int pendingJobs() {

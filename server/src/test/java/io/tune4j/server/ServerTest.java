@@ -360,6 +360,10 @@ class ServerTest {
                 java.nio.FloatBuffer fb = s.projection().loraB().value().floats();
                 for (int i = 0; i < fb.capacity(); i++) fb.put(i, (float) (rng.nextDouble() - 0.5));
             }
+            for (io.tune4j.model.Parameter p : lora.savedModuleParameters()) { // modules_to_save, if any
+                java.nio.FloatBuffer fb = p.value().floats();
+                for (int i = 0; i < fb.capacity(); i++) fb.put(i, fb.get(i) * (float) (0.5 + rng.nextDouble()));
+            }
             Files.createDirectories(dir);
             lora.save(dir);
             lora.close();
@@ -426,6 +430,7 @@ class ServerTest {
         }
     }
 
+    /** Bottleneck adapters and LoRA with modules_to_save (trained norms) change every row: they run alone. */
     @Test
     void aBottleneckAdapterRunsAloneNextToLoraAndBaseRequests() throws Exception {
         Path bn = dataDir.resolve("bn");
@@ -442,10 +447,12 @@ class ServerTest {
             a.close();
         }
         saveLora(dataDir.resolve("mix-z"), new LoraConfig(4, 8f, 0f, LoraConfig.ATTENTION, false, 13L), 8);
+        saveLora(dataDir.resolve("norms"), new LoraConfig(4, 8f, 0f, List.of("q_proj"), false, 14L, List.of("norm")), 9);
         ok(send("POST", "/v1/adapters", "{\"name\":\"bn\",\"path\":\"bn\"}", ADMIN));
         ok(send("POST", "/v1/adapters", "{\"name\":\"mix-z\",\"path\":\"mix-z\"}", ADMIN));
-        String[] models = {"bn", "stories260K-hf", "mix-z", "bn"};
-        String[] prompts = {PROMPT, "The sun", "Tom had a big red ball", "One day"};
+        ok(send("POST", "/v1/adapters", "{\"name\":\"norms\",\"path\":\"norms\"}", ADMIN));
+        String[] models = {"bn", "stories260K-hf", "mix-z", "norms", "bn", "norms"};
+        String[] prompts = {PROMPT, "The sun", "Tom had a big red ball", "One day", "Lily", PROMPT};
         List<String> alone = new ArrayList<>();
         for (int i = 0; i < models.length; i++) {
             alone.add(text(send("POST", "/v1/completions",
@@ -453,6 +460,8 @@ class ServerTest {
         }
         assertNotEquals(alone.get(0), text(send("POST", "/v1/completions", completion(prompts[0], 25, false), INFER), false),
                 "the bottleneck adapter changes the text");
+        assertNotEquals(alone.get(5), text(send("POST", "/v1/completions", completion(prompts[5], 25, false), INFER), false),
+                "the LoRA adapter with trained norms changes the text");
         server.scheduler().stepPauseMillis = 2;
         try {
             List<CompletableFuture<HttpResponse<String>>> fs = new ArrayList<>();
@@ -470,6 +479,7 @@ class ServerTest {
             server.scheduler().stepPauseMillis = 0;
             send("DELETE", "/v1/adapters/bn", null, ADMIN);
             send("DELETE", "/v1/adapters/mix-z", null, ADMIN);
+            send("DELETE", "/v1/adapters/norms", null, ADMIN);
         }
     }
 
