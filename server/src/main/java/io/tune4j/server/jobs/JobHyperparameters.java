@@ -167,7 +167,7 @@ final class JobHyperparameters {
                 (String) given.get("adapter_kind"),
                 given.get("bottleneck") == null ? null : intOr("bottleneck", 1, 1, 1 << 20), null,
                 given.get("virtual_tokens") == null ? null : intOr("virtual_tokens", 1, 1, 4096),
-                (Boolean) given.get("prefix_projection"), null);
+                (Boolean) given.get("prefix_projection"), null, null);
     }
 
     // ---------------------------------------------------------------- checks
