@@ -13,5 +13,6 @@ void t4j_tanh_fwd(float* y, const float* x, int64_t n) {
 void t4j_tanh_bwd(float* dx, const float* dy, const float* y, int64_t n) {
     // the derivative comes from the saved output: d tanh = 1 - tanh^2
 #pragma omp parallel for simd schedule(static) if (n > 65536)
-    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+    // (1-y)(1+y): 1 - y*y would lose the small difference near saturation to y*y's rounding
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * ((1.0f - y[i]) * (1.0f + y[i]));
 }

@@ -95,7 +95,9 @@ GemmB::~GemmB() {
 void GemmB::multiply(bool trans_a, int M, float alpha, const float* A, int lda, float beta, float* C,
                      int ldc) const {
     if (M <= 0 || N_ <= 0) return;
-    if (packed_ && M >= 16 && amx::gemm_packed_b(trans_a, M, N_, K_, alpha, A, lda, packed_, beta, C, ldc)) return;
+    // once B is converted, a short tail block runs on the tiles too: a row's logits must not change
+    // precision with where the row block boundaries fall
+    if (packed_ && amx::gemm_packed_b(trans_a, M, N_, K_, alpha, A, lda, packed_, beta, C, ldc)) return;
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b_ ? CblasTrans : CblasNoTrans, M, N_,
                 K_, alpha, A, lda, B_, ldb_, beta, C, ldc);
 }

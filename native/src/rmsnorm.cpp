@@ -27,14 +27,16 @@ void t4j_rmsnorm_bwd(float* dx, float* dw, const float* dy, const float* x, cons
             const float* xi = x + static_cast<int64_t>(i) * d;
             const float* dyi = dy + static_cast<int64_t>(i) * d;
             float* dxi = dx + static_cast<int64_t>(i) * d;
-            float r = rstd[i];
-            // dx = r*w*dy - x * r^3 * mean(dy*w*x)
+            const double r = rstd[i];
+            // dx = r*w*dy - x * r^3 * mean(dy*w*x), in double: the two terms nearly cancel when a row
+            // is dominated by one element (at d = 1 exactly: dx ~ eps / x^2)
             double dot = 0.0;
 #pragma omp simd reduction(+ : dot)
             for (int j = 0; j < d; j++) dot += static_cast<double>(dyi[j]) * w[j] * xi[j];
-            float c = static_cast<float>(dot / d) * r * r * r;
+            const double c = dot / d * r * r * r;
 #pragma omp simd
-            for (int j = 0; j < d; j++) dxi[j] += r * w[j] * dyi[j] - xi[j] * c;
+            for (int j = 0; j < d; j++)
+                dxi[j] = static_cast<float>(dxi[j] + (r * w[j] * dyi[j] - static_cast<double>(xi[j]) * c));
         }
     }
     if (dw) {

@@ -1,6 +1,7 @@
 package io.tune4j.ops;
 
 import static io.tune4j.testing.Check.close;
+import static io.tune4j.testing.Check.closeAdded;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.tune4j.tensor.Arena;
@@ -83,12 +84,12 @@ class AdapterTest {
                     float[] wv = ws.toFloatArray();
                     for (long e = wsFloats; e < wv.length; e++) assertEquals(777f, wv[(int) e], "adapter wrote past ws " + tag);
                     ty.backward(TorchRef.of(dy, false), new BoolOptional(), false, new TensorArrayRefOptional());
-                    close("adapter dx " + tag, dx, tx.grad().add(dx0));
-                    close("adapter dDown " + tag, dD, tD.grad().add(dD0));
-                    close("adapter dUp " + tag, dU, tU.grad().add(dU0));
+                    closeAdded("adapter dx " + tag, dx, tx.grad(), dx0);
+                    closeAdded("adapter dDown " + tag, dD, tD.grad(), dD0);
+                    closeAdded("adapter dUp " + tag, dU, tU.grad(), dU0);
                     if (withBias) {
-                        close("adapter dDownBias " + tag, dbd, tbd.grad().add(dbd0));
-                        close("adapter dUpBias " + tag, dbu, tbu.grad().add(dbu0));
+                        closeAdded("adapter dDownBias " + tag, dbd, tbd.grad(), dbd0);
+                        closeAdded("adapter dUpBias " + tag, dbu, tbu.grad(), dbu0);
                     }
                 }
             }

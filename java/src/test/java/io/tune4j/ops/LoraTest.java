@@ -1,6 +1,7 @@
 package io.tune4j.ops;
 
 import static io.tune4j.testing.Check.close;
+import static io.tune4j.testing.Check.closeAdded;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -139,11 +140,11 @@ class LoraTest {
             ops.loraBackward(dx, dw, dbias, da, db, dy, x, t, w, a, b, M, K, N, r, scale, p, seed, ws);
             checkGuard(ws, "lora backward " + tag);
             backward(ty, dy);
-            close("lora dx " + tag, dx, tx.grad().add(dx0));
-            close("lora dA " + tag, da, ta.grad().add(da0));
-            close("lora dB " + tag, db, tb.grad().add(db0));
-            if (dw != null) close("lora dW " + tag, dw, tw.grad().add(dw0));
-            if (dbias != null) close("lora dbias " + tag, dbias, tbias.grad().add(dbias0));
+            closeAdded("lora dx " + tag, dx, tx.grad(), dx0);
+            closeAdded("lora dA " + tag, da, ta.grad(), da0);
+            closeAdded("lora dB " + tag, db, tb.grad(), db0);
+            if (dw != null) closeAdded("lora dW " + tag, dw, tw.grad(), dw0);
+            if (dbias != null) closeAdded("lora dbias " + tag, dbias, tbias.grad(), dbias0);
         }
     }
 

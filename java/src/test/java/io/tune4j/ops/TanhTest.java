@@ -3,11 +3,10 @@ package io.tune4j.ops;
 import static io.tune4j.testing.Check.close;
 
 import io.tune4j.tensor.Arena;
+import io.tune4j.testing.Check;
 import io.tune4j.tensor.Tensor;
 import io.tune4j.testing.Rand;
 import io.tune4j.testing.TorchRef;
-import org.bytedeco.pytorch.BoolOptional;
-import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -36,7 +35,7 @@ class TanhTest {
                 Tensor x = arena.adopt(Tensor.of(xv, n));
                 Tensor y = arena.adopt(rnd.tensor(5.0, n));
                 ops.tanhForward(y, x, n);
-                var tx = TorchRef.of(x, true);
+                var tx = TorchRef.of(x, false);
                 var ty = torch.tanh(tx);
                 close("tanh y " + tag, y, ty);
 
@@ -44,8 +43,9 @@ class TanhTest {
                 Tensor dx = arena.adopt(rnd.tensor(0.5, n));
                 var dx0 = TorchRef.of(dx, false);
                 ops.tanhBackward(dx, dy, y, n);
-                ty.backward(TorchRef.of(dy, false), new BoolOptional(), false, new TensorArrayRefOptional());
-                close("tanh dx " + tag, dx, tx.grad().add(dx0));
+                // libtorch's own tanh backward from the same saved fp32 output: near saturation 1 - tanh^2
+                // is tiny, and against autograd's exact tanh y's rounding would dominate the comparison
+                Check.closeAdded("tanh dx " + tag, dx, torch.tanh_backward(TorchRef.of(dy, false), TorchRef.of(y, false)), dx0);
             }
         }
     }

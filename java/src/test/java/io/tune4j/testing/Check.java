@@ -27,6 +27,28 @@ public final class Check {
         close(what, got.toFloatArray(), TorchRef.values(ref), FP32_TOL);
     }
 
+    /**
+     * For ops that add their gradient into a buffer (dx += ...): got against start + grad, relative to
+     * the larger of that sum and the gradient itself. With one or a few elements the start can cancel
+     * the gradient, and then the fp32 add leaves an error that is small against the gradient but
+     * not against the near-zero sum; a wrong gradient still fails at the same tolerance.
+     */
+    public static void closeAdded(String what, Tensor got, org.bytedeco.pytorch.Tensor grad,
+            org.bytedeco.pytorch.Tensor start) {
+        float[] g = got.toFloatArray();
+        double[] d = TorchRef.values(grad);
+        double[] ref = TorchRef.values(grad.add(start));
+        if (g.length != ref.length) throw new AssertionError(what + ": length " + g.length + " vs reference " + ref.length);
+        double maxErr = 0, scale = 0;
+        for (int i = 0; i < g.length; i++) {
+            if (Float.isNaN(g[i]) || Double.isNaN(ref[i])) fail(what + ": NaN");
+            maxErr = Math.max(maxErr, Math.abs(g[i] - ref[i]));
+            scale = Math.max(scale, Math.max(Math.abs(ref[i]), Math.abs(d[i])));
+        }
+        double e = maxErr / Math.max(scale, 1e-30);
+        if (!(e <= FP32_TOL)) fail(what + ": relative error " + e + " > " + FP32_TOL);
+    }
+
     public static void close(String what, float[] got, double[] ref, double tol) {
         double e = relErr(got, ref);
         if (!(e <= tol)) fail(what + ": relative error " + e + " > " + tol);
