@@ -19,24 +19,36 @@ thread_local int g_precision = T4J_PRECISION_FP32;
 
 namespace amx {
 namespace {
-bool detect() {
-    if (const char* off = std::getenv("TUNE4J_NO_AMX"); off && *off && *off != '0') return false;
+enum Unit { kNone, kVector, kTiles };
+
+bool env_off(const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v && *v != '0';
+}
+
+Unit detect() {
+    if (env_off("TUNE4J_NO_BF16")) return kNone;
     unsigned a, b, c, d;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return kNone;
     const bool avx512 = (b >> 16 & 1) && (b >> 30 & 1) && (b >> 31 & 1);  // F, BW, VL
     const bool tiles = (d >> 22 & 1) && (d >> 24 & 1);                      // AMX-BF16, AMX-TILE
-    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
-    const bool bf16 = a >> 5 & 1;  // AVX512-BF16, for the conversions
-    if (!(avx512 && tiles && bf16)) return false;
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return kNone;
+    const bool bf16 = a >> 5 & 1;  // AVX512-BF16: the conversions, and VDPBF16PS without tiles
+    if (!(avx512 && bf16)) return kNone;
     // Linux hands out the 8 KiB tile state only on request (ARCH_REQ_XCOMP_PERM, XTILEDATA)
-    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+    if (tiles && !env_off("TUNE4J_NO_AMX") && syscall(SYS_arch_prctl, 0x1023, 18) == 0) return kTiles;
+    return kVector;
+}
+
+Unit unit() {
+    static const Unit u = detect();
+    return u;
 }
 }  // namespace
 
-bool available() {
-    static const bool ok = detect();
-    return ok;
-}
+bool available() { return unit() != kNone; }
+
+bool has_tiles() { return unit() == kTiles; }
 
 bool worth_it(int M, int N, int K) {
     // Below this the bf16 conversion of both operands costs more than the tiles save. LoRA's rank-16
@@ -113,4 +125,4 @@ int t4j_set_matmul_precision(int precision) {
 
 int t4j_matmul_precision(void) { return t4j::g_precision; }
 
-int t4j_bf16_matmul_supported(void) { return t4j::amx::available() ? 1 : 0; }
+int t4j_bf16_matmul_supported(void) { return t4j::amx::has_tiles() ? 2 : t4j::amx::available() ? 1 : 0; }

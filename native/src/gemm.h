@@ -45,8 +45,11 @@ struct Scratch {
 };
 
 namespace amx {
-// True once the CPU has AMX-BF16 and the kernel granted this process the tile state.
+// True when bf16 products can run: AMX tiles (the CPU has AMX-BF16 and the kernel granted this
+// process the tile state) or, slower, AVX512-BF16 vector instructions.
 bool available();
+// Whether they run on the tiles (else on AVX512-BF16).
+bool has_tiles();
 // Whether a product of this shape is worth converting to bf16 tiles.
 bool worth_it(int M, int N, int K);
 // bf16 element count of op(B) [K,N] in tile layout

@@ -1,10 +1,12 @@
-// bf16 matrix products on Intel AMX tiles (Sapphire Rapids and later). Compiled with the AMX and
-// AVX512-BF16 flags and called only after gemm.cpp's run-time check.
+// bf16 matrix products on Intel AMX tiles (Sapphire Rapids and later), or with AVX512-BF16's
+// VDPBF16PS on CPUs that have that but no tile unit (AMD Zen 4 and 5, Intel Cooper Lake). Compiled
+// with the AMX and AVX512-BF16 flags and called only after gemm.cpp's run-time check.
 //
 // Both operands are first converted to bf16 tiles of 1 KiB: A as 16 rows x 32 k, B as 16 k-pairs
 // x 16 columns (the pair layout TDPBF16PS reads). Each thread then owns 32x32 blocks of C held in
 // four accumulator tiles; K is walked in chunks so that a chunk of both operands stays in L2, the
-// partial sums parking in an fp32 buffer between chunks.
+// partial sums parking in an fp32 buffer between chunks. A B tile's row is one zmm of 16 column
+// pairs, so the vector path walks the same tiles: one VDPBF16PS per row of A and row of B.
 #include <algorithm>
 #include <cstring>
 #include <immintrin.h>
@@ -177,6 +179,48 @@ void block(const uint16_t* ap, const uint16_t* bp, int KB, int kb0, int kb1, flo
     if (MT == 2 && NT == 2) _tile_stored(3, acc + 16 * acc_ld + 16, ldb);
 }
 
+// What block() does, with AVX512-BF16 vector instructions: 8 rows of an m-tile at a time, so that
+// their 16 accumulators (8 rows x 32 columns) and the two B rows fit in the 32 zmm registers.
+template <int MT, int NT>
+void block_vec(const uint16_t* ap, const uint16_t* bp, int KB, int kb0, int kb1, float* acc, int acc_ld,
+               bool zero_first) {
+    const int64_t stride = static_cast<int64_t>(KB) * kTile;
+    for (int a = 0; a < MT; a++) {
+        for (int r0 = 0; r0 < 16; r0 += 8) {
+            float* c0 = acc + static_cast<int64_t>(a * 16 + r0) * acc_ld;
+            __m512 c[8][2];
+            for (int r = 0; r < 8; r++)
+                for (int b = 0; b < NT; b++)
+                    c[r][b] = zero_first ? _mm512_setzero_ps() : _mm512_loadu_ps(c0 + r * acc_ld + b * 16);
+            for (int kb = kb0; kb < kb1; kb++) {
+                const uint16_t* at = ap + a * stride + static_cast<int64_t>(kb) * kTile + r0 * 32;
+                const uint16_t* bt = bp + static_cast<int64_t>(kb) * kTile;
+                for (int p = 0; p < 16; p++) {
+                    const __m512bh b0 = (__m512bh)_mm512_load_si512(bt + p * 32);
+                    const __m512bh b1 = NT == 2 ? (__m512bh)_mm512_load_si512(bt + stride + p * 32) : b0;
+                    for (int r = 0; r < 8; r++) {
+                        int32_t pair;
+                        std::memcpy(&pair, at + r * 32 + 2 * p, sizeof pair);
+                        const __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
+                        c[r][0] = _mm512_dpbf16_ps(c[r][0], av, b0);
+                        if (NT == 2) c[r][1] = _mm512_dpbf16_ps(c[r][1], av, b1);
+                    }
+                }
+            }
+            for (int r = 0; r < 8; r++)
+                for (int b = 0; b < NT; b++) _mm512_storeu_ps(c0 + r * acc_ld + b * 16, c[r][b]);
+        }
+    }
+}
+
+void run_block_vec(int mt_n, int nt_n, const uint16_t* ap, const uint16_t* bp, int KB, int kb0, int kb1, float* acc,
+                   int acc_ld, bool zero_first) {
+    if (mt_n == 2 && nt_n == 2) block_vec<2, 2>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
+    else if (mt_n == 2) block_vec<2, 1>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
+    else if (nt_n == 2) block_vec<1, 2>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
+    else block_vec<1, 1>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
+}
+
 void run_block(int mt_n, int nt_n, const uint16_t* ap, const uint16_t* bp, int KB, int kb0, int kb1, float* acc,
                int acc_ld, bool zero_first) {
     if (mt_n == 2 && nt_n == 2) block<2, 2>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
@@ -219,7 +263,8 @@ bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* 
         for (int mt = 0; mt < MT; mt++)
             for (int kb = 0; kb < KB; kb++)
                 pack_a_tile(Ap + (static_cast<int64_t>(mt) * KB + kb) * kTile, trans_a, A, lda, M, K, mt, kb);
-        configure_tiles();
+        const bool tiles = has_tiles();
+        if (tiles) configure_tiles();
         float* mine = acc_all + static_cast<int64_t>(omp_get_thread_num()) * 1024;
         for (int kb0 = 0; kb0 < KB; kb0 += kChunkKb) {
             const int kb1 = std::min(KB, kb0 + kChunkKb);
@@ -232,8 +277,9 @@ bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* 
                 const int mt = 2 * mb, nt = 2 * nb;
                 const int mt_n = std::min(2, MT - mt), nt_n = std::min(2, NT - nt);
                 float* acc = chunked ? acc_all + static_cast<int64_t>(mb) * 32 * acc_ld + nb * 32 : mine;
-                run_block(mt_n, nt_n, Ap + static_cast<int64_t>(mt) * KB * kTile,
-                          Bp + static_cast<int64_t>(nt) * KB * kTile, KB, kb0, kb1, acc, acc_ld, kb0 == 0);
+                (tiles ? run_block : run_block_vec)(mt_n, nt_n, Ap + static_cast<int64_t>(mt) * KB * kTile,
+                                                    Bp + static_cast<int64_t>(nt) * KB * kTile, KB, kb0, kb1, acc,
+                                                    acc_ld, kb0 == 0);
                 if (!last) continue;
                 for (int a = 0; a < mt_n; a++)
                     for (int b = 0; b < nt_n; b++) {
@@ -243,7 +289,7 @@ bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* 
                     }
             }
         }
-        _tile_release();
+        if (tiles) _tile_release();
     }
     return true;
 }

@@ -117,7 +117,8 @@ public final class BenchMain {
                         + "scores are medians of per-call times; intra-op threads: %d (tune4j and torch.set_num_threads); "
                         + "matrix products: %s",
                 warmup, iterations, seconds, threads, Env.bf16()
-                        ? "bf16 operands, fp32 sums on both sides (tune4j AMX tiles; libtorch bf16 tensors through oneDNN)"
+                        ? "bf16 operands, fp32 sums on both sides (tune4j " + io.tune4j.ops.cpu.CpuOps.bf16Unit()
+                                + "; libtorch bf16 tensors through oneDNN)"
                         : "fp32");
         String[] memory = memoryRow(out.toAbsolutePath().getParent().resolve("mem"));
         if (memory != null) rows.add(memory);

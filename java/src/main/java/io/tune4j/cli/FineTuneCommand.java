@@ -71,7 +71,7 @@ final class FineTuneCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every") Integer checkpointEvery;
     @Option(names = "--eval-every") Integer evalEvery;
     @Option(names = "--gradient-checkpointing") boolean gradientCheckpointing;
-    @Option(names = "--precision", description = "matrix products: fp32 (default) or bf16 (mixed precision; AMX CPUs)")
+    @Option(names = "--precision", description = "matrix products: fp32 (default) or bf16 (mixed precision; CPUs with AMX or AVX512-BF16)")
     String precision;
     @Option(names = "--seed", defaultValue = "42") long seed;
     @Option(names = "--resume", description = "continue from the newest checkpoint in --out") boolean resume;

@@ -12,7 +12,8 @@ public enum MatmulPrecision {
     @JsonProperty("fp32") FP32,
     /**
      * Operands rounded to bf16, products summed in fp32: mixed-precision training as on GPUs. On
-     * the CPU it runs on Intel AMX tiles (Sapphire Rapids and later); elsewhere it falls back to fp32.
+     * the CPU it runs on Intel AMX tiles (Sapphire Rapids and later), else on AVX512-BF16 (AMD Zen 4
+     * and later, Intel Cooper Lake) at up to twice fp32's rate; elsewhere it falls back to fp32.
      */
     @JsonProperty("bf16") BF16;
 

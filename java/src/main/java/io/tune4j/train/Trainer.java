@@ -121,7 +121,7 @@ public final class Trainer {
         MatmulPrecision precision = ops.setMatmulPrecision(config.precision());
         if (precision != config.precision()) {
             System.err.println("tune4j: " + config.precision().id() + " matrix products are not available on " + ops.name()
-                    + " here (CPU needs AMX-BF16); training in " + precision.id());
+                    + " here (the CPU needs AMX-BF16 or AVX512-BF16); training in " + precision.id());
         }
         try {
             return loop();

@@ -43,10 +43,20 @@ public final class CpuOps implements Ops {
         return precisionOf(t4j_matmul_precision());
     }
 
-    /** Whether this processor runs BF16 products (AMX-BF16, and the OS granted the tile state). */
+    /** Whether this processor runs BF16 products (AMX tiles the OS granted, or AVX512-BF16). */
     public static boolean bf16Supported() {
         NativeLib.load();
         return t4j_bf16_matmul_supported() != 0;
+    }
+
+    /** What runs BF16 products here: "AMX tiles", "AVX512-BF16" or "none". */
+    public static String bf16Unit() {
+        NativeLib.load();
+        return switch (t4j_bf16_matmul_supported()) {
+            case 2 -> "AMX tiles";
+            case 1 -> "AVX512-BF16";
+            default -> "none";
+        };
     }
 
     private static MatmulPrecision precisionOf(int code) {
