@@ -71,6 +71,13 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const fl
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float beta, float* C, int ldc) {
+    int K = 0;
+    for (int i = 0; i < n; i++) K += parts[i].K;
+    if (M <= 0 || N <= 0 || !bf16_matmul_active() || !amx::worth_it(M, N, K)) return false;
+    return amx::gemm_joined(M, N, parts, n, alpha, beta, C, ldc);
+}
+
 Scratch::~Scratch() { t4j_free(p); }
 
 void* Scratch::get(int64_t n) {

@@ -44,6 +44,19 @@ struct Scratch {
     void* get(int64_t n);  // null when out of memory
 };
 
+// One term of a product joined along K: scale * op(A)[M,K] . op(B)[K,N].
+struct KPart {
+    bool trans_a;
+    const float* A;
+    int lda;
+    bool trans_b;
+    const float* B;
+    int ldb;
+    int K;
+    float scale;  // applied to B, which must then be small (a LoRA B matrix)
+};
+constexpr int kMaxParts = 4;
+
 namespace amx {
 // True when bf16 products can run: AMX tiles (the CPU has AMX-BF16 and the kernel granted this
 // process the tile state) or, slower, AVX512-BF16 vector instructions.
@@ -58,7 +71,14 @@ void pack_b(uint16_t* dst, bool trans_b, int K, int N, const float* B, int ldb);
 // false when its scratch could not be allocated (nothing was written)
 bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* A, int lda, const uint16_t* Bp,
                    float beta, float* C, int ldc);
+bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float beta, float* C, int ldc);
 }  // namespace amx
+
+
+// C = alpha * sum of the parts + beta * C as a single bf16 product over the joined K: a LoRA layer's
+// base and low-rank terms share one conversion and one pass over C. False (nothing written) unless
+// bf16 products are active and worth it at this size; the caller then multiplies part by part.
+bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float beta, float* C, int ldc);
 
 // 1 while bf16 products are selected and AMX can run them.
 bool bf16_matmul_active();

@@ -245,9 +245,12 @@ void pack_b(uint16_t* dst, bool trans_b, int K, int N, const float* B, int ldb) 
             pack_b_tile(dst + (static_cast<int64_t>(nt) * KB + kb) * kTile, trans_b, B, ldb, K, N, nt, kb);
 }
 
-bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* A, int lda, const uint16_t* Bp,
-                   float beta, float* C, int ldc) {
-    const int MT = (M + 15) / 16, NT = (N + 15) / 16, KB = (K + 31) / 32;
+namespace {
+// The product over packed B tiles; pack_a(dst, mt, kb) writes A's tile (mt, kb) and runs inside
+// the parallel region, so the conversion of A is split across the threads too.
+template <class PackA>
+bool run(int M, int N, int KB, const PackA& pack_a, const uint16_t* Bp, float alpha, float beta, float* C, int ldc) {
+    const int MT = (M + 15) / 16, NT = (N + 15) / 16;
     const int MB = (MT + 1) / 2, NB = (NT + 1) / 2;  // 32x32 blocks
     auto* Ap = static_cast<uint16_t*>(tl_a.get(static_cast<int64_t>(MT) * KB * kTile * 2));
     const bool chunked = KB > kChunkKb;
@@ -261,8 +264,7 @@ bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* 
     {
 #pragma omp for schedule(static) collapse(2)
         for (int mt = 0; mt < MT; mt++)
-            for (int kb = 0; kb < KB; kb++)
-                pack_a_tile(Ap + (static_cast<int64_t>(mt) * KB + kb) * kTile, trans_a, A, lda, M, K, mt, kb);
+            for (int kb = 0; kb < KB; kb++) pack_a(Ap + (static_cast<int64_t>(mt) * KB + kb) * kTile, mt, kb);
         const bool tiles = has_tiles();
         if (tiles) configure_tiles();
         float* mine = acc_all + static_cast<int64_t>(omp_get_thread_num()) * 1024;
@@ -292,6 +294,54 @@ bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* 
         if (tiles) _tile_release();
     }
     return true;
+}
+
+thread_local Scratch tl_bj, tl_scaled;
+}  // namespace
+
+bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* A, int lda, const uint16_t* Bp,
+                   float beta, float* C, int ldc) {
+    const auto pack_a = [&](uint16_t* dst, int mt, int kb) { pack_a_tile(dst, trans_a, A, lda, M, K, mt, kb); };
+    return run(M, N, (K + 31) / 32, pack_a, Bp, alpha, beta, C, ldc);
+}
+
+bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float beta, float* C, int ldc) {
+    // each part starts on a fresh k-block; the zero padding of both operands between parts adds nothing
+    int KB = 0;
+    int offset[kMaxParts];
+    if (n > kMaxParts) return false;
+    for (int i = 0; i < n; i++) {
+        offset[i] = KB;
+        KB += (parts[i].K + 31) / 32;
+    }
+    const int NT = (N + 15) / 16;
+    auto* Bp = static_cast<uint16_t*>(tl_bj.get(static_cast<int64_t>(NT) * KB * kTile * 2));
+    if (!Bp) return false;
+    for (int i = 0; i < n; i++) {
+        const KPart& q = parts[i];
+        const float* B = q.B;
+        if (q.scale != 1.0f) {  // a LoRA B: small enough to scale into a copy before converting
+            const int64_t rows = q.trans_b ? N : q.K, cols = q.trans_b ? q.K : N;
+            auto* s = static_cast<float*>(tl_scaled.get(rows * cols * 4));
+            if (!s) return false;
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t c = 0; c < cols; c++) s[r * cols + c] = q.scale * q.B[r * q.ldb + c];
+            B = s;
+        }
+        const int kbn = (q.K + 31) / 32, ldb = q.scale != 1.0f ? (q.trans_b ? q.K : N) : q.ldb;
+#pragma omp parallel for schedule(static) collapse(2)
+        for (int nt = 0; nt < NT; nt++)
+            for (int kb = 0; kb < kbn; kb++)
+                pack_b_tile(Bp + (static_cast<int64_t>(nt) * KB + offset[i] + kb) * kTile, q.trans_b, B, ldb, q.K, N,
+                            nt, kb);
+    }
+    const auto pack_a = [&](uint16_t* dst, int mt, int kb) {
+        int i = n - 1;
+        while (kb < offset[i]) i--;
+        const KPart& q = parts[i];
+        pack_a_tile(dst, q.trans_a, q.A, q.lda, M, q.K, mt, kb - offset[i]);
+    };
+    return run(M, N, KB, pack_a, Bp, alpha, beta, C, ldc);
 }
 
 }  // namespace t4j::amx

@@ -56,10 +56,32 @@ int64_t t4j_lora_ws_floats(int M, int K, int N, int r, float dropout) {
     return n > 0 ? n : 0;
 }
 
+namespace {
+// Under bf16 products, y = [x | s.t] . [W | B]^T as one product: x is converted once and y written
+// once, instead of a base product and then a low-rank one that reads y back.
+bool lora_fwd_joined(float* y, const float* t, const float* x, const float* w, const float* bias, const float* b,
+                     int M, int K, int N, int r, float scale) {
+    if (M <= 2 || K <= 0 || N <= 0 || !t4j::bf16_matmul_active()) return false;
+    const t4j::KPart parts[2] = {{false, x, K, true, w, K, K, 1.0f}, {false, t, r, true, b, r, r, scale}};
+    if (!t4j::gemm_joined(M, N, parts, 2, 1.0f, 0.0f, y, N)) return false;
+    if (bias) {
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(M) * N > 65536)
+        for (int i = 0; i < M; i++) {
+            float* yi = y + static_cast<int64_t>(i) * N;
+#pragma omp simd
+            for (int j = 0; j < N; j++) yi[j] += bias[j];
+        }
+    }
+    return true;
+}
+}  // namespace
+
 void t4j_lora_fwd(float* y, float* t, const float* x, const float* w, const float* bias, const float* a,
                   const float* b, int M, int K, int N, int r, float scale, float dropout, uint64_t seed, float* ws) {
-    t4j_linear_fwd(y, x, w, bias, M, K, N);
-    if (M <= 0 || r <= 0) return;
+    if (M <= 0 || r <= 0) {
+        t4j_linear_fwd(y, x, w, bias, M, K, N);
+        return;
+    }
 
     // t[M,r] = drop(x) . A^T
     if (K > 0) {
@@ -73,6 +95,8 @@ void t4j_lora_fwd(float* y, float* t, const float* x, const float* w, const floa
     } else {
         for (int64_t e = 0; e < static_cast<int64_t>(M) * r; e++) t[e] = 0.0f;
     }
+    if (lora_fwd_joined(y, t, x, w, bias, b, M, K, N, r, scale)) return;
+    t4j_linear_fwd(y, x, w, bias, M, K, N);
     // y[M,N] += s . t . B^T
     if (N > 0) t4j::gemm(false, true, M, N, r, scale, t, r, b, r, 1.0f, y, N);
 }
@@ -80,8 +104,10 @@ void t4j_lora_fwd(float* y, float* t, const float* x, const float* w, const floa
 void t4j_lora_bwd(float* dx, float* dw, float* dbias, float* da, float* db, const float* dy, const float* x,
                   const float* t, const float* w, const float* a, const float* b, int M, int K, int N, int r,
                   float scale, float dropout, uint64_t seed, float* ws) {
+    // under bf16 products (and no dropout) dx's two terms wait for dt and go in as one joined product
+    const bool join = dx && dropout <= 0.0f && M > 2 && N > 0 && K > 0 && r > 0 && t4j::bf16_matmul_active();
     // frozen (or full fine-tuning) base path: dx += dy.W, dW += dy^T.x, dbias += colsum(dy)
-    t4j_linear_bwd(dx, dw, dbias, dy, x, w, M, K, N);
+    t4j_linear_bwd(join ? nullptr : dx, dw, dbias, dy, x, w, M, K, N);
     if (M <= 0 || N <= 0 || r <= 0) return;
 
     // dB[N,r] += s . dy^T . t
@@ -95,7 +121,14 @@ void t4j_lora_bwd(float* dx, float* dw, float* dbias, float* da, float* db, cons
     if (dropout <= 0.0f) {
         // dA[r,K] += dt^T . x ; dx[M,K] += dt . A
         if (da) t4j::gemm(true, false, r, K, M, 1.0f, dt, r, x, K, 1.0f, da, K);
-        if (dx) t4j::gemm(false, false, M, K, r, 1.0f, dt, r, a, K, 1.0f, dx, K);
+        if (!dx) return;
+        if (join) {
+            // dx[M,K] += [dy | dt] . [W ; A]
+            const t4j::KPart parts[2] = {{false, dy, N, false, w, K, N, 1.0f}, {false, dt, r, false, a, K, r, 1.0f}};
+            if (t4j::gemm_joined(M, K, parts, 2, 1.0f, 1.0f, dx, K)) return;
+            t4j::gemm(false, false, M, K, N, 1.0f, dy, N, w, K, 1.0f, dx, K);
+        }
+        t4j::gemm(false, false, M, K, r, 1.0f, dt, r, a, K, 1.0f, dx, K);
         return;
     }
 

@@ -146,6 +146,41 @@ class Bf16MatmulTest {
         }
     }
 
+    @Test
+    void loraWithoutDropoutJoinsBaseAndLowRankInOneBf16Product() {
+        Rand rnd = new Rand();
+        // K not a multiple of 32: the joined operands carry zero padding between the two parts
+        int M = 100, K = 200, N = 70, r = 8;
+        float scale = 2f;  // a power of two: bf16(s*B) = s*bf16(B)
+        String tag = "M=" + M + " K=" + K + " N=" + N + " r=" + r + " " + rnd;
+        try (Arena arena = new Arena()) {
+            Tensor x = arena.adopt(rnd.tensor(1.0, M, K));
+            Tensor w = arena.adopt(rnd.tensor(0.1, N, K));
+            Tensor a = arena.adopt(rnd.tensor(0.1, r, K));
+            Tensor b = arena.adopt(rnd.tensor(0.1, N, r));
+            Tensor dy = arena.adopt(rnd.tensor(1.0, M, N));
+            Tensor ws = arena.adopt(Tensor.zeros(Math.max(1, ops.loraWorkspaceFloats(M, K, N, r, 0f))));
+            Tensor y = arena.adopt(Tensor.zeros(M, N));
+            Tensor t = arena.adopt(Tensor.zeros(M, r));
+            Tensor dx = arena.adopt(rnd.tensor(0.5, M, K));
+            var dx0 = TorchRef.of(dx, false);
+            ops.loraForward(y, t, x, w, null, a, b, M, K, N, r, scale, 0f, 1, ws);
+            var xr = TorchRef.of(rounded(arena, x), false);
+            var wr = TorchRef.of(rounded(arena, w), false);
+            var tr = TorchRef.of(rounded(arena, t), false);
+            var br = TorchRef.of(rounded(arena, b), false).mul(new org.bytedeco.pytorch.Scalar(scale));
+            close("bf16 lora y " + tag, y, xr.matmul(wr.t()).add(tr.matmul(br.t())));
+
+            ops.loraBackward(dx, null, null, null, null, dy, x, t, w, a, b, M, K, N, r, scale, 0f, 1, ws);
+            // the workspace starts with dt = s.dy.B, the low-rank part's input gradient
+            float[] dt = java.util.Arrays.copyOf(ws.toFloatArray(), M * r);
+            var dyr = TorchRef.of(rounded(arena, dy), false);
+            var dtr = TorchRef.of(rounded(arena, arena.adopt(Tensor.of(dt, M, r))), false);
+            var ar = TorchRef.of(rounded(arena, a), false);
+            closeAdded("bf16 lora dx " + tag, dx, dyr.matmul(wr).add(dtr.matmul(ar)), dx0);
+        }
+    }
+
     private float[][] lora(Arena arena, Tensor x, Tensor w, Tensor a, Tensor b, Tensor dy, Tensor ws, int M, int K,
                            int N, int r, float scale, float dropout, long seed) {
         Tensor y = arena.adopt(Tensor.zeros(M, N));
