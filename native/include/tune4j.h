@@ -26,6 +26,7 @@ extern "C" {
 #define T4J_EINVAL (-1)  /* an argument is out of its valid range */
 #define T4J_ERANGE (-2)  /* an index (token id, target) lies outside the table */
 #define T4J_EIO (-3)     /* a file could not be opened or mapped */
+#define T4J_ENOMEM (-4)  /* native memory for scratch could not be allocated */
 
 #define T4J_IGNORE_INDEX (-100)
 
@@ -58,6 +59,13 @@ int t4j_bf16_matmul_supported(void);
 
 /* ---- linear.cpp: y[M,N] = x[M,K] . w[N,K]^T (+ b[N]) ---- */
 void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, int M, int K, int N);
+/* Decoding from bf16 weights: W [N,K] converted once (t4j_linear_pack_bf16) into the tiles the bf16
+ * products read, half the bytes of fp32 to stream per token. Then y = bf16(x) . bf16(W)^T (+ b) with
+ * fp32 sums, the same for one row as for a batch. _elems is 0 where the CPU has no bf16 products;
+ * _fwd returns T4J_ENOMEM when its scratch could not be allocated. */
+int64_t t4j_linear_packed_bf16_elems(int K, int N);
+void t4j_linear_pack_bf16(uint16_t* dst, const float* w, int K, int N);
+int t4j_linear_fwd_packed_bf16(float* y, const float* x, const uint16_t* wp, const float* b, int M, int K, int N);
 void t4j_linear_bwd(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w,
                     int M, int K, int N);
 

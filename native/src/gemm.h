@@ -72,6 +72,8 @@ void pack_b(uint16_t* dst, bool trans_b, int K, int N, const float* B, int ldb);
 bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* A, int lda, const uint16_t* Bp,
                    float beta, float* C, int ldc);
 bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float beta, float* C, int ldc);
+// y[M,N] = bf16(x[M,K]) . packed B for one or two rows: streams B once, fp32 sums
+bool gemv_packed_b(int M, const float* x, int ldx, int K, int N, const uint16_t* Bp, float* y, int ldy);
 }  // namespace amx
 
 

@@ -305,6 +305,53 @@ bool gemm_packed_b(bool trans_a, int M, int N, int K, float alpha, const float* 
     return run(M, N, (K + 31) / 32, pack_a, Bp, alpha, beta, C, ldc);
 }
 
+namespace {
+thread_local Scratch tl_x;
+}
+
+bool gemv_packed_b(int M, const float* x, int ldx, int K, int N, const uint16_t* Bp, float* y, int ldy) {
+    if (M < 1 || M > 2) return false;
+    const int NT = (N + 15) / 16, KB = (K + 31) / 32, Kp = KB * 32;
+    // x rounded to bf16 as the tile products round it, and zero-padded to the tiles' k
+    auto* xp = static_cast<float*>(tl_x.get(static_cast<int64_t>(M) * Kp * 4));
+    if (!xp) return false;
+    for (int r = 0; r < M; r++)
+        for (int k = 0; k < Kp; k++) {
+            uint32_t u = 0;
+            if (k < K) {
+                const float v = x[static_cast<int64_t>(r) * ldx + k];
+                std::memcpy(&u, &v, 4);
+                u = (u + 0x7fff + ((u >> 16) & 1)) & 0xffff0000u;
+            }
+            std::memcpy(xp + static_cast<int64_t>(r) * Kp + k, &u, 4);
+        }
+    const __m512i hi_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(N) * K > (1 << 20))
+    for (int nt = 0; nt < NT; nt++) {
+        const uint16_t* bt = Bp + static_cast<int64_t>(nt) * KB * kTile;
+        __m512 acc[2][2] = {{_mm512_setzero_ps(), _mm512_setzero_ps()}, {_mm512_setzero_ps(), _mm512_setzero_ps()}};
+        for (int kb = 0; kb < KB; kb++) {
+            const uint16_t* t = bt + static_cast<int64_t>(kb) * kTile;
+            const float* x0 = xp + kb * 32;
+            for (int p = 0; p < 16; p++) {
+                // a k-pair row of 16 columns: even k in the low halves, odd k in the high halves
+                const __m512i v = _mm512_load_si512(t + p * 32);
+                const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+                const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask));
+                for (int r = 0; r < M; r++) {
+                    const float* xr = x0 + static_cast<int64_t>(r) * Kp;
+                    acc[r][0] = _mm512_fmadd_ps(even, _mm512_set1_ps(xr[2 * p]), acc[r][0]);
+                    acc[r][1] = _mm512_fmadd_ps(odd, _mm512_set1_ps(xr[2 * p + 1]), acc[r][1]);
+                }
+            }
+        }
+        const __mmask16 m = first(N - nt * 16);
+        for (int r = 0; r < M; r++)
+            _mm512_mask_storeu_ps(y + static_cast<int64_t>(r) * ldy + nt * 16, m, _mm512_add_ps(acc[r][0], acc[r][1]));
+    }
+    return true;
+}
+
 bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float beta, float* C, int ldc) {
     // each part starts on a fresh k-block; the zero padding of both operands between parts adds nothing
     int KB = 0;

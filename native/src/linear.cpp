@@ -36,6 +36,32 @@ void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, in
     t4j::gemm(false, true, M, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
 }
 
+int64_t t4j_linear_packed_bf16_elems(int K, int N) {
+    if (K <= 0 || N <= 0 || !t4j::amx::available()) return 0;
+    return t4j::amx::packed_b_elems(K, N);
+}
+
+void t4j_linear_pack_bf16(uint16_t* dst, const float* w, int K, int N) {
+    if (K > 0 && N > 0 && t4j::amx::available()) t4j::amx::pack_b(dst, true, K, N, w, K);
+}
+
+int t4j_linear_fwd_packed_bf16(float* y, const float* x, const uint16_t* wp, const float* b, int M, int K, int N) {
+    if (M <= 0 || N <= 0) return T4J_OK;
+    if (K <= 0 || !t4j::amx::available()) return T4J_EINVAL;
+    const bool ok = M <= 2 ? t4j::amx::gemv_packed_b(M, x, K, K, N, wp, y, N)
+                           : t4j::amx::gemm_packed_b(false, M, N, K, 1.0f, x, K, wp, 0.0f, y, N);
+    if (!ok) return T4J_ENOMEM;
+    if (b) {
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(M) * N > 65536)
+        for (int i = 0; i < M; i++) {
+            float* yi = y + static_cast<int64_t>(i) * N;
+#pragma omp simd
+            for (int j = 0; j < N; j++) yi[j] += b[j];
+        }
+    }
+    return T4J_OK;
+}
+
 void t4j_linear_bwd(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w,
                     int M, int K, int N) {
     if (M <= 0 || N <= 0) return;

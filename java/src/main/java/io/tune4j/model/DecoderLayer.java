@@ -269,6 +269,13 @@ public final class DecoderLayer implements AutoCloseable {
         assert qDim == b.q.dim(1);
     }
 
+    /** {@link Projection#packForDecoding} of all seven projections; the bytes added. */
+    public long packForDecoding() {
+        long bytes = 0;
+        for (Projection p : List.of(q, k, v, o, gate, up, down)) bytes += p.packForDecoding();
+        return bytes;
+    }
+
     @Override
     public void close() {
         for (Projection p : List.of(q, k, v, o, gate, up, down)) {

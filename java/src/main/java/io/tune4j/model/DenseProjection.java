@@ -12,6 +12,7 @@ public final class DenseProjection implements Projection {
     private final Parameter bias;
     private final int in;
     private final int out;
+    private Tensor packed; // bf16 weight for decoding, when packForDecoding found bf16 products here
 
     public DenseProjection(Ops ops, Parameter weight, Parameter bias) {
         this.ops = ops;
@@ -42,6 +43,28 @@ public final class DenseProjection implements Projection {
     @Override
     public void forward(Tensor y, Tensor x, int M) {
         ops.linearForward(y, x, weight.value(), bias == null ? null : bias.value(), M, in, out);
+    }
+
+    @Override
+    public void forwardInference(Tensor y, Tensor x, int M) {
+        if (packed == null) {
+            forward(y, x, M);
+        } else {
+            ops.linearForwardPacked(y, x, packed, bias == null ? null : bias.value(), M, in, out);
+        }
+    }
+
+    @Override
+    public long packForDecoding() {
+        if (packed != null) return 0;
+        packed = ops.packWeightsBf16(weight.value(), out, in);
+        return packed == null ? 0 : packed.numel() * 2;
+    }
+
+    @Override
+    public void close() {
+        if (packed != null) packed.close();
+        packed = null;
     }
 
     @Override

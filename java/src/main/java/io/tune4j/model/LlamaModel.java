@@ -20,6 +20,7 @@ public final class LlamaModel implements AutoCloseable {
     private final Parameter embed;
     private Parameter finalNorm;
     private final Parameter lmHead; // the embedding parameter itself when tied
+    private Tensor lmHeadPacked;    // bf16 LM head for decoding (packForDecoding)
     private final List<DecoderLayer> layers;
     private final Arena arena = new Arena();
     final Tensor ropeCos;
@@ -255,12 +256,32 @@ public final class LlamaModel implements AutoCloseable {
         }
         ops.rmsnormForward(c.buf.h, c.buf.rstd, c.last, finalNorm.value(), n, d, cfg.rmsNormEps());
         Tensor logits = c.logits.slice(0, n);
-        ops.linearForward(logits, c.buf.h, lmHead.value(), null, n, d, cfg.vocabSize());
+        if (lmHeadPacked != null) {
+            ops.linearForwardPacked(logits, c.buf.h, lmHeadPacked, null, n, d, cfg.vocabSize());
+        } else {
+            ops.linearForward(logits, c.buf.h, lmHead.value(), null, n, d, cfg.vocabSize());
+        }
         return logits;
+    }
+
+    /**
+     * Decoding ({@link #step}) from bf16 copies of the projection and LM-head weights: half the bytes
+     * streamed per token, products summed in fp32. Training and evaluation keep the fp32 weights,
+     * which stay loaded. Returns the bytes added; 0 where this backend or CPU has no bf16 products.
+     */
+    public long packForDecoding() {
+        long bytes = 0;
+        for (DecoderLayer l : layers) bytes += l.packForDecoding();
+        if (lmHeadPacked == null) {
+            lmHeadPacked = ops.packWeightsBf16(lmHead.value(), cfg.vocabSize(), cfg.hiddenSize());
+            if (lmHeadPacked != null) bytes += lmHeadPacked.numel() * 2;
+        }
+        return bytes;
     }
 
     @Override
     public void close() {
+        if (lmHeadPacked != null) lmHeadPacked.close();
         for (DecoderLayer l : layers) l.close();
         for (Parameter p : parameters()) p.close();
         arena.close();

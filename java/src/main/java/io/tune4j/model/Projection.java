@@ -33,6 +33,14 @@ public interface Projection extends AutoCloseable {
         forwardInference(y, x, M);
     }
 
+    /**
+     * Keeps a bf16 copy of the weight for {@link #forwardInference} (decoding streams half the bytes);
+     * training and evaluation keep the fp32 weight. Returns the bytes added, 0 where nothing was packed.
+     */
+    default long packForDecoding() {
+        return 0;
+    }
+
     /** Accumulates dx (may be null) and the gradients of trainable parameters. */
     void backward(Tensor dx, Tensor dy, Tensor x, int M);
 

@@ -10,6 +10,7 @@ public final class NativeStatus {
             case -1: throw new IllegalArgumentException(what + " (invalid argument)");
             case -2: throw new IndexOutOfBoundsException(what);
             case -3: throw new java.io.UncheckedIOException(new java.io.IOException(what));
+            case -4: throw new OutOfMemoryError(what + " (native scratch memory could not be allocated)");
             default: throw new IllegalStateException(what + " (native status " + status + ")");
         }
     }

@@ -29,6 +29,19 @@ public interface Ops {
 
     void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, int M, int K, int N);
 
+    /**
+     * w [N,K] as bf16 weights for decoding, laid out for {@link #linearForwardPacked}; null where this
+     * backend or processor has no bf16 products (the caller keeps using w). The caller owns the result.
+     */
+    default Tensor packWeightsBf16(Tensor w, int N, int K) {
+        return null;
+    }
+
+    /** y = bf16(x) . bf16(w)^T (+ b), sums in fp32, from {@link #packWeightsBf16}'s result. */
+    default void linearForwardPacked(Tensor y, Tensor x, Tensor packed, Tensor b, int M, int K, int N) {
+        throw new UnsupportedOperationException(name() + " has no bf16 packed weights");
+    }
+
     // ---- fused LoRA: y = x w^T (+bias) + scale (drop(x) a^T) b^T ; a [r,K], b [N,r]; t [M,r] saved ----
     long loraWorkspaceFloats(int M, int K, int N, int r, float dropout);
 

@@ -82,12 +82,17 @@ public final class MultiLoraProjection implements Projection {
 
     @Override
     public void forwardInference(Tensor y, Tensor x, int M) {
-        base.forward(y, x, M);
+        base.forwardInference(y, x, M);
+    }
+
+    @Override
+    public long packForDecoding() {
+        return base.packForDecoding();
     }
 
     @Override
     public void forwardInference(Tensor y, Tensor x, int M, RowAdapters rows) {
-        base.forward(y, x, M);
+        base.forwardInference(y, x, M);
         if (rows == null || !rows.usesAny(used)) return;
         if (rows.rows() != M) throw new IllegalStateException("row adapter table has " + rows.rows() + " rows, the step " + M);
         long need = Math.max(1, ops.loraMultiWorkspaceFloats(M, inFeatures(), outFeatures(), maxRank()));

@@ -37,6 +37,10 @@ public final class NativeLib {
     public static native int t4j_set_matmul_precision(int precision);
     public static native int t4j_matmul_precision();
     public static native int t4j_bf16_matmul_supported();
+    public static native long t4j_linear_packed_bf16_elems(int K, int N);
+    public static native void t4j_linear_pack_bf16(@Cast("uint16_t*") long dst, @Cast("const float*") long w, int K, int N);
+    public static native int t4j_linear_fwd_packed_bf16(@Cast("float*") long y, @Cast("const float*") long x,
+            @Cast("const uint16_t*") long wp, @Cast("const float*") long b, int M, int K, int N);
     public static native void t4j_f16_to_f32(@Cast("float*") long dst, @Cast("const uint16_t*") long src, long n);
     public static native void t4j_bf16_to_f32(@Cast("float*") long dst, @Cast("const uint16_t*") long src, long n);
     public static native void t4j_f32_to_bf16(@Cast("uint16_t*") long dst, @Cast("const float*") long src, long n);

@@ -70,6 +70,28 @@ public final class CpuOps implements Ops {
     }
 
     @Override
+    public Tensor packWeightsBf16(Tensor w, int N, int K) {
+        f("pack w", w, (long) N * K);
+        long elems = t4j_linear_packed_bf16_elems(K, N);
+        if (elems <= 0) return null;
+        Tensor p = Tensor.allocate(DType.BF16, elems);
+        t4j_linear_pack_bf16(p.address(), a(w), K, N);
+        return p;
+    }
+
+    @Override
+    public void linearForwardPacked(Tensor y, Tensor x, Tensor packed, Tensor b, int M, int K, int N) {
+        f("linear y", y, (long) M * N); f("linear x", x, (long) M * K); f("linear b", b, N);
+        if (packed == null || packed.device() != Device.CPU || packed.dtype() != DType.BF16
+                || packed.numel() < t4j_linear_packed_bf16_elems(K, N)) {
+            throw new IllegalArgumentException("linear packed w: expected packWeightsBf16's result for " + N + "x" + K
+                    + ", got " + packed);
+        }
+        NativeStatus.check(t4j_linear_fwd_packed_bf16(a(y), a(x), packed.address(), a(b), M, K, N),
+                "linear from bf16 packed weights " + M + "x" + K + " -> " + N);
+    }
+
+    @Override
     public void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, int M, int K, int N) {
         f("linear dx", dx, (long) M * K); f("linear dw", dw, (long) N * K); f("linear db", db, N); f("linear dy", dy, (long) M * N); f("linear x", x, (long) M * K); f("linear w", w, (long) N * K);
         t4j_linear_bwd(a(dx), a(dw), a(db), a(dy), a(x), a(w), M, K, N);
