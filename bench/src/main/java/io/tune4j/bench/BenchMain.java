@@ -27,7 +27,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * <p>System properties: bench.include (regex over benchmark class names, default all),
  * bench.threads (intra-op threads, default all cores), bench.warmup / bench.iterations (count),
  * bench.time (seconds per iteration), bench.out (markdown path),
- * bench.skipCheck (skip the decode token check), bench.precision (fp32 or bf16 matrix products on both sides).
+ * bench.skipCheck (skip the decode token check), bench.precision (fp32 or bf16 matrix products on both sides),
+ * bench.weights (bf16: tune4j decodes from bf16 copies of its weights).
  */
 public final class BenchMain {
     private BenchMain() {}
@@ -119,7 +120,8 @@ public final class BenchMain {
                 warmup, iterations, seconds, threads, Env.bf16()
                         ? "bf16 operands, fp32 sums on both sides (tune4j " + io.tune4j.ops.cpu.CpuOps.bf16Unit()
                                 + "; libtorch bf16 tensors through oneDNN)"
-                        : "fp32");
+                        : "fp32")
+                + (Env.bf16Weights() ? "; tune4j decodes from bf16 weights (" + io.tune4j.ops.cpu.CpuOps.bf16Unit() + ")" : "");
         String[] memory = memoryRow(out.toAbsolutePath().getParent().resolve("mem"));
         if (memory != null) rows.add(memory);
         String table = table(rows);
@@ -133,7 +135,8 @@ public final class BenchMain {
 
     /** Forks see the same thread count; -Xss as in the core tests, heap for the 49152x576 inputs built on it. */
     private static String[] forkArgs(int threads, Path memDir, MatmulPrecision precision) {
-        return new String[] {"-Dbench.threads=" + threads, "-Dbench.precision=" + precision.id(), "-Xss4m", "-Xmx4g",
+        return new String[] {"-Dbench.threads=" + threads, "-Dbench.precision=" + precision.id(),
+                "-Dbench.weights=" + (Env.bf16Weights() ? "bf16" : "fp32"), "-Xss4m", "-Xmx4g",
                 "-Dbench.memDir=" + memDir};
     }
 

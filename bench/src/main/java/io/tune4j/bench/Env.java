@@ -38,6 +38,11 @@ final class Env {
         return MatmulPrecision.parse(System.getProperty("bench.precision", "fp32"));
     }
 
+    /** bench.weights=bf16: the tune4j decoder streams bf16 copies of its weights (serve --weights bf16). */
+    static boolean bf16Weights() {
+        return "bf16".equalsIgnoreCase(System.getProperty("bench.weights", "fp32"));
+    }
+
     static boolean bf16() {
         return precision() == MatmulPrecision.BF16;
     }

@@ -21,6 +21,9 @@ final class TunedDecoder implements AutoCloseable {
 
     TunedDecoder(LlamaConfig cfg, Map<String, Tensor> weights, int promptTokens) {
         model = LlamaModel.fromWeights(cfg, weights, ops);
+        if (Env.bf16Weights() && model.packForDecoding() == 0) {
+            throw new IllegalStateException("bench.weights=bf16, but this CPU has no bf16 products");
+        }
         ctx = model.newInferenceContext(1, cfg.maxPositions(), promptTokens);
         vocab = cfg.vocabSize();
     }

@@ -47,12 +47,18 @@ final class GenerateCommand implements Callable<Integer> {
             description = "fine-tuning result to apply: a LoRA or prefix-tuning directory (PEFT layout) or tune4j adapters")
     Path adapter;
 
+    @Option(names = "--weights", defaultValue = "fp32", paramLabel = "fp32|bf16",
+            description = "weights decoding streams: fp32 (default) or bf16 (half the bytes per token, fp32 sums; "
+                    + "CPUs with AMX or AVX512-BF16; not with --adapter LoRA)")
+    String weights;
+
     @Option(names = "--stop", description = "stop when this text appears (repeatable)")
     List<String> stop;
 
     @Override
     public Integer call() throws Exception {
         if (maxTokens < 0) throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
+        io.tune4j.generate.DecodingWeights.check(weights);  // before the model loads
         SamplingParams sampling = new SamplingParams(temperature, topK, topP, repetitionPenalty);
         GenerationConfig cfg = new GenerationConfig(maxTokens, sampling, seed, stop, true);
         PrintStream out = new PrintStream(System.out, true,
@@ -60,6 +66,7 @@ final class GenerateCommand implements Callable<Integer> {
         try (LoadedModel m = LoadedModel.load(model.model, model.tokenizer);
              FineTuneMethod method = adapter == null ? null : Adapters.load(adapter, m.model());
              Generator g = new Generator(m.model(), m.tokenizer(), 1)) {
+            io.tune4j.generate.DecodingWeights.apply(m.model(), weights, System.err);
             long t0 = System.nanoTime();
             GenerationResult r = g.generate(prompt, cfg, (id, delta) -> out.print(delta));
             out.println();

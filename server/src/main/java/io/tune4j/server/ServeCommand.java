@@ -62,6 +62,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-batch", defaultValue = "8", description = "sequences decoded together (default: ${DEFAULT-VALUE})")
     int maxBatch;
 
+    @Option(names = "--weights", defaultValue = "fp32", paramLabel = "fp32|bf16",
+            description = "weights decoding streams: fp32 (default) or bf16 (half the bytes per token, fp32 sums; "
+                    + "CPUs with AMX or AVX512-BF16)")
+    String weights;
+
     @Option(names = "--max-queued", defaultValue = "64", description = "requests queued or running before 429 (default: ${DEFAULT-VALUE})")
     int maxQueued;
 
@@ -122,9 +127,11 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("no API key configured: pass --api-keys FILE or set TUNE4J_API_KEY "
                     + "(or --insecure to serve without keys on loopback only)");
         }
+        io.tune4j.generate.DecodingWeights.check(weights);  // before the model loads
         Path modelPath = ModelLocator.resolve(model);
         if (o.modelId == null && !java.nio.file.Files.exists(Path.of(model))) o.modelId = model; // a hub id names itself
         try (LoadedModel m = LoadedModel.load(modelPath, tokenizer, io.tune4j.ops.cpu.CpuOps.INSTANCE)) {
+            io.tune4j.generate.DecodingWeights.apply(m.model(), weights, System.err);
             InferenceServer server = InferenceServer.start(m, modelPath, o, System.err);
             CountDownLatch stopped = new CountDownLatch(1);
             Thread hook = new Thread(() -> {

@@ -72,6 +72,9 @@ public final class LoadGen implements Callable<Integer> {
     @Option(names = "--server-threads", description = "server --threads (default: the server's, all cores)")
     Integer serverThreads;
 
+    @Option(names = "--server-weights", defaultValue = "fp32", description = "server --weights: fp32 or bf16 (default: ${DEFAULT-VALUE})")
+    String serverWeights;
+
     @Option(names = "--tokenizer", description = "Llama 2 tokenizer.bin (default: tokenizers/llama2/tokenizer.bin under the fixtures)")
     Path tokenizer;
 
@@ -125,6 +128,7 @@ public final class LoadGen implements Callable<Integer> {
                 "--max-tokens-cap", Integer.toString(maxTokens)));
         for (int a = 0; a < model.adapters.size(); a++) cmd.addAll(List.of("--adapter", adapterName(a) + "=" + model.adapters.get(a)));
         if (serverThreads != null) cmd.addAll(List.of("--threads", serverThreads.toString()));
+        cmd.addAll(List.of("--weights", serverWeights));
         return cmd;
     }
 

@@ -1,0 +1,31 @@
+package io.tune4j.generate;
+
+import io.tune4j.model.LlamaModel;
+import io.tune4j.ops.MatmulPrecision;
+import java.io.PrintStream;
+import java.util.Locale;
+
+/** The {@code --weights fp32|bf16} choice of generate and serve: what decoding streams per token. */
+public final class DecodingWeights {
+    private DecodingWeights() {}
+
+    /** Fails on anything but fp32 or bf16, naming the option. */
+    public static void check(String weights) {
+        if (!"fp32".equalsIgnoreCase(weights) && !"bf16".equalsIgnoreCase(weights)) {
+            throw new IllegalArgumentException("--weights: expected fp32 or bf16, got '" + weights + "'");
+        }
+    }
+
+    /** Packs the model's weights for bf16 decoding when asked to; says on log what it did. */
+    public static void apply(LlamaModel model, String weights, PrintStream log) {
+        if (weights == null || MatmulPrecision.parse(weights) == MatmulPrecision.FP32) return;
+        long bytes = model.packForDecoding();
+        if (bytes == 0) {
+            log.println("tune4j: bf16 weights need a CPU with AMX-BF16 or AVX512-BF16 (" + model.ops().name()
+                    + " here); decoding from fp32 weights");
+        } else {
+            log.printf(Locale.ROOT, "tune4j: decoding from bf16 weights (%.1f MiB next to the fp32 ones)%n",
+                    bytes / 1048576.0);
+        }
+    }
+}
