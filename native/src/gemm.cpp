@@ -78,6 +78,15 @@ bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float bet
     return amx::gemm_joined(M, N, parts, n, alpha, beta, C, ldc);
 }
 
+void add_rows(float* y, const float* b, int M, int N) {
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(M) * N > 65536)
+    for (int i = 0; i < M; i++) {
+        float* yi = y + static_cast<int64_t>(i) * N;
+#pragma omp simd
+        for (int j = 0; j < N; j++) yi[j] += b[j];
+    }
+}
+
 Scratch::~Scratch() { t4j_free(p); }
 
 void* Scratch::get(int64_t n) {

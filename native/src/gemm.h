@@ -82,6 +82,9 @@ bool gemv_packed_b(int M, const float* x, int ldx, int K, int N, const uint16_t*
 // bf16 products are active and worth it at this size; the caller then multiplies part by part.
 bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float beta, float* C, int ldc);
 
+// y[i,:] += b for each of M rows: a bias after a product that could not take it through beta
+void add_rows(float* y, const float* b, int M, int N);
+
 // 1 while bf16 products are selected and AMX can run them.
 bool bf16_matmul_active();
 

@@ -51,14 +51,7 @@ int t4j_linear_fwd_packed_bf16(float* y, const float* x, const uint16_t* wp, con
     const bool ok = M <= 2 ? t4j::amx::gemv_packed_b(M, x, K, K, N, wp, y, N)
                            : t4j::amx::gemm_packed_b(false, M, N, K, 1.0f, x, K, wp, 0.0f, y, N);
     if (!ok) return T4J_ENOMEM;
-    if (b) {
-#pragma omp parallel for schedule(static) if (static_cast<int64_t>(M) * N > 65536)
-        for (int i = 0; i < M; i++) {
-            float* yi = y + static_cast<int64_t>(i) * N;
-#pragma omp simd
-            for (int j = 0; j < N; j++) yi[j] += b[j];
-        }
-    }
+    if (b) t4j::add_rows(y, b, M, N);
     return T4J_OK;
 }
 

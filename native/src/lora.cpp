@@ -64,14 +64,7 @@ bool lora_fwd_joined(float* y, const float* t, const float* x, const float* w, c
     if (M <= 2 || K <= 0 || N <= 0 || !t4j::bf16_matmul_active()) return false;
     const t4j::KPart parts[2] = {{false, x, K, true, w, K, K, 1.0f}, {false, t, r, true, b, r, r, scale}};
     if (!t4j::gemm_joined(M, N, parts, 2, 1.0f, 0.0f, y, N)) return false;
-    if (bias) {
-#pragma omp parallel for schedule(static) if (static_cast<int64_t>(M) * N > 65536)
-        for (int i = 0; i < M; i++) {
-            float* yi = y + static_cast<int64_t>(i) * N;
-#pragma omp simd
-            for (int j = 0; j < N; j++) yi[j] += bias[j];
-        }
-    }
+    if (bias) t4j::add_rows(y, bias, M, N);
     return true;
 }
 }  // namespace
