@@ -97,6 +97,35 @@ class LoraBankTest {
     }
 
     @Test
+    void adaptersRunOnBf16DecodingWeights() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CpuOps.bf16Supported(),
+                "this CPU has neither AMX-BF16 nor AVX512-BF16: bf16 decoding weights not tested");
+        // a model of its own: packing for decoding stays with it
+        try (LoadedModel packed = LoadedModel.load(Fixtures.require("models/stories260K-hf"), null, CpuOps.INSTANCE)) {
+            int[] prompt = PeftTesting.tokens(new Rand(7), 9, 512);
+            float[][] fp32 = bankStep(m.model(), prompt);
+            assertTrue(packed.model().packForDecoding() > 0);
+            float[][] bf16 = bankStep(packed.model(), prompt);
+            for (int row = 0; row < 2; row++) {
+                double e = PeftTesting.maxRelDiff(bf16[row], fp32[row]);
+                assertTrue(e <= 3e-2, "row " + row + " (adapter " + (row - 1) + "): bf16 weights vs fp32 " + e);
+            }
+            assertTrue(PeftTesting.maxRelDiff(bf16[0], bf16[1]) > 1e-3, "the adapter still changes the bf16 logits");
+        }
+    }
+
+    /** One step over the same prompt twice: row 0 on the base model, row 1 on adapter 1. */
+    private static float[][] bankStep(LlamaModel model, int[] prompt) {
+        try (LoraBank bank = new LoraBank(model, 1); InferenceContext c = model.newInferenceContext(2, 64, 64)) {
+            int slot = bank.load("b", adapters.get(1));
+            float[] logits = model.step(c, new int[] {0, 1}, new int[][] {prompt, prompt}, new int[] {0, 0},
+                    new int[] {-1, slot}).toFloatArray();
+            int V = model.config().vocabSize();
+            return new float[][] {java.util.Arrays.copyOfRange(logits, 0, V), java.util.Arrays.copyOfRange(logits, V, 2 * V)};
+        }
+    }
+
+    @Test
     void mixedBatchLogitsEqualEachAdapterAlone() {
         LlamaModel model = m.model();
         Rand rnd = new Rand(99);
