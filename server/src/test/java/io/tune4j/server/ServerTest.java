@@ -305,6 +305,31 @@ class ServerTest {
     }
 
     @Test
+    void servesFromBf16DecodingWeights() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CpuOps.bf16Supported(),
+                "this CPU has neither AMX-BF16 nor AVX512-BF16: serve --weights bf16 not tested");
+        try (LoadedModel m2 = LoadedModel.load(modelDir, null, CpuOps.INSTANCE)) {
+            ByteArrayOutputStream log = new ByteArrayOutputStream();
+            io.tune4j.generate.DecodingWeights.apply(m2.model(), "bf16", new PrintStream(log, true, StandardCharsets.UTF_8));
+            assertTrue(log.toString(StandardCharsets.UTF_8).contains("decoding from bf16 weights"), log.toString());
+            ServerOptions o = new ServerOptions();
+            o.port = 0;
+            o.insecure = true;
+            InferenceServer small = InferenceServer.start(m2, modelDir, o, new PrintStream(OutputStream.nullOutputStream()));
+            try {
+                HttpRequest req = HttpRequest.newBuilder(small.uri().resolve("/v1/completions")).timeout(Duration.ofSeconds(30))
+                        .POST(HttpRequest.BodyPublishers.ofString(
+                                "{\"prompt\":\"Once upon a time\",\"max_tokens\":20,\"temperature\":0}")).build();
+                HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode(), r.body());
+                assertTrue(r.body().contains(", there was a little girl named Lily"), r.body());
+            } finally {
+                small.close();
+            }
+        }
+    }
+
+    @Test
     void h2cRequestsAreServedOverHttp2() throws Exception {
         HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).connectTimeout(Duration.ofSeconds(5)).build();
         HttpResponse<String> models = send(h2, "GET", "/v1/models", null, INFER);
