@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Rejects a body larger than its limit (413): from its Content-Length before reading it, else once
@@ -24,6 +25,12 @@ final class LimitsHandler extends ChannelInboundHandlerAdapter {
     private int limit;
     private long received;
     private boolean discarding;
+    private long discarded;
+    private boolean answered;
+
+    // how much of a rejected body is read (and dropped) before the connection closes anyway
+    private static final long MAX_DISCARD = 64L << 20;
+    private static final long DISCARD_SECONDS = 5;
 
     LimitsHandler(int maxBody, int maxUpload) {
         this.maxBody = maxBody;
@@ -42,15 +49,28 @@ final class LimitsHandler extends ChannelInboundHandlerAdapter {
             if (received > limit) reject(ctx);
         }
         if (discarding) {
-            if (msg instanceof LastHttpContent) discarding = false;
+            if (msg instanceof HttpContent c) discarded += c.content().readableBytes();
             ReferenceCountUtil.release(msg);
+            if (msg instanceof LastHttpContent || discarded > MAX_DISCARD) answerTooLarge(ctx);
             return;
         }
         ctx.fireChannelRead(msg);
     }
 
+    // The 413 waits for the end of the body it rejects: answered mid-upload, a client can take the
+    // connection as reusable and send its next request into the close, and closing with unread
+    // bytes makes the kernel reset the connection under the answer.
     private void reject(ChannelHandlerContext ctx) {
         discarding = true;
+        discarded = 0;
+        answered = false;
+        // a client that never finishes its body is answered (and closed) anyway
+        ctx.executor().schedule(() -> answerTooLarge(ctx), DISCARD_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private void answerTooLarge(ChannelHandlerContext ctx) {
+        if (answered || !ctx.channel().isOpen()) return;
+        answered = true;
         ctx.writeAndFlush(Http.closing(Http.error(tooLarge(limit)))).addListener(ChannelFutureListener.CLOSE);
     }
 
