@@ -21,7 +21,8 @@ import java.util.List;
  * validation), output directory. The data comes tokenised so that a start costs no tokenizer.
  */
 final class ResumableTrainingMain {
-    static final int STEPS = 16;
+    // enough that the first, random kill (up to 1.5 s in) leaves steps for the other seven moments
+    static final int STEPS = 32;
     static final int SEQ = 32;
 
     private ResumableTrainingMain() {}
