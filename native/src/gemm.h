@@ -76,7 +76,6 @@ bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float bet
 bool gemv_packed_b(int M, const float* x, int ldx, int K, int N, const uint16_t* Bp, float* y, int ldy);
 }  // namespace amx
 
-
 // C = alpha * sum of the parts + beta * C as a single bf16 product over the joined K: a LoRA layer's
 // base and low-rank terms share one conversion and one pass over C. False (nothing written) unless
 // bf16 products are active and worth it at this size; the caller then multiplies part by part.
@@ -85,7 +84,7 @@ bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float bet
 // y[i,:] += b for each of M rows: a bias after a product that could not take it through beta
 void add_rows(float* y, const float* b, int M, int N);
 
-// 1 while bf16 products are selected and AMX can run them.
+// 1 while bf16 products are selected and this CPU can run them.
 bool bf16_matmul_active();
 
 }  // namespace t4j

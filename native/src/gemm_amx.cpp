@@ -213,20 +213,19 @@ void block_vec(const uint16_t* ap, const uint16_t* bp, int KB, int kb0, int kb1,
     }
 }
 
-void run_block_vec(int mt_n, int nt_n, const uint16_t* ap, const uint16_t* bp, int KB, int kb0, int kb1, float* acc,
-                   int acc_ld, bool zero_first) {
-    if (mt_n == 2 && nt_n == 2) block_vec<2, 2>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
-    else if (mt_n == 2) block_vec<2, 1>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
-    else if (nt_n == 2) block_vec<1, 2>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
-    else block_vec<1, 1>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
+template <bool Tiles, int MT, int NT>
+void kernel(const uint16_t* ap, const uint16_t* bp, int KB, int kb0, int kb1, float* acc, int acc_ld, bool zero_first) {
+    if constexpr (Tiles) block<MT, NT>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
+    else block_vec<MT, NT>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
 }
 
+template <bool Tiles>
 void run_block(int mt_n, int nt_n, const uint16_t* ap, const uint16_t* bp, int KB, int kb0, int kb1, float* acc,
                int acc_ld, bool zero_first) {
-    if (mt_n == 2 && nt_n == 2) block<2, 2>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
-    else if (mt_n == 2) block<2, 1>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
-    else if (nt_n == 2) block<1, 2>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
-    else block<1, 1>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
+    if (mt_n == 2 && nt_n == 2) kernel<Tiles, 2, 2>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
+    else if (mt_n == 2) kernel<Tiles, 2, 1>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
+    else if (nt_n == 2) kernel<Tiles, 1, 2>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
+    else kernel<Tiles, 1, 1>(ap, bp, KB, kb0, kb1, acc, acc_ld, zero_first);
 }
 
 thread_local Scratch tl_a, tl_acc;
@@ -279,7 +278,7 @@ bool run(int M, int N, int KB, const PackA& pack_a, const uint16_t* Bp, float al
                 const int mt = 2 * mb, nt = 2 * nb;
                 const int mt_n = std::min(2, MT - mt), nt_n = std::min(2, NT - nt);
                 float* acc = chunked ? acc_all + static_cast<int64_t>(mb) * 32 * acc_ld + nb * 32 : mine;
-                (tiles ? run_block : run_block_vec)(mt_n, nt_n, Ap + static_cast<int64_t>(mt) * KB * kTile,
+                (tiles ? run_block<true> : run_block<false>)(mt_n, nt_n, Ap + static_cast<int64_t>(mt) * KB * kTile,
                                                     Bp + static_cast<int64_t>(nt) * KB * kTile, KB, kb0, kb1, acc,
                                                     acc_ld, kb0 == 0);
                 if (!last) continue;
@@ -312,19 +311,14 @@ thread_local Scratch tl_x;
 bool gemv_packed_b(int M, const float* x, int ldx, int K, int N, const uint16_t* Bp, float* y, int ldy) {
     if (M < 1 || M > 2) return false;
     const int NT = (N + 15) / 16, KB = (K + 31) / 32, Kp = KB * 32;
-    // x rounded to bf16 as the tile products round it, and zero-padded to the tiles' k
-    auto* xp = static_cast<float*>(tl_x.get(static_cast<int64_t>(M) * Kp * 4));
+    // x in bf16 as the tile products round it, zero-padded to the tiles' k
+    auto* xp = static_cast<uint16_t*>(tl_x.get(static_cast<int64_t>(M) * Kp * 2));
     if (!xp) return false;
-    for (int r = 0; r < M; r++)
-        for (int k = 0; k < Kp; k++) {
-            uint32_t u = 0;
-            if (k < K) {
-                const float v = x[static_cast<int64_t>(r) * ldx + k];
-                std::memcpy(&u, &v, 4);
-                u = (u + 0x7fff + ((u >> 16) & 1)) & 0xffff0000u;
-            }
-            std::memcpy(xp + static_cast<int64_t>(r) * Kp + k, &u, 4);
-        }
+    for (int r = 0; r < M; r++) {
+        uint16_t* xr = xp + static_cast<int64_t>(r) * Kp;
+        t4j_f32_to_bf16(xr, x + static_cast<int64_t>(r) * ldx, K);
+        std::fill(xr + K, xr + Kp, uint16_t{0});
+    }
     const __m512i hi_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
 #pragma omp parallel for schedule(static) if (static_cast<int64_t>(N) * K > (1 << 20))
     for (int nt = 0; nt < NT; nt++) {
@@ -332,16 +326,19 @@ bool gemv_packed_b(int M, const float* x, int ldx, int K, int N, const uint16_t*
         __m512 acc[2][2] = {{_mm512_setzero_ps(), _mm512_setzero_ps()}, {_mm512_setzero_ps(), _mm512_setzero_ps()}};
         for (int kb = 0; kb < KB; kb++) {
             const uint16_t* t = bt + static_cast<int64_t>(kb) * kTile;
-            const float* x0 = xp + kb * 32;
+            const uint16_t* x0 = xp + kb * 32;
             for (int p = 0; p < 16; p++) {
-                // a k-pair row of 16 columns: even k in the low halves, odd k in the high halves
+                // a k-pair row of 16 columns, and x's pair broadcast: even k in the low halves, odd k
+                // in the high halves; a bf16 widens to fp32 by moving it to the high half
                 const __m512i v = _mm512_load_si512(t + p * 32);
                 const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
                 const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask));
                 for (int r = 0; r < M; r++) {
-                    const float* xr = x0 + static_cast<int64_t>(r) * Kp;
-                    acc[r][0] = _mm512_fmadd_ps(even, _mm512_set1_ps(xr[2 * p]), acc[r][0]);
-                    acc[r][1] = _mm512_fmadd_ps(odd, _mm512_set1_ps(xr[2 * p + 1]), acc[r][1]);
+                    int32_t pair;
+                    std::memcpy(&pair, x0 + static_cast<int64_t>(r) * Kp + 2 * p, sizeof pair);
+                    const __m512i xv = _mm512_set1_epi32(pair);
+                    acc[r][0] = _mm512_fmadd_ps(even, _mm512_castsi512_ps(_mm512_slli_epi32(xv, 16)), acc[r][0]);
+                    acc[r][1] = _mm512_fmadd_ps(odd, _mm512_castsi512_ps(_mm512_and_si512(xv, hi_mask)), acc[r][1]);
                 }
             }
         }

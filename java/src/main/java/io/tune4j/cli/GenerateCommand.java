@@ -4,6 +4,7 @@ import io.tune4j.generate.GenerationConfig;
 import io.tune4j.generate.GenerationResult;
 import io.tune4j.generate.Generator;
 import io.tune4j.model.LoadedModel;
+import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.SamplingParams;
 import io.tune4j.peft.Adapters;
 import io.tune4j.peft.FineTuneMethod;
@@ -58,7 +59,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (maxTokens < 0) throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
-        io.tune4j.generate.DecodingWeights.check(weights);  // before the model loads
+        MatmulPrecision decodeWeights = io.tune4j.generate.DecodingWeights.parse(weights);  // before the model loads
         SamplingParams sampling = new SamplingParams(temperature, topK, topP, repetitionPenalty);
         GenerationConfig cfg = new GenerationConfig(maxTokens, sampling, seed, stop, true);
         PrintStream out = new PrintStream(System.out, true,
@@ -66,7 +67,7 @@ final class GenerateCommand implements Callable<Integer> {
         try (LoadedModel m = LoadedModel.load(model.model, model.tokenizer);
              FineTuneMethod method = adapter == null ? null : Adapters.load(adapter, m.model());
              Generator g = new Generator(m.model(), m.tokenizer(), 1)) {
-            io.tune4j.generate.DecodingWeights.apply(m.model(), weights, System.err);
+            io.tune4j.generate.DecodingWeights.apply(m.model(), decodeWeights, System.err);
             long t0 = System.nanoTime();
             GenerationResult r = g.generate(prompt, cfg, (id, delta) -> out.print(delta));
             out.println();

@@ -9,16 +9,18 @@ import java.util.Locale;
 public final class DecodingWeights {
     private DecodingWeights() {}
 
-    /** Fails on anything but fp32 or bf16, naming the option. */
-    public static void check(String weights) {
-        if (!"fp32".equalsIgnoreCase(weights) && !"bf16".equalsIgnoreCase(weights)) {
+    /** The option's value; anything but fp32 or bf16 fails naming the option. */
+    public static MatmulPrecision parse(String weights) {
+        try {
+            return MatmulPrecision.parse(weights);
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--weights: expected fp32 or bf16, got '" + weights + "'");
         }
     }
 
     /** Packs the model's weights for bf16 decoding when asked to; says on log what it did. */
-    public static void apply(LlamaModel model, String weights, PrintStream log) {
-        if (weights == null || MatmulPrecision.parse(weights) == MatmulPrecision.FP32) return;
+    public static void apply(LlamaModel model, MatmulPrecision weights, PrintStream log) {
+        if (weights != MatmulPrecision.BF16) return;
         long bytes = model.packForDecoding();
         if (bytes == 0) {
             log.println("tune4j: bf16 weights need a CPU with AMX-BF16 or AVX512-BF16 (" + model.ops().name()

@@ -148,6 +148,19 @@ class CliTest {
         String model = Fixtures.require("models/stories260K-hf").toString();
         assertBadInput(run("generate", "--model", model, "--prompt", "hi", "--top-p", "1.5"), "top-p");
         assertBadInput(run("generate", "--model", model, "--prompt", "hi", "--temperature", "-1"), "temperature");
+        assertBadInput(run("generate", "--model", model, "--prompt", "hi", "--weights", "bf8"), "--weights");
+    }
+
+    @Test
+    void generateFromBf16WeightsTellsTheSameStory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.tune4j.ops.cpu.CpuOps.bf16Supported(),
+                "this CPU has neither AMX-BF16 nor AVX512-BF16: --weights bf16 not tested");
+        Path model = Fixtures.require("models/stories260K-hf");
+        Run r = run("generate", "--model", model.toString(), "--prompt", "Once upon a time", "--max-tokens", "20",
+                "--weights", "bf16");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("decoding from bf16 weights"), r.err());
+        assertTrue(r.out().startsWith(", there was a little girl named Lily."), r.out());
     }
 
     @Test

@@ -127,11 +127,11 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("no API key configured: pass --api-keys FILE or set TUNE4J_API_KEY "
                     + "(or --insecure to serve without keys on loopback only)");
         }
-        io.tune4j.generate.DecodingWeights.check(weights);  // before the model loads
+        io.tune4j.ops.MatmulPrecision decodeWeights = io.tune4j.generate.DecodingWeights.parse(weights);  // before the model loads
         Path modelPath = ModelLocator.resolve(model);
         if (o.modelId == null && !java.nio.file.Files.exists(Path.of(model))) o.modelId = model; // a hub id names itself
         try (LoadedModel m = LoadedModel.load(modelPath, tokenizer, io.tune4j.ops.cpu.CpuOps.INSTANCE)) {
-            io.tune4j.generate.DecodingWeights.apply(m.model(), weights, System.err);
+            io.tune4j.generate.DecodingWeights.apply(m.model(), decodeWeights, System.err);
             InferenceServer server = InferenceServer.start(m, modelPath, o, System.err);
             CountDownLatch stopped = new CountDownLatch(1);
             Thread hook = new Thread(() -> {

@@ -313,7 +313,7 @@ class ServerTest {
                 "this CPU has neither AMX-BF16 nor AVX512-BF16: serve --weights bf16 not tested");
         try (LoadedModel m2 = LoadedModel.load(modelDir, null, CpuOps.INSTANCE)) {
             ByteArrayOutputStream log = new ByteArrayOutputStream();
-            io.tune4j.generate.DecodingWeights.apply(m2.model(), "bf16", new PrintStream(log, true, StandardCharsets.UTF_8));
+            io.tune4j.generate.DecodingWeights.apply(m2.model(), io.tune4j.ops.MatmulPrecision.BF16, new PrintStream(log, true, StandardCharsets.UTF_8));
             assertTrue(log.toString(StandardCharsets.UTF_8).contains("decoding from bf16 weights"), log.toString());
             ServerOptions o = new ServerOptions();
             o.port = 0;
