@@ -11,6 +11,7 @@
 #include "tune4j.h"
 #include "vexp.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -50,7 +51,8 @@ int64_t slot_floats(const Dims& d) {
            + 2 * r16(static_cast<int64_t>(d.hd) * KB)      // kt, vt
            + 2 * r16(static_cast<int64_t>(d.RB) * KB)      // s, dp
            + 2 * r16(big * d.hd)                           // acc, acc2
-           + 6 * r16(d.RB);                                // m, l, lse, D, lo, hi
+           + 6 * r16(d.RB)                                 // m, l, lse, D, lo, hi
+           + r16(static_cast<int64_t>(d.nh) * (d.P + d.Tk));   // decoding's scores, all heads
 }
 
 int64_t shared_floats(const Dims& d) { return r16(static_cast<int64_t>(d.B) * d.Tq * d.nh); }
@@ -60,7 +62,7 @@ int num_slots() { return std::max(1, omp_get_num_procs()); }
 int team_size() { return std::max(1, std::min(omp_get_max_threads(), num_slots())); }
 
 struct Slot {
-    float *qs, *dO, *kt, *vt, *s, *dp, *acc, *acc2, *m, *l, *lse, *D;
+    float *qs, *dO, *kt, *vt, *s, *dp, *acc, *acc2, *m, *l, *lse, *D, *dec;
     int *lo, *hi;
 };
 
@@ -83,6 +85,7 @@ Slot make_slot(float* base, const Dims& d) {
     sl.D = take(d.RB);
     sl.lo = reinterpret_cast<int*>(take(d.RB));
     sl.hi = reinterpret_cast<int*>(take(d.RB));
+    sl.dec = take(static_cast<int64_t>(d.nh) * (d.P + d.Tk));
     return sl;
 }
 
@@ -150,6 +153,28 @@ inline void tile_scores(float* __restrict s, const float* __restrict a, const fl
     }
 }
 
+// a . b over n floats. Spelled out: GCC leaves `omp simd reduction(+)` over a short runtime length
+// scalar here, and these dot products are most of a decoding step's attention.
+inline float dot(const float* __restrict a, const float* __restrict b, int n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int x = 0;
+    for (; x + 16 <= n; x += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + x), _mm256_loadu_ps(b + x), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + x + 8), _mm256_loadu_ps(b + x + 8), s1);
+    }
+    if (x + 8 <= n) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + x), _mm256_loadu_ps(b + x), s0);
+        x += 8;
+    }
+    __m256 t = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    float acc = _mm_cvtss_f32(h);
+    for (; x < n; x++) acc += a[x] * b[x];
+    return acc;
+}
+
 // The same scores straight from the key rows (b [n, stride]), one dot product per (row, key). For a few
 // rows, as in decoding, this beats transposing the tile, whose cost does not shrink with R.
 inline void tile_scores_direct(float* __restrict s, const float* __restrict a, const float* __restrict b,
@@ -157,11 +182,7 @@ inline void tile_scores_direct(float* __restrict s, const float* __restrict a, c
     for (int j = 0; j < n; j++) {
         const float* bj = b + j * stride;
         for (int r = 0; r < R; r++) {
-            const float* ar = a + static_cast<int64_t>(r) * hd;
-            float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-            for (int x = 0; x < hd; x++) acc += ar[x] * bj[x];
-            s[static_cast<int64_t>(r) * KB + j] = acc;
+            s[static_cast<int64_t>(r) * KB + j] = dot(a + static_cast<int64_t>(r) * hd, bj, hd);
         }
     }
 }
@@ -285,6 +306,65 @@ void load_bwd_rows(const Slot& sl, const Dims& d, const float* dout, const float
     }
 }
 
+// Up to this many queries per sequence the forward takes the decoding path below.
+constexpr int DECODE_QUERIES = 2;
+
+// One query (all nh heads) of sequence b, for decoding: the KV cache rows it sees are read once each,
+// front to back, whole (every KV head at once). The tiled path instead walks them once per KV head,
+// 3 cache lines of every 18 at a time for a 6x48 row, and when the cache is not in L2 (a batch of
+// sequences, each behind a vocabulary-sized LM head) that access pattern costs twice the streaming.
+void fwd_decode(float* out, float* lse, const float* q, const float* k, const float* v, const float* pk,
+                const float* pv, const int32_t* q_start, const int32_t* kv_start, const Dims& d, int b, int i,
+                float* sc) {
+    const int hd = d.hd, nh = d.nh, G = d.G;
+    const int64_t qi = static_cast<int64_t>(b) * d.Tq + i;
+    const int pos = (q_start ? q_start[b] : 0) + i;
+    const int lo = kv_start ? kv_start[qi] : 0;
+    const int n = d.P + (pos - lo + 1);  // keys: the prefix, then cache rows lo..pos
+    const float* qr = q + qi * d.qrow;
+    auto key = [&](int j) {
+        return j < d.P ? pk + static_cast<int64_t>(j) * d.krow : k + (static_cast<int64_t>(b) * d.Tk + lo + j - d.P) * d.krow;
+    };
+    auto val = [&](int j) {
+        return j < d.P ? pv + static_cast<int64_t>(j) * d.krow : v + (static_cast<int64_t>(b) * d.Tk + lo + j - d.P) * d.krow;
+    };
+    for (int j = 0; j < n; j++) {
+        const float* kr = key(j);
+        for (int kvh = 0, h = 0; kvh < d.nkv; kvh++) {
+            const float* kh = kr + static_cast<int64_t>(kvh) * hd;
+            for (int g = 0; g < G; g++, h++) {
+                sc[static_cast<int64_t>(h) * n + j] = dot(qr + static_cast<int64_t>(h) * hd, kh, hd) * d.scale;
+            }
+        }
+    }
+    float* o = out + qi * d.qrow;
+    for (int h = 0; h < nh; h++) {
+        float* sh = sc + static_cast<int64_t>(h) * n;
+        float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+        for (int j = 0; j < n; j++) m = std::max(m, sh[j]);
+        // sh becomes the probabilities: exp(s - m) / sum
+        const float sum = static_cast<float>(t4j_vexp_sum(sh, sh, n, m, 1.0f, 1.0f));
+        const float inv = 1.0f / sum;
+#pragma omp simd
+        for (int j = 0; j < n; j++) sh[j] *= inv;
+        if (lse) lse[qi * nh + h] = m + std::log(sum);
+    }
+    std::memset(o, 0, sizeof(float) * nh * hd);
+    for (int j = 0; j < n; j++) {
+        const float* vr = val(j);
+        for (int kvh = 0, h = 0; kvh < d.nkv; kvh++) {
+            const float* vh = vr + static_cast<int64_t>(kvh) * hd;
+            for (int g = 0; g < G; g++, h++) {
+                const float p = sc[static_cast<int64_t>(h) * n + j];
+                float* oh = o + static_cast<int64_t>(h) * hd;
+#pragma omp simd
+                for (int x = 0; x < hd; x++) oh[x] += p * vh[x];
+            }
+        }
+    }
+}
+
 }  // namespace
 
 int64_t t4j_attention_ws_floats(int B, int Tq, int Tk, int P, int nh, int nkv, int hd) {
@@ -298,10 +378,26 @@ int t4j_attention_fwd(float* out, float* lse, const float* q, const float* k, co
     Dims d = make_dims(B, Tq, Tk, P, nh, nkv, hd);
     int rc = check_args(d, pk, pv, q_start, kv_start);
     if (rc != T4J_OK) return rc;
-    const int nqb = (Tq + d.QB - 1) / d.QB;
-    const int64_t tasks = static_cast<int64_t>(B) * nkv * nqb;
     float* slots = ws + shared_floats(d);
     const int64_t sf = slot_floats(d);
+    if (Tq <= DECODE_QUERIES) {
+        int64_t keys = 0;
+        for (int b = 0; b < B; b++) keys += (q_start ? q_start[b] : 0) + Tq;
+        const int64_t work = 4 * static_cast<int64_t>(Tq) * nh * hd * (static_cast<int64_t>(B) * P + keys);
+        const int64_t queries = static_cast<int64_t>(B) * Tq;
+#pragma omp parallel num_threads(team_size()) if (queries > 1 && work > 262144)
+        {
+            float* sc = make_slot(slots + omp_get_thread_num() * sf, d).dec;
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t t = 0; t < queries; t++) {
+                fwd_decode(out, lse, q, k, v, pk, pv, q_start, kv_start, d, static_cast<int>(t / Tq),
+                           static_cast<int>(t % Tq), sc);
+            }
+        }
+        return T4J_OK;
+    }
+    const int nqb = (Tq + d.QB - 1) / d.QB;
+    const int64_t tasks = static_cast<int64_t>(B) * nkv * nqb;
     // score and value work, keys bounded by the last query's position: a decoding query over a short
     // context is done before a woken thread would start
     int64_t keys = 0;

@@ -4,6 +4,8 @@
 
 #include <cblas.h>
 #include <cpuid.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -65,6 +67,21 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const fl
     if (bf16_matmul_active() && amx::worth_it(M, N, K)) {
         GemmB b(trans_b, K, N, B, ldb, M);
         b.multiply(trans_a, M, alpha, A, lda, beta, C, ldc);
+        return;
+    }
+    if (!trans_a && trans_b && alpha == 1.0f && M <= skinny::kMaxRows && K > 0) {
+        // decoding's few rows against a weight matrix: sgemm would pack all of B first
+        if (beta != 1.0f) {
+            for (int i = 0; i < M; i++) {
+                float* ci = C + static_cast<int64_t>(i) * ldc;
+                if (beta == 0.0f) {
+                    std::fill(ci, ci + N, 0.0f);
+                } else {
+                    for (int j = 0; j < N; j++) ci[j] *= beta;
+                }
+            }
+        }
+        skinny::gemm_nt(M, N, K, A, lda, B, ldb, C, ldc);
         return;
     }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,

@@ -81,6 +81,13 @@ bool gemv_packed_b(int M, const float* x, int ldx, int K, int N, const uint16_t*
 // bf16 products are active and worth it at this size; the caller then multiplies part by part.
 bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float beta, float* C, int ldc);
 
+namespace skinny {
+// Up to this many rows a product y += x . w^T reads w in place (gemm_skinny.cpp) instead of sgemm.
+constexpr int kMaxRows = 32;
+// y[M,N] += x[M,K] . w[N,K]^T, fp32, for a few rows of x: w streams once per call, nothing is packed
+void gemm_nt(int M, int N, int K, const float* x, int ldx, const float* w, int ldw, float* y, int ldy);
+}  // namespace skinny
+
 // y[i,:] += b for each of M rows: a bias after a product that could not take it through beta
 void add_rows(float* y, const float* b, int M, int N);
 

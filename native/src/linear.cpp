@@ -24,15 +24,6 @@ void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, in
         }
     }
     if (K <= 0) return;
-    if (M <= 2) {
-        // Decoding: OpenBLAS's sgemm with one or two rows runs ~2.5x slower than its sgemv, which
-        // streams W at memory bandwidth. Each extra row re-reads W, so this pays only for M <= 2.
-        for (int i = 0; i < M; i++) {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f, w, K, x + static_cast<int64_t>(i) * K, 1, 1.0f,
-                        y + static_cast<int64_t>(i) * N, 1);
-        }
-        return;
-    }
     t4j::gemm(false, true, M, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
 }
 

@@ -18,8 +18,11 @@ class LinearTest {
         return io.tune4j.testing.Backends.all();
     }
 
-    // {M, K, N}: single rows, widths that are not multiples of 8, and one big enough for the threaded bias sum
-    private static final int[][] SHAPES = {{1, 33, 1}, {7, 64, 45}, {13, 33, 45}, {1, 64, 45}, {13, 1, 7}, {300, 17, 257}};
+    // {M, K, N}: single rows, widths that are not multiples of 8, one big enough for the threaded bias sum;
+    // up to 32 rows read w in place (every row-block split, w groups of 1-4 rows, K below one vector),
+    // 33 is sgemm again
+    private static final int[][] SHAPES = {{1, 33, 1}, {7, 64, 45}, {13, 33, 45}, {1, 64, 45}, {13, 1, 7}, {300, 17, 257},
+        {2, 5, 6}, {16, 300, 33}, {32, 288, 66}, {23, 47, 8}, {33, 40, 9}, {11, 1536, 130}};
 
     static void backward(org.bytedeco.pytorch.Tensor y, Tensor dy) {
         y.backward(TorchRef.of(dy, false), new BoolOptional(), false, new TensorArrayRefOptional());

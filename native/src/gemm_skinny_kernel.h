@@ -1,0 +1,123 @@
+// The few-row product y[M,N] += x[M,K] . w[N,K]^T read straight from w's rows, written once over a
+// vector-traits type V (AVX2 or AVX-512, see gemm_skinny*.cpp). Each output is a dot product of a row
+// of x with a row of w: for a handful of rows this beats sgemm, which packs all of w on every call
+// (80% of a 16-row decode step went to that copy) and shapes its blocks for large M.
+//
+// A block is MB rows of x by 4 rows of w, MB x 4 vector sums kept in registers over the whole of K;
+// the 4 rows of w stay in L1 while every row block of x passes over them, so w streams from memory
+// once per call whatever M is.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace t4j {
+namespace skinny {
+namespace kernel {
+
+// pf: where the next group of w starts, fetched into cache while this one is multiplied (null: no prefetch)
+template <class V, int MB, int NB>
+inline void block(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy, int K,
+                  const float* pf) {
+    typename V::reg acc[MB][4];
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; i++) {
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) acc[i][j] = V::zero();
+    }
+    int k = 0;
+    for (; k + V::width <= K; k += V::width) {
+        if (pf && (k & 15) == 0) {
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) __builtin_prefetch(pf + j * ldw + k);
+        }
+        typename V::reg wv[NB];
+#pragma GCC unroll 4
+        for (int j = 0; j < NB; j++) {
+            wv[j] = V::load(w + j * ldw + k);
+            __asm__("" : "+v"(wv[j]));  // see below
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < MB; i++) {
+            typename V::reg xv = V::load(x + i * ldx + k);
+            // x and w in registers: left to itself the compiler folds them into every FMA as memory
+            // operands, and then the loads outnumber the FMAs and the load ports set the pace
+            __asm__("" : "+v"(xv));
+#pragma GCC unroll 4
+            for (int j = 0; j < NB; j++) acc[i][j] = V::fma(xv, wv[j], acc[i][j]);
+        }
+    }
+    if (k < K) {
+        const int n = K - k;
+        typename V::reg wv[NB];
+#pragma GCC unroll 4
+        for (int j = 0; j < NB; j++) wv[j] = V::load_first(w + j * ldw + k, n);
+#pragma GCC unroll 8
+        for (int i = 0; i < MB; i++) {
+            typename V::reg xv = V::load_first(x + i * ldx + k, n);
+#pragma GCC unroll 4
+            for (int j = 0; j < NB; j++) acc[i][j] = V::fma(xv, wv[j], acc[i][j]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; i++) {
+        float s[4];
+        V::sum4(s, acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+        float* yi = y + i * ldy;
+#pragma GCC unroll 4
+        for (int j = 0; j < NB; j++) yi[j] += s[j];
+    }
+}
+
+using BlockFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int, const float*);
+
+template <class V, int MB>
+inline BlockFn pick_nb(int nb) {
+    switch (nb) {
+        case 1: return block<V, MB, 1>;
+        case 2: return block<V, MB, 2>;
+        case 3: return block<V, MB, 3>;
+        default: return block<V, MB, 4>;
+    }
+}
+
+template <class V>
+inline BlockFn pick(int mb, int nb) {
+    static_assert(V::max_rows <= 6, "row blocks up to 6");
+    switch (mb) {
+        case 1: return pick_nb<V, 1>(nb);
+        case 2: return pick_nb<V, 2>(nb);
+        case 3: return pick_nb<V, 3>(nb);
+        case 4: return pick_nb<V, std::min(4, V::max_rows)>(nb);
+        case 5: return pick_nb<V, std::min(5, V::max_rows)>(nb);
+        default: return pick_nb<V, std::min(6, V::max_rows)>(nb);
+    }
+}
+
+// Row blocks as even as V::max_rows allows (16 rows on AVX-512: 6, 5, 5), so no block runs short.
+template <class V>
+inline void gemm_nt(int M, int N, int K, const float* x, int ldx, const float* w, int ldw, float* y, int ldy) {
+    const int nblocks = (M + V::max_rows - 1) / V::max_rows;
+    const int64_t groups = (N + 3) / 4;
+    const int64_t work = static_cast<int64_t>(M) * N * K;
+    // a thread takes whole 4-row groups of w; small products stay on the calling thread
+#pragma omp parallel for schedule(static) if (work > (int64_t{1} << 21))
+    for (int64_t g = 0; g < groups; g++) {
+        const int n0 = static_cast<int>(g * 4), nb = std::min(4, N - n0);
+        const float* wg = w + static_cast<int64_t>(n0) * ldw;
+        int m0 = 0;
+        for (int b = 0; b < nblocks; b++) {
+            const int mb = (M - m0) / (nblocks - b);
+            const float* pf = b == 0 && g + 1 < groups ? wg + 4 * static_cast<int64_t>(ldw) : nullptr;
+            pick<V>(mb, nb)(x + static_cast<int64_t>(m0) * ldx, ldx, wg, ldw, y + static_cast<int64_t>(m0) * ldy + n0,
+                            ldy, K, pf);
+            m0 += mb;
+        }
+    }
+}
+
+}  // namespace kernel
+}  // namespace skinny
+}  // namespace t4j
