@@ -14,7 +14,9 @@ namespace {
 struct Avx2 {
     using reg = __m256;
     static constexpr int width = 8;
-    static constexpr int max_rows = 2;  // 2 x 4 sums + 4 rows of w + one of x: 13 of 16 registers
+    // 4 x 3 sums + 3 rows of w + one of x: all 16 registers
+    static constexpr int max_rows = 4;
+    static constexpr int cols = 3;
     static reg zero() { return _mm256_setzero_ps(); }
     static reg load(const float* p) { return _mm256_loadu_ps(p); }
     static reg load_first(const float* p, int n) {

@@ -11,7 +11,9 @@ namespace {
 struct Avx512 {
     using reg = __m512;
     static constexpr int width = 16;
-    static constexpr int max_rows = 6;  // 6 x 4 sums + 4 rows of w + one of x: 29 of 32 registers
+    // 6 x 4 sums + 4 rows of w + one of x: 29 of 32 registers
+    static constexpr int max_rows = 6;
+    static constexpr int cols = 4;
     static reg zero() { return _mm512_setzero_ps(); }
     static reg load(const float* p) { return _mm512_loadu_ps(p); }
     static reg load_first(const float* p, int n) {

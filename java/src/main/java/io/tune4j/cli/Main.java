@@ -1,6 +1,6 @@
 package io.tune4j.cli;
 
-import io.tune4j.runtime.NativeLib;
+import io.tune4j.runtime.NativeThreads;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,7 +23,7 @@ public final class Main implements Runnable {
             scope = CommandLine.ScopeType.INHERIT)
     void setThreads(int threads) {
         if (threads < 1) throw new CommandLine.ParameterException(new CommandLine(this), "--threads must be >= 1");
-        NativeLib.t4j_set_num_threads(threads);
+        NativeThreads.configure(threads);
     }
 
     @CommandLine.Spec

@@ -99,4 +99,38 @@ class LinearTest {
             Assertions.assertTrue(true);
         }
     }
+
+    /**
+     * On the CPU a decoding row's output does not depend on what it is batched with: up to 32 rows
+     * every output is the same sum in the same order, so a sequence alone and the same sequence in a
+     * server's batch pick the same greedy token even at a near-tie.
+     */
+    @org.junit.jupiter.api.Test
+    void cpuRowsComeOutBitForBitTheSameAloneOrInABatch() {
+        Ops ops = io.tune4j.ops.cpu.CpuOps.INSTANCE;
+        Rand rnd = new Rand();
+        int K = 290, N = 70;
+        try (Arena arena = new Arena()) {
+            Tensor w = arena.adopt(rnd.tensor(0.2, N, K));
+            Tensor b = arena.adopt(rnd.tensor(0.5, N));
+            Tensor x = arena.adopt(rnd.tensor(1.0, 32, K));
+            float[] alone = new float[32 * N];
+            for (int i = 0; i < 32; i++) {
+                Tensor y = arena.f32(1, N);
+                ops.linearForward(y, x.slice(i, i + 1), w, b, 1, K, N);
+                System.arraycopy(y.toFloatArray(), 0, alone, i * N, N);
+            }
+            for (int M : new int[] {2, 3, 5, 16, 31, 32}) {
+                Tensor y = arena.f32(M, N);
+                ops.linearForward(y, x.slice(0, M), w, b, M, K, N);
+                float[] got = y.toFloatArray();
+                for (int j = 0; j < M * N; j++) {
+                    if (Float.floatToRawIntBits(got[j]) != Float.floatToRawIntBits(alone[j])) {
+                        Assertions.fail("row " + j / N + " column " + j % N + " of a " + M + "-row batch: " + got[j]
+                                + " alone " + alone[j] + " " + rnd);
+                    }
+                }
+            }
+        }
+    }
 }

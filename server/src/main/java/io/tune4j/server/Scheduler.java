@@ -1,5 +1,6 @@
 package io.tune4j.server;
 
+import io.tune4j.runtime.NativeThreads;
 import io.tune4j.generate.BatchDecoder;
 import io.tune4j.generate.GenerationConfig;
 import io.tune4j.generate.GenerationResult;
@@ -266,6 +267,7 @@ public final class Scheduler implements AutoCloseable {
     // ------------------------------------------------------------------ scheduler thread
 
     private void loop() {
+        NativeThreads.adopt(); // --threads was set on the main thread
         try {
             while (true) {
                 boolean idle = decoder.activeCount() == 0;

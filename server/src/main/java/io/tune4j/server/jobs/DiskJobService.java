@@ -1,5 +1,6 @@
 package io.tune4j.server.jobs;
 
+import io.tune4j.runtime.NativeThreads;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -285,6 +286,7 @@ public final class DiskJobService implements JobService, AutoCloseable {
     // ------------------------------------------------------------------ worker
 
     private void work() {
+        NativeThreads.adopt(); // --threads was set on the main thread
         try {
             while (true) {
                 String id;
