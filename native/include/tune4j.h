@@ -50,8 +50,10 @@ void t4j_f32_to_f16(uint16_t* dst, const float* src, int64_t n);
  * FP32 (default): OpenBLAS sgemm. BF16: operands rounded to bf16, products summed in fp32, on AMX
  * tiles where the CPU has them, else with AVX512-BF16 instructions; without either the request falls
  * back to FP32. The setting belongs to the calling thread; returns the precision now in force for it.
- * t4j_bf16_matmul_supported: 0 no, 1 AVX512-BF16, 2 AMX tiles. This setting leaves decoding's one- and two-row
- * products in fp32; bf16 decoding weights are t4j_linear_*_packed_bf16 below. */
+ * t4j_bf16_matmul_supported: 0 no, 1 AVX512-BF16, 2 AMX tiles. This setting leaves products of fewer than 16
+ * rows (decoding) in fp32; bf16 decoding weights are t4j_linear_*_packed_bf16 below. In fp32, products of up to
+ * 64 rows against a weight (decoding, short prompts) read it in place instead of through sgemm, and each row's
+ * result is then the same whatever else is in the batch. */
 #define T4J_PRECISION_FP32 0
 #define T4J_PRECISION_BF16 1
 int t4j_set_matmul_precision(int precision);

@@ -83,7 +83,7 @@ bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float bet
 
 namespace skinny {
 // Up to this many rows a product y += x . w^T reads w in place (gemm_skinny.cpp) instead of sgemm.
-constexpr int kMaxRows = 32;
+constexpr int kMaxRows = 64;  // a server batch (--max-batch 64)
 // y[M,N] += x[M,K] . w[N,K]^T, fp32, for a few rows of x: w streams once per call, nothing is packed
 void gemm_nt(int M, int N, int K, const float* x, int ldx, const float* w, int ldw, float* y, int ldy);
 }  // namespace skinny

@@ -19,10 +19,10 @@ class LinearTest {
     }
 
     // {M, K, N}: single rows, widths that are not multiples of 8, one big enough for the threaded bias sum;
-    // up to 32 rows read w in place (every row-block split, w groups of 1-4 rows, K below one vector),
-    // 33 is sgemm again
+    // up to 64 rows read w in place (every row-block split, w groups of 1-4 rows, K below one vector),
+    // 65 is sgemm again
     private static final int[][] SHAPES = {{1, 33, 1}, {7, 64, 45}, {13, 33, 45}, {1, 64, 45}, {13, 1, 7}, {300, 17, 257},
-        {2, 5, 6}, {16, 300, 33}, {32, 288, 66}, {23, 47, 8}, {33, 40, 9}, {11, 1536, 130}};
+        {2, 5, 6}, {16, 300, 33}, {32, 288, 66}, {23, 47, 8}, {64, 40, 9}, {65, 33, 10}, {11, 1536, 130}};
 
     static void backward(org.bytedeco.pytorch.Tensor y, Tensor dy) {
         y.backward(TorchRef.of(dy, false), new BoolOptional(), false, new TensorArrayRefOptional());
@@ -101,7 +101,7 @@ class LinearTest {
     }
 
     /**
-     * On the CPU a decoding row's output does not depend on what it is batched with: up to 32 rows
+     * On the CPU a decoding row's output does not depend on what it is batched with: up to 64 rows
      * every output is the same sum in the same order, so a sequence alone and the same sequence in a
      * server's batch pick the same greedy token even at a near-tie.
      */
@@ -113,14 +113,14 @@ class LinearTest {
         try (Arena arena = new Arena()) {
             Tensor w = arena.adopt(rnd.tensor(0.2, N, K));
             Tensor b = arena.adopt(rnd.tensor(0.5, N));
-            Tensor x = arena.adopt(rnd.tensor(1.0, 32, K));
-            float[] alone = new float[32 * N];
-            for (int i = 0; i < 32; i++) {
+            Tensor x = arena.adopt(rnd.tensor(1.0, 64, K));
+            float[] alone = new float[64 * N];
+            for (int i = 0; i < 64; i++) {
                 Tensor y = arena.f32(1, N);
                 ops.linearForward(y, x.slice(i, i + 1), w, b, 1, K, N);
                 System.arraycopy(y.toFloatArray(), 0, alone, i * N, N);
             }
-            for (int M : new int[] {2, 3, 5, 16, 31, 32}) {
+            for (int M : new int[] {2, 3, 5, 16, 31, 64}) {
                 Tensor y = arena.f32(M, N);
                 ops.linearForward(y, x.slice(0, M), w, b, M, K, N);
                 float[] got = y.toFloatArray();
