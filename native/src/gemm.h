@@ -86,6 +86,8 @@ namespace skinny {
 constexpr int kMaxRows = 64;  // a server batch (--max-batch 64)
 // y[M,N] += x[M,K] . w[N,K]^T, fp32, for a few rows of x: w streams once per call, nothing is packed
 void gemm_nt(int M, int N, int K, const float* x, int ldx, const float* w, int ldw, float* y, int ldy);
+// the same over bf16 w [N,K] row-major, widened to fp32 in registers: for CPUs without bf16 products
+void gemm_nt_bf16w(int M, int N, int K, const float* x, int ldx, const uint16_t* w, int ldw, float* y, int ldy);
 }  // namespace skinny
 
 // y[i,:] += b for each of M rows: a bias after a product that could not take it through beta

@@ -9,6 +9,8 @@
 namespace t4j {
 namespace skinny {
 void gemm_nt_avx512(int M, int N, int K, const float* x, int ldx, const float* w, int ldw, float* y, int ldy);
+void gemm_nt_bf16w_avx512(int M, int N, int K, const float* x, int ldx, const uint16_t* w, int ldw, float* y,
+                          int ldy);
 
 namespace {
 struct Avx2 {
@@ -23,6 +25,14 @@ struct Avx2 {
         alignas(32) static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
         return _mm256_maskload_ps(p, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ones + 8 - n)));
     }
+    static reg widen(const uint16_t* p) {
+        return _mm256_castsi256_ps(
+            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+    }
+    static reg load_w(const float* p) { return load(p); }
+    static reg load_w_first(const float* p, int n) { return load_first(p, n); }
+    static reg load_w(const uint16_t* p) { return widen(p); }
+    static reg load_w_first(const uint16_t* p, int n) { return kernel::widen_tail<Avx2>(p, n); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
     static void sum4(float* s, reg a0, reg a1, reg a2, reg a3) {
         reg s01 = _mm256_add_ps(_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
@@ -46,7 +56,17 @@ void gemm_nt(int M, int N, int K, const float* x, int ldx, const float* w, int l
     if (wide) {
         gemm_nt_avx512(M, N, K, x, ldx, w, ldw, y, ldy);
     } else {
-        kernel::gemm_nt<Avx2>(M, N, K, x, ldx, w, ldw, y, ldy);
+        kernel::gemm_nt<Avx2, float>(M, N, K, x, ldx, w, ldw, y, ldy);
+    }
+}
+
+void gemm_nt_bf16w(int M, int N, int K, const float* x, int ldx, const uint16_t* w, int ldw, float* y, int ldy) {
+    if (M <= 0 || N <= 0 || K <= 0) return;
+    static const bool wide = has_avx512();
+    if (wide) {
+        gemm_nt_bf16w_avx512(M, N, K, x, ldx, w, ldw, y, ldy);
+    } else {
+        kernel::gemm_nt<Avx2, uint16_t>(M, N, K, x, ldx, w, ldw, y, ldy);
     }
 }
 }  // namespace skinny

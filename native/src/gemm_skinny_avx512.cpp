@@ -19,6 +19,14 @@ struct Avx512 {
     static reg load_first(const float* p, int n) {
         return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
     }
+    static reg widen(const uint16_t* p) {
+        return _mm512_castsi512_ps(_mm512_slli_epi32(
+            _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+    }
+    static reg load_w(const float* p) { return load(p); }
+    static reg load_w_first(const float* p, int n) { return load_first(p, n); }
+    static reg load_w(const uint16_t* p) { return widen(p); }
+    static reg load_w_first(const uint16_t* p, int n) { return kernel::widen_tail<Avx512>(p, n); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
     // s[j] = sum of the lanes of aj; pairs are folded within 128-bit lanes first, then the lanes
     static void sum4(float* s, reg a0, reg a1, reg a2, reg a3) {
@@ -35,7 +43,12 @@ struct Avx512 {
 }  // namespace
 
 void gemm_nt_avx512(int M, int N, int K, const float* x, int ldx, const float* w, int ldw, float* y, int ldy) {
-    kernel::gemm_nt<Avx512>(M, N, K, x, ldx, w, ldw, y, ldy);
+    kernel::gemm_nt<Avx512, float>(M, N, K, x, ldx, w, ldw, y, ldy);
+}
+
+void gemm_nt_bf16w_avx512(int M, int N, int K, const float* x, int ldx, const uint16_t* w, int ldw, float* y,
+                          int ldy) {
+    kernel::gemm_nt<Avx512, uint16_t>(M, N, K, x, ldx, w, ldw, y, ldy);
 }
 }  // namespace skinny
 }  // namespace t4j

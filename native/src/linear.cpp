@@ -5,6 +5,8 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "gemm.h"
 
 void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, int M, int K, int N) {
@@ -27,18 +29,52 @@ void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, in
     t4j::gemm(false, true, M, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
 }
 
+// bf16 decoding weights: the bf16 products' tiles where the CPU has them (AMX, AVX512-BF16), else
+// W's own row-major layout in bf16, which the few-row kernel widens to fp32 in registers. Either way
+// x is rounded to bf16 first, so the two layouts compute the same products up to summation order.
 int64_t t4j_linear_packed_bf16_elems(int K, int N) {
-    if (K <= 0 || N <= 0 || !t4j::amx::available()) return 0;
-    return t4j::amx::packed_b_elems(K, N);
+    if (K <= 0 || N <= 0) return 0;
+    return t4j::amx::available() ? t4j::amx::packed_b_elems(K, N) : static_cast<int64_t>(N) * K;
 }
 
 void t4j_linear_pack_bf16(uint16_t* dst, const float* w, int K, int N) {
-    if (K > 0 && N > 0 && t4j::amx::available()) t4j::amx::pack_b(dst, true, K, N, w, K);
+    if (K <= 0 || N <= 0) return;
+    if (t4j::amx::available()) {
+        t4j::amx::pack_b(dst, true, K, N, w, K);
+    } else {
+        t4j_f32_to_bf16(dst, w, static_cast<int64_t>(N) * K);
+    }
 }
+
+namespace {
+thread_local t4j::Scratch tl_rounded_x;
+
+int fwd_rows_bf16(float* y, const float* x, const uint16_t* wp, const float* b, int M, int K, int N) {
+    const int64_t n = static_cast<int64_t>(M) * K;
+    // x rounded to bf16 and widened back: the bf16 halves in front, the fp32 values after them
+    char* buf = static_cast<char*>(tl_rounded_x.get(n * 6 + 64));
+    if (!buf) return T4J_ENOMEM;
+    uint16_t* h = reinterpret_cast<uint16_t*>(buf);
+    float* xr = reinterpret_cast<float*>(buf + ((n * 2 + 63) & ~int64_t{63}));
+    t4j_f32_to_bf16(h, x, n);
+    t4j_bf16_to_f32(xr, h, n);
+    for (int i = 0; i < M; i++) {
+        float* yi = y + static_cast<int64_t>(i) * N;
+        if (b) {
+            std::copy(b, b + N, yi);
+        } else {
+            std::fill(yi, yi + N, 0.0f);
+        }
+    }
+    t4j::skinny::gemm_nt_bf16w(M, N, K, xr, K, wp, K, y, N);
+    return T4J_OK;
+}
+}  // namespace
 
 int t4j_linear_fwd_packed_bf16(float* y, const float* x, const uint16_t* wp, const float* b, int M, int K, int N) {
     if (M <= 0 || N <= 0) return T4J_OK;
-    if (K <= 0 || !t4j::amx::available()) return T4J_EINVAL;
+    if (K <= 0) return T4J_EINVAL;
+    if (!t4j::amx::available()) return fwd_rows_bf16(y, x, wp, b, M, K, N);
     const bool ok = M <= 2 ? t4j::amx::gemv_packed_b(M, x, K, K, N, wp, y, N)
                            : t4j::amx::gemm_packed_b(false, M, N, K, 1.0f, x, K, wp, 0.0f, y, N);
     if (!ok) return T4J_ENOMEM;

@@ -121,7 +121,7 @@ public final class BenchMain {
                         ? "bf16 operands, fp32 sums on both sides (tune4j " + io.tune4j.ops.cpu.CpuOps.bf16Unit()
                                 + "; libtorch bf16 tensors through oneDNN)"
                         : "fp32")
-                + (Env.bf16Weights() ? "; tune4j decodes from bf16 weights (" + io.tune4j.ops.cpu.CpuOps.bf16Unit() + ")" : "");
+                + (Env.bf16Weights() ? "; tune4j decodes from bf16 weights (" + io.tune4j.ops.cpu.CpuOps.bf16WeightsUnit() + ")" : "");
         String[] memory = memoryRow(out.toAbsolutePath().getParent().resolve("mem"));
         if (memory != null) rows.add(memory);
         String table = table(rows);

@@ -23,8 +23,7 @@ public final class DecodingWeights {
         if (weights != MatmulPrecision.BF16) return;
         long bytes = model.packForDecoding();
         if (bytes == 0) {
-            log.println("tune4j: bf16 weights need a CPU with AMX-BF16 or AVX512-BF16 (" + model.ops().name()
-                    + " here); decoding from fp32 weights");
+            log.println("tune4j: the " + model.ops().name() + " backend has no bf16 decoding weights; decoding from fp32 weights");
         } else {
             log.printf(Locale.ROOT, "tune4j: decoding from bf16 weights (%.1f MiB next to the fp32 ones)%n",
                     bytes / 1048576.0);

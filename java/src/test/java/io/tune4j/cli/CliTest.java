@@ -153,8 +153,6 @@ class CliTest {
 
     @Test
     void generateFromBf16WeightsTellsTheSameStory() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(io.tune4j.ops.cpu.CpuOps.bf16Supported(),
-                "this CPU has neither AMX-BF16 nor AVX512-BF16: --weights bf16 not tested");
         Path model = Fixtures.require("models/stories260K-hf");
         Run r = run("generate", "--model", model.toString(), "--prompt", "Once upon a time", "--max-tokens", "20",
                 "--weights", "bf16");

@@ -181,25 +181,6 @@ class Bf16MatmulTest {
         }
     }
 
-    @Test
-    void packedBf16WeightsGiveBf16ProductsForAnyRowCount() {
-        Rand rnd = new Rand();
-        int K = 200, N = 70;  // neither a multiple of the tiles' 32 k or 16 columns
-        try (Arena arena = new Arena()) {
-            Tensor w = arena.adopt(rnd.tensor(0.1, N, K));
-            Tensor b = arena.adopt(rnd.tensor(0.5, N));
-            Tensor packed = arena.adopt(ops.packWeightsBf16(w, N, K));
-            var wr = TorchRef.of(rounded(arena, w), false);
-            for (int M : new int[] {1, 2, 3, 17, 40}) {  // rows 1-2 stream the tiles, 3+ multiply them
-                Tensor x = arena.adopt(rnd.tensor(1.0, M, K));
-                Tensor y = arena.adopt(rnd.tensor(9.0, M, N));  // overwritten, not accumulated
-                ops.linearForwardPacked(y, x, packed, b, M, K, N);
-                close("packed bf16 linear M=" + M + " " + rnd, y,
-                        TorchRef.of(rounded(arena, x), false).matmul(wr.t()).add(TorchRef.of(b, false)));
-            }
-        }
-    }
-
     private float[][] lora(Arena arena, Tensor x, Tensor w, Tensor a, Tensor b, Tensor dy, Tensor ws, int M, int K,
                            int N, int r, float scale, float dropout, long seed) {
         Tensor y = arena.adopt(Tensor.zeros(M, N));

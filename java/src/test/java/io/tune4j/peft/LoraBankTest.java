@@ -98,8 +98,6 @@ class LoraBankTest {
 
     @Test
     void adaptersRunOnBf16DecodingWeights() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(CpuOps.bf16Supported(),
-                "this CPU has neither AMX-BF16 nor AVX512-BF16: bf16 decoding weights not tested");
         // a model of its own: packing for decoding stays with it
         try (LoadedModel packed = LoadedModel.load(Fixtures.require("models/stories260K-hf"), null, CpuOps.INSTANCE)) {
             int[] prompt = PeftTesting.tokens(new Rand(7), 9, 512);

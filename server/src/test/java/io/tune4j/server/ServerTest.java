@@ -309,8 +309,6 @@ class ServerTest {
 
     @Test
     void servesFromBf16DecodingWeights() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(CpuOps.bf16Supported(),
-                "this CPU has neither AMX-BF16 nor AVX512-BF16: serve --weights bf16 not tested");
         try (LoadedModel m2 = LoadedModel.load(modelDir, null, CpuOps.INSTANCE)) {
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             io.tune4j.generate.DecodingWeights.apply(m2.model(), io.tune4j.ops.MatmulPrecision.BF16, new PrintStream(log, true, StandardCharsets.UTF_8));

@@ -59,6 +59,15 @@ public final class CpuOps implements Ops {
         };
     }
 
+    /**
+     * What multiplies bf16 decoding weights here ({@code --weights bf16}): the bf16 products where
+     * there are any, else AVX2 or AVX-512 FMAs on weights widened to fp32 in registers. Every CPU
+     * tune4j runs on (x86-64-v3) has one of these.
+     */
+    public static String bf16WeightsUnit() {
+        return t4j_bf16_matmul_supported() != 0 ? bf16Unit() : "fp32 FMAs on widened bf16";
+    }
+
     private static MatmulPrecision precisionOf(int code) {
         return code == 1 ? MatmulPrecision.BF16 : MatmulPrecision.FP32;
     }
