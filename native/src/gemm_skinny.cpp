@@ -29,10 +29,6 @@ struct Avx2 {
         return _mm256_castsi256_ps(
             _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
     }
-    static reg load_w(const float* p) { return load(p); }
-    static reg load_w_first(const float* p, int n) { return load_first(p, n); }
-    static reg load_w(const uint16_t* p) { return widen(p); }
-    static reg load_w_first(const uint16_t* p, int n) { return kernel::widen_tail<Avx2>(p, n); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
     static void sum4(float* s, reg a0, reg a1, reg a2, reg a3) {
         reg s01 = _mm256_add_ps(_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
@@ -48,26 +44,25 @@ bool has_avx512() {
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
     return b >> 16 & 1;  // AVX512F
 }
+
+template <class WT, class Wide>
+void dispatch(Wide wide_fn, int M, int N, int K, const float* x, int ldx, const WT* w, int ldw, float* y, int ldy) {
+    if (M <= 0 || N <= 0 || K <= 0) return;
+    static const bool wide = has_avx512();
+    if (wide) {
+        wide_fn(M, N, K, x, ldx, w, ldw, y, ldy);
+    } else {
+        kernel::gemm_nt<Avx2, WT>(M, N, K, x, ldx, w, ldw, y, ldy);
+    }
+}
 }  // namespace
 
 void gemm_nt(int M, int N, int K, const float* x, int ldx, const float* w, int ldw, float* y, int ldy) {
-    if (M <= 0 || N <= 0 || K <= 0) return;
-    static const bool wide = has_avx512();
-    if (wide) {
-        gemm_nt_avx512(M, N, K, x, ldx, w, ldw, y, ldy);
-    } else {
-        kernel::gemm_nt<Avx2, float>(M, N, K, x, ldx, w, ldw, y, ldy);
-    }
+    dispatch(gemm_nt_avx512, M, N, K, x, ldx, w, ldw, y, ldy);
 }
 
 void gemm_nt_bf16w(int M, int N, int K, const float* x, int ldx, const uint16_t* w, int ldw, float* y, int ldy) {
-    if (M <= 0 || N <= 0 || K <= 0) return;
-    static const bool wide = has_avx512();
-    if (wide) {
-        gemm_nt_bf16w_avx512(M, N, K, x, ldx, w, ldw, y, ldy);
-    } else {
-        kernel::gemm_nt<Avx2, uint16_t>(M, N, K, x, ldx, w, ldw, y, ldy);
-    }
+    dispatch(gemm_nt_bf16w_avx512, M, N, K, x, ldx, w, ldw, y, ldy);
 }
 }  // namespace skinny
 }  // namespace t4j

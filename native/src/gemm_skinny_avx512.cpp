@@ -23,10 +23,6 @@ struct Avx512 {
         return _mm512_castsi512_ps(_mm512_slli_epi32(
             _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
     }
-    static reg load_w(const float* p) { return load(p); }
-    static reg load_w_first(const float* p, int n) { return load_first(p, n); }
-    static reg load_w(const uint16_t* p) { return widen(p); }
-    static reg load_w_first(const uint16_t* p, int n) { return kernel::widen_tail<Avx512>(p, n); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
     // s[j] = sum of the lanes of aj; pairs are folded within 128-bit lanes first, then the lanes
     static void sum4(float* s, reg a0, reg a1, reg a2, reg a3) {

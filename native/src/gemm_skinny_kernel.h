@@ -19,6 +19,20 @@ namespace t4j {
 namespace skinny {
 namespace kernel {
 
+// A vector of w as fp32: loaded as is, or bf16 (the top half of an fp32) zero-extended and shifted up 16
+template <class V>
+inline typename V::reg load_w(const float* p) { return V::load(p); }
+template <class V>
+inline typename V::reg load_w_first(const float* p, int n) { return V::load_first(p, n); }
+template <class V>
+inline typename V::reg load_w(const uint16_t* p) { return V::widen(p); }
+template <class V>
+inline typename V::reg load_w_first(const uint16_t* p, int n) {
+    alignas(64) uint16_t t[V::width] = {};
+    std::memcpy(t, p, sizeof(uint16_t) * n);
+    return V::widen(t);
+}
+
 // Groups of w rows fetched ahead of the one being multiplied. Streaming a vocabulary-sized LM head
 // from memory, a prefetch into L2 a few groups ahead took 16 rows from 6.9 to 5.8 ms (Zen 3, one core).
 constexpr int kAhead = 4;
@@ -43,7 +57,7 @@ inline void block(const float* x, int64_t ldx, const WT* w, int64_t ldw, float* 
         typename V::reg wv[NB];
 #pragma GCC unroll 4
         for (int j = 0; j < NB; j++) {
-            wv[j] = V::load_w(w + j * ldw + k);
+            wv[j] = load_w<V>(w + j * ldw + k);
             __asm__("" : "+v"(wv[j]));  // see below
         }
 #pragma GCC unroll 8
@@ -60,7 +74,7 @@ inline void block(const float* x, int64_t ldx, const WT* w, int64_t ldw, float* 
         const int n = K - k;
         typename V::reg wv[NB];
 #pragma GCC unroll 4
-        for (int j = 0; j < NB; j++) wv[j] = V::load_w_first(w + j * ldw + k, n);
+        for (int j = 0; j < NB; j++) wv[j] = load_w_first<V>(w + j * ldw + k, n);
 #pragma GCC unroll 8
         for (int i = 0; i < MB; i++) {
             typename V::reg xv = V::load_first(x + i * ldx + k, n);
@@ -128,14 +142,6 @@ inline void gemm_nt(int M, int N, int K, const float* x, int ldx, const WT* w, i
             m0 += mb;
         }
     }
-}
-
-// bf16 (the top half of an fp32) to fp32: a zero-extended 16-bit lane shifted up by 16
-template <class V>
-inline typename V::reg widen_tail(const uint16_t* p, int n) {
-    alignas(64) uint16_t t[V::width] = {};
-    std::memcpy(t, p, sizeof(uint16_t) * n);
-    return V::widen(t);
 }
 
 }  // namespace kernel

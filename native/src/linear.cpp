@@ -3,16 +3,11 @@
 // without a temporary.
 #include "tune4j.h"
 
-#include <cblas.h>
-
-#include <algorithm>
-
 #include "gemm.h"
 
-void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, int M, int K, int N) {
-    if (M <= 0 || N <= 0) return;
-    // Seed y with the bias (or zero) so a single sgemm with beta=1 finishes the job; this also
-    // leaves a correct y when K == 0, where sgemm would not be called at all.
+namespace {
+// y = b (or 0) row by row, so one product with beta=1 finishes the job; also a correct y when K == 0.
+void seed_rows(float* y, const float* b, int M, int N) {
     const int64_t total = static_cast<int64_t>(M) * N;
 #pragma omp parallel for schedule(static) if (total > 65536)
     for (int i = 0; i < M; i++) {
@@ -25,6 +20,12 @@ void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, in
             for (int j = 0; j < N; j++) yi[j] = 0.0f;
         }
     }
+}
+}  // namespace
+
+void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, int M, int K, int N) {
+    if (M <= 0 || N <= 0) return;
+    seed_rows(y, b, M, N);
     if (K <= 0) return;
     t4j::gemm(false, true, M, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
 }
@@ -58,14 +59,7 @@ int fwd_rows_bf16(float* y, const float* x, const uint16_t* wp, const float* b, 
     float* xr = reinterpret_cast<float*>(buf + ((n * 2 + 63) & ~int64_t{63}));
     t4j_f32_to_bf16(h, x, n);
     t4j_bf16_to_f32(xr, h, n);
-    for (int i = 0; i < M; i++) {
-        float* yi = y + static_cast<int64_t>(i) * N;
-        if (b) {
-            std::copy(b, b + N, yi);
-        } else {
-            std::fill(yi, yi + N, 0.0f);
-        }
-    }
+    seed_rows(y, b, M, N);
     t4j::skinny::gemm_nt_bf16w(M, N, K, xr, K, wp, K, y, N);
     return T4J_OK;
 }
