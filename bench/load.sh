@@ -11,6 +11,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q ${MVN_FLAGS:-} -pl server,bench -am package -DskipTests
-# the client side is light; the server process gets the launcher's settings (OMP_WAIT_POLICY=PASSIVE)
+# the client side is light; the server process gets the launcher's settings (OpenMP wait, OpenBLAS threads)
 exec java -Xss4m ${LOADGEN_JAVA_OPTS:-} -cp "bench/target/classes:$(cat bench/target/classpath.txt)" \
     io.tune4j.bench.load.LoadGen "$@"

@@ -11,8 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q ${MVN_FLAGS:-} -pl bench -am package -DskipTests
-# both sides (tune4j and libtorch use libgomp) run under the same OpenMP wait policy
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+# both sides (tune4j and libtorch use libgomp) run under the same OpenMP wait: the launcher's short
+# spin unless the caller set a policy (OMP_WAIT_POLICY=PASSIVE bench/run.sh measures libtorch's
+# better setting on some hosts; RESULTS.md quotes both)
+if [ -z "${OMP_WAIT_POLICY:-}" ] && [ -z "${GOMP_SPINCOUNT:-}" ]; then
+  export GOMP_SPINCOUNT=10000
+fi
 # OPENBLAS_THREAD_TIMEOUT is left at OpenBLAS's default here: the libtorch peer also runs on
 # OpenBLAS and slows down ~5x with short thread timeouts (see RESULTS.md), and both sides share
 # the environment of one run.
