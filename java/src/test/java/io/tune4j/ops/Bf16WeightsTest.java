@@ -1,6 +1,7 @@
 package io.tune4j.ops;
 
 import static io.tune4j.testing.Check.close;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import io.tune4j.ops.cpu.CpuOps;
@@ -21,6 +22,11 @@ class Bf16WeightsTest {
     @Test
     void packedBf16WeightsGiveBf16ProductsForAnyRowCount() {
         Rand rnd = new Rand();
+        String off = System.getenv("TUNE4J_NO_BF16");
+        if (off != null && !off.isEmpty() && !off.equals("0")) {
+            // the surefire run that turns bf16 products off must reach the widening kernel
+            assertEquals("fp32 FMAs on widened bf16", CpuOps.bf16WeightsUnit());
+        }
         // K: neither a multiple of the tiles' 32 k nor of a vector; N: not of the tiles' 16 columns
         for (int[] s : new int[][] {{200, 70}, {7, 5}, {1536, 33}}) {
             int K = s[0], N = s[1];
