@@ -18,6 +18,7 @@ public final class NativeLib {
         // so the dynamic linker resolves our dependency by soname.
         Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
         Loader.load();
+        OpenMpWait.checkEnvironment();
     }
 
     private NativeLib() {}
