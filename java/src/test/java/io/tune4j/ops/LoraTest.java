@@ -30,8 +30,9 @@ class LoraTest {
         return io.tune4j.testing.Backends.all();
     }
 
-    // {M, K, N, r}
-    private static final int[][] SHAPES = {{1, 33, 1, 1}, {7, 64, 45, 4}, {13, 33, 45, 16}, {13, 64, 1, 4}, {1, 64, 45, 16}};
+    // {M, K, N, r}; the last two are large enough for the products to split over threads
+    private static final int[][] SHAPES = {{1, 33, 1, 1}, {7, 64, 45, 4}, {13, 33, 45, 16}, {13, 64, 1, 4}, {1, 64, 45, 16},
+            {203, 70, 90, 16}, {301, 130, 70, 7}};
     private static final int GUARD = 16;
     private static final float GUARD_VALUE = 12345.0f;
 
