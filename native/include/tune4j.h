@@ -40,6 +40,9 @@ void* t4j_mmap(const char* path, int64_t* size_out);
 void t4j_munmap(void* p, int64_t size);
 void t4j_set_num_threads(int n);
 int t4j_get_num_threads(void);
+/* tune4j keeps OpenBLAS single-threaded and splits its products over the OpenMP team. Another library
+ * in the process that shares this OpenBLAS (libtorch's has the same soname) gets its threads back here. */
+void t4j_set_shared_blas_threads(int n);
 /* dtype conversion for loading F16/BF16 checkpoints */
 void t4j_f16_to_f32(float* dst, const uint16_t* src, int64_t n);
 void t4j_bf16_to_f32(float* dst, const uint16_t* src, int64_t n);

@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 #include <cpuid.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -61,6 +62,50 @@ bool worth_it(int M, int N, int K) {
 
 bool bf16_matmul_active() { return g_precision == T4J_PRECISION_BF16; }
 
+namespace {
+// OpenBLAS runs single-threaded and our OpenMP team splits its products instead: with two thread
+// pools, one pool's waiting threads spin on the cores the other needs (an OpenMP kernel right after
+// an OpenBLAS GEMM ran slower than either alone). Each thread multiplies its own block of C's rows
+// (or columns, when there are few rows); at 1024x576x576 that is as fast as OpenBLAS's own threads.
+// The setting is OpenBLAS's global one: a library sharing this OpenBLAS in the process (libtorch's
+// has the same soname) must set its own count after loading tune4j (bench/Libtorch.java does).
+struct SingleThreadedBlas {
+    SingleThreadedBlas() { openblas_set_num_threads(1); }
+};
+const SingleThreadedBlas g_single_threaded_blas;
+
+void sgemm_team(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                int ldb, float beta, float* C, int ldc) {
+    const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
+    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    // below ~1 MFLOP a thread the fork costs more than it saves
+    if (threads <= 1 || static_cast<int64_t>(M) * N * K < (int64_t{1} << 19) * threads) {
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    const bool by_rows = M >= 16 * threads || M >= N;
+#pragma omp parallel num_threads(threads)
+    {
+        const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        const int len = by_rows ? M : N;
+        const int b0 = static_cast<int>(static_cast<int64_t>(len) * id / nt);
+        const int b1 = static_cast<int>(static_cast<int64_t>(len) * (id + 1) / nt);
+        if (b1 > b0) {
+            if (by_rows) {
+                // rows b0..b1 of op(A): rows of A, or columns of A when it is transposed
+                const float* a = A + (trans_a ? b0 : static_cast<int64_t>(b0) * lda);
+                cblas_sgemm(CblasRowMajor, ta, tb, b1 - b0, N, K, alpha, a, lda, B, ldb, beta,
+                            C + static_cast<int64_t>(b0) * ldc, ldc);
+            } else {
+                // columns b0..b1 of op(B): columns of B, or rows of B when it is transposed
+                const float* b = B + (trans_b ? static_cast<int64_t>(b0) * ldb : b0);
+                cblas_sgemm(CblasRowMajor, ta, tb, M, b1 - b0, K, alpha, A, lda, b, ldb, beta, C + b0, ldc);
+            }
+        }
+    }
+}
+}  // namespace
+
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
           int ldb, float beta, float* C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -84,8 +129,7 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const fl
         skinny::gemm_nt(M, N, K, A, lda, B, ldb, C, ldc);
         return;
     }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
-                alpha, A, lda, B, ldb, beta, C, ldc);
+    sgemm_team(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 bool gemm_joined(int M, int N, const KPart* parts, int n, float alpha, float beta, float* C, int ldc) {
@@ -143,8 +187,7 @@ void GemmB::multiply(bool trans_a, int M, float alpha, const float* A, int lda, 
     // once B is converted, a short tail block runs on the tiles too: a row's logits must not change
     // precision with where the row block boundaries fall
     if (packed_ && amx::gemm_packed_b(trans_a, M, N_, K_, alpha, A, lda, packed_, beta, C, ldc)) return;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b_ ? CblasTrans : CblasNoTrans, M, N_,
-                K_, alpha, A, lda, B_, ldb_, beta, C, ldc);
+    sgemm_team(trans_a, trans_b_, M, N_, K_, alpha, A, lda, B_, ldb_, beta, C, ldc);
 }
 
 }  // namespace t4j

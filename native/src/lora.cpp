@@ -5,6 +5,10 @@
 
 #include "gemm.h"
 
+#include <omp.h>
+
+#include <algorithm>
+
 namespace {
 
 // splitmix64 finaliser: a bijective avalanche mix, good enough to turn a counter into random bits.
@@ -48,14 +52,6 @@ void apply_dropout(float* out, const float* x, int64_t n, const Dropout& d) {
 
 }  // namespace
 
-// ws layout: dt [M,r] first (backward only), then drop(x) [M,K] when dropout > 0. Forward uses only
-// the drop(x) part; backward reuses that same region for drop(x) and then for dt.A.
-int64_t t4j_lora_ws_floats(int M, int K, int N, int r, float dropout) {
-    int64_t n = static_cast<int64_t>(M) * r;
-    if (dropout > 0.0f) n += static_cast<int64_t>(M) * K;
-    return n > 0 ? n : 0;
-}
-
 namespace {
 // Under bf16 products, y = [x | s.t] . [W | B]^T as one product: x is converted once and y written
 // once, instead of a base product and then a low-rank one that reads y back.
@@ -67,7 +63,125 @@ bool lora_fwd_joined(float* y, const float* t, const float* x, const float* w, c
     if (bias) t4j::add_rows(y, bias, M, N);
     return true;
 }
+
+// The three rank-r gradients of a training step in one pass over dy and x, rows split over threads:
+// dt = s.dy.B (kept for dx), dB += s.dy^T.t and dA += dt^T.x. As three sgemm calls each thin product
+// re-reads a [M,N] or [M,K] operand for little arithmetic; here a block of rows is used while it is in
+// L1. Each thread sums into its own dA and dB (part), added together at the end, so no two threads
+// write one value.
+constexpr int kRowBlock = 4;  // rows at a time: each loaded row of B, dB or dA serves four FMAs
+
+int grad_threads() { return std::max(1, std::min(omp_get_max_threads(), omp_get_num_procs())); }
+
+int64_t grad_part_floats(int K, int N, int r) { return static_cast<int64_t>(N) * r + static_cast<int64_t>(r) * K; }
+
+// R: the rank known at compile time (dt's block then stays in registers), or 0 for any rank rr
+template <int R>
+void lowrank_rows(float* dt, float* pdb, float* pda, const float* dy, const float* x, const float* t, const float* b,
+                  int m0, int m1, int K, int N, int rr, float scale) {
+    const int r = R > 0 ? R : rr;
+    for (int i0 = m0; i0 < m1; i0 += kRowBlock) {
+        const int rb = std::min(kRowBlock, m1 - i0);
+        const float* dyb = dy + static_cast<int64_t>(i0) * N;
+        const float* xb = x + static_cast<int64_t>(i0) * K;
+        float* dtb = dt + static_cast<int64_t>(i0) * r;
+        const float* tb = t + static_cast<int64_t>(i0) * r;
+        // a short block's missing rows get g = 0 and read the block's last real row
+        const float* ti[kRowBlock];
+        const float* xi[kRowBlock];
+        for (int i = 0; i < kRowBlock; i++) {
+            ti[i] = tb + std::min(i, rb - 1) * r;
+            xi[i] = xb + static_cast<int64_t>(std::min(i, rb - 1)) * K;
+        }
+        float acc[kRowBlock][R > 0 ? R : 1];
+        if constexpr (R > 0) {
+            for (int i = 0; i < kRowBlock; i++)
+                for (int j = 0; j < R; j++) acc[i][j] = 0.0f;
+        } else {
+            std::fill(dtb, dtb + static_cast<int64_t>(rb) * r, 0.0f);
+        }
+        for (int n = 0; n < N; n++) {
+            const float* bn = b + static_cast<int64_t>(n) * r;
+            float* dbn = pdb + static_cast<int64_t>(n) * r;
+            float g[kRowBlock] = {};
+            for (int i = 0; i < rb; i++) g[i] = scale * dyb[static_cast<int64_t>(i) * N + n];
+            if constexpr (R > 0) {
+#pragma omp simd
+                for (int j = 0; j < R; j++) {
+                    float d = dbn[j];
+                    for (int i = 0; i < kRowBlock; i++) {
+                        acc[i][j] += g[i] * bn[j];
+                        d += g[i] * ti[i][j];
+                    }
+                    dbn[j] = d;
+                }
+            } else {
+                for (int i = 0; i < rb; i++) {
+                    float* dti = dtb + i * r;
+#pragma omp simd
+                    for (int j = 0; j < r; j++) {
+                        dti[j] += g[i] * bn[j];
+                        dbn[j] += g[i] * ti[i][j];
+                    }
+                }
+            }
+        }
+        if constexpr (R > 0) {
+            for (int i = 0; i < rb; i++)
+                for (int j = 0; j < R; j++) dtb[i * R + j] = acc[i][j];
+        }
+        for (int j = 0; j < r; j++) {
+            float* daj = pda + static_cast<int64_t>(j) * K;
+            float g[kRowBlock] = {};
+            for (int i = 0; i < rb; i++) g[i] = dtb[i * r + j];
+#pragma omp simd
+            for (int k = 0; k < K; k++) daj[k] += g[0] * xi[0][k] + g[1] * xi[1][k] + g[2] * xi[2][k] + g[3] * xi[3][k];
+        }
+    }
+}
+
+void lowrank_grads(float* dt, float* da, float* db, const float* dy, const float* x, const float* t, const float* b,
+                   int M, int K, int N, int r, float scale, float* part) {
+    const int64_t per = grad_part_floats(K, N, r);
+    const int64_t ndb = static_cast<int64_t>(N) * r;
+#pragma omp parallel num_threads(grad_threads()) if (static_cast<int64_t>(M) * (N + K) * r > (int64_t{1} << 18))
+    {
+        const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        float* pdb = part + id * per;
+        float* pda = pdb + ndb;
+        std::fill(pdb, pdb + per, 0.0f);
+        const int m0 = static_cast<int>(static_cast<int64_t>(M) * id / nt);
+        const int m1 = static_cast<int>(static_cast<int64_t>(M) * (id + 1) / nt);
+        if (r == 16) {
+            lowrank_rows<16>(dt, pdb, pda, dy, x, t, b, m0, m1, K, N, r, scale);
+        } else {
+            lowrank_rows<0>(dt, pdb, pda, dy, x, t, b, m0, m1, K, N, r, scale);
+        }
+#pragma omp barrier
+        // each thread adds a slice of the partial sums into the gradients
+        const int64_t v0 = per * id / nt, v1 = per * (id + 1) / nt;
+        for (int64_t v = v0; v < v1; v++) {
+            float sum = 0.0f;
+            for (int p = 0; p < nt; p++) sum += part[p * per + v];
+            if (v < ndb) {
+                db[v] += sum;
+            } else {
+                da[v - ndb] += sum;
+            }
+        }
+    }
+}
 }  // namespace
+
+// ws layout: dt [M,r] first (backward only), then drop(x) [M,K] when dropout > 0. Forward uses only
+// the drop(x) part; backward reuses that same region for drop(x) and then for dt.A. Without dropout
+// the region after dt holds lowrank_grads' per-thread partial sums.
+int64_t t4j_lora_ws_floats(int M, int K, int N, int r, float dropout) {
+    if (M <= 0 || r <= 0) return 0;
+    const int64_t after = dropout > 0.0f ? static_cast<int64_t>(M) * K
+                                         : std::max(1, omp_get_num_procs()) * grad_part_floats(std::max(K, 0), std::max(N, 0), r);
+    return static_cast<int64_t>(M) * r + after;
+}
 
 void t4j_lora_fwd(float* y, float* t, const float* x, const float* w, const float* bias, const float* a,
                   const float* b, int M, int K, int N, int r, float scale, float dropout, uint64_t seed, float* ws) {
@@ -102,18 +216,22 @@ void t4j_lora_bwd(float* dx, float* dw, float* dbias, float* da, float* db, cons
     // frozen (or full fine-tuning) base path: dx += dy.W, dW += dy^T.x, dbias += colsum(dy)
     t4j_linear_bwd(join ? nullptr : dx, dw, dbias, dy, x, w, M, K, N);
     if (M <= 0 || N <= 0 || r <= 0) return;
-
-    // dB[N,r] += s . dy^T . t
-    if (db) t4j::gemm(true, false, N, r, M, scale, dy, N, t, r, 1.0f, db, r);
-    if ((!dx && !da) || K <= 0) return;
-
-    // dt[M,r] = s . dy . B
     float* dt = ws;
-    t4j::gemm(false, false, M, r, N, scale, dy, N, b, r, 0.0f, dt, r);
+    // training's case: dt, dB and dA in one pass
+    const bool fused = da && db && dropout <= 0.0f && K > 0;
+    if (fused) {
+        lowrank_grads(dt, da, db, dy, x, t, b, M, K, N, r, scale, ws + static_cast<int64_t>(M) * r);
+    } else {
+        // dB[N,r] += s . dy^T . t
+        if (db) t4j::gemm(true, false, N, r, M, scale, dy, N, t, r, 1.0f, db, r);
+        if ((!dx && !da) || K <= 0) return;
+        // dt[M,r] = s . dy . B
+        t4j::gemm(false, false, M, r, N, scale, dy, N, b, r, 0.0f, dt, r);
+    }
 
     if (dropout <= 0.0f) {
         // dA[r,K] += dt^T . x ; dx[M,K] += dt . A
-        if (da) t4j::gemm(true, false, r, K, M, 1.0f, dt, r, x, K, 1.0f, da, K);
+        if (da && !fused) t4j::gemm(true, false, r, K, M, 1.0f, dt, r, x, K, 1.0f, da, K);
         if (!dx) return;
         if (join) {
             // dx[M,K] += [dy | dt] . [W ; A]

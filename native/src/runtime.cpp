@@ -9,8 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-extern "C" void openblas_set_num_threads(int);
-
 void* t4j_alloc(int64_t bytes) {
     if (bytes <= 0) bytes = 64;
     // aligned_alloc needs a size that is a multiple of the alignment
@@ -51,11 +49,15 @@ void t4j_munmap(void* p, int64_t size) {
 
 void t4j_set_num_threads(int n) {
     if (n < 1) n = 1;
+    // OpenBLAS stays single-threaded: the OpenMP team splits its products (gemm.cpp)
     omp_set_num_threads(n);
-    openblas_set_num_threads(n);
 }
 
 int t4j_get_num_threads(void) { return omp_get_max_threads(); }
+
+extern "C" void openblas_set_num_threads(int);
+
+void t4j_set_shared_blas_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
 
 static inline float half_to_float(uint16_t h) {
     uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;

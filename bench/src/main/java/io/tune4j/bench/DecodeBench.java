@@ -48,6 +48,8 @@ public class DecodeBench {
         @Setup(Level.Trial)
         public void setup() {
             torch.set_num_threads(Env.threads());
+            // tune4j left the OpenBLAS it shares with libtorch single-threaded
+            io.tune4j.runtime.NativeLib.t4j_set_shared_blas_threads(Env.threads());
             // the random weights are generated in native memory, copied to libtorch, then freed
             try (Arena weights = new Arena()) {
                 decoder = new TorchDecoder(Stories15M.CONFIG, Stories15M.weights(weights));

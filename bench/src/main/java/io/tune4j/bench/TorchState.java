@@ -20,6 +20,8 @@ public abstract class TorchState {
     @Setup(Level.Trial)
     public final void configureThreads() {
         torch.set_num_threads(Env.threads());
+        // tune4j left the OpenBLAS it shares with libtorch single-threaded
+        io.tune4j.runtime.NativeLib.t4j_set_shared_blas_threads(Env.threads());
     }
 
     @TearDown(Level.Trial)

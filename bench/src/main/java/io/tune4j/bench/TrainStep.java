@@ -125,6 +125,8 @@ final class TrainStep {
 
         Theirs(boolean lora) {
             torch.set_num_threads(Env.threads());
+            // tune4j left the OpenBLAS it shares with libtorch single-threaded
+            io.tune4j.runtime.NativeLib.t4j_set_shared_blas_threads(Env.threads());
             LlamaConfig cfg = smolLm2();
             Map<String, Tensor> w = RandomWeights.create(cfg, 5, 0.02f, arena);
             trainer = new TorchTrainer(cfg, w, lora, Env.LORA_RANK, 32f, Env.BATCH, Env.SEQ);

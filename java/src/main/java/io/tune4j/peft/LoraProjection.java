@@ -122,7 +122,9 @@ public final class LoraProjection implements Projection {
         int rows = M;
         freeBuffers();
         t = Tensor.allocate(DType.F32, rows, r);
-        long wsFloats = Math.max(1, ops.loraWorkspaceFloats(rows, inFeatures(), outFeatures(), r, dropout));
+        // evaluation runs without dropout, whose workspace may be the larger one
+        long wsFloats = Math.max(1, Math.max(ops.loraWorkspaceFloats(rows, inFeatures(), outFeatures(), r, dropout),
+                ops.loraWorkspaceFloats(rows, inFeatures(), outFeatures(), r, 0f)));
         ws = Tensor.allocate(DType.F32, wsFloats);
         rowsCapacity = rows;
     }

@@ -35,6 +35,7 @@ public final class NativeLib {
     public static native void t4j_munmap(@Cast("void*") long p, long size);
     public static native void t4j_set_num_threads(int n);
     public static native int t4j_get_num_threads();
+    public static native void t4j_set_shared_blas_threads(int n);
     public static native int t4j_set_matmul_precision(int precision);
     public static native int t4j_matmul_precision();
     public static native int t4j_bf16_matmul_supported();

@@ -20,9 +20,11 @@ class LinearTest {
 
     // {M, K, N}: single rows, widths that are not multiples of 8, one big enough for the threaded bias sum;
     // up to 64 rows read w in place (every row-block split, w groups of 1-4 rows, K below one vector),
-    // 65 is sgemm again
+    // 65 is sgemm again. The last two split sgemm over the threads: by rows (for dW = dy^T.x, rows of
+    // the transposed dy), and dx = dy.W of 21 rows by columns
     private static final int[][] SHAPES = {{1, 33, 1}, {7, 64, 45}, {13, 33, 45}, {1, 64, 45}, {13, 1, 7}, {300, 17, 257},
-        {2, 5, 6}, {16, 300, 33}, {32, 288, 66}, {23, 47, 8}, {64, 40, 9}, {65, 33, 10}, {11, 1536, 130}};
+        {2, 5, 6}, {16, 300, 33}, {32, 288, 66}, {23, 47, 8}, {64, 40, 9}, {65, 33, 10}, {11, 1536, 130},
+        {203, 130, 150}, {21, 310, 530}};
 
     static void backward(org.bytedeco.pytorch.Tensor y, Tensor dy) {
         y.backward(TorchRef.of(dy, false), new BoolOptional(), false, new TensorArrayRefOptional());

