@@ -68,7 +68,7 @@ namespace {
 // an OpenBLAS GEMM ran slower than either alone). Each thread multiplies its own block of C's rows
 // (or columns, when there are few rows); at 1024x576x576 that is as fast as OpenBLAS's own threads.
 // The setting is OpenBLAS's global one: a library sharing this OpenBLAS in the process (libtorch's
-// has the same soname) must set its own count after loading tune4j (bench/Libtorch.java does).
+// has the same soname) sets its own count with t4j_set_shared_blas_threads (bench/Libtorch.setThreads).
 struct SingleThreadedBlas {
     SingleThreadedBlas() { openblas_set_num_threads(1); }
 };

@@ -2,7 +2,6 @@ package io.tune4j.bench;
 
 import io.tune4j.runtime.NativeLib;
 import io.tune4j.tensor.Arena;
-import org.bytedeco.pytorch.global.torch;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
@@ -47,9 +46,7 @@ public class DecodeBench {
 
         @Setup(Level.Trial)
         public void setup() {
-            torch.set_num_threads(Env.threads());
-            // tune4j left the OpenBLAS it shares with libtorch single-threaded
-            io.tune4j.runtime.NativeLib.t4j_set_shared_blas_threads(Env.threads());
+            Libtorch.setThreads(Env.threads());
             // the random weights are generated in native memory, copied to libtorch, then freed
             try (Arena weights = new Arena()) {
                 decoder = new TorchDecoder(Stories15M.CONFIG, Stories15M.weights(weights));

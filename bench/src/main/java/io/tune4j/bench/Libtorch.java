@@ -15,6 +15,15 @@ final class Libtorch {
 
     private Libtorch() {}
 
+    /**
+     * libtorch's intra-op threads, and those of the OpenBLAS it shares with tune4j (one copy per
+     * process: same soname), which tune4j leaves single-threaded.
+     */
+    static void setThreads(int n) {
+        torch.set_num_threads(n);
+        io.tune4j.runtime.NativeLib.t4j_set_shared_blas_threads(n);
+    }
+
     static Tensor floats(float[] values, long... shape) {
         try (FloatPointer p = new FloatPointer(values)) {
             // from_blob only borrows p: clone so the tensor owns its storage

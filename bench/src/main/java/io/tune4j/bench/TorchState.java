@@ -4,7 +4,6 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.TearDown;
@@ -19,9 +18,7 @@ public abstract class TorchState {
 
     @Setup(Level.Trial)
     public final void configureThreads() {
-        torch.set_num_threads(Env.threads());
-        // tune4j left the OpenBLAS it shares with libtorch single-threaded
-        io.tune4j.runtime.NativeLib.t4j_set_shared_blas_threads(Env.threads());
+        Libtorch.setThreads(Env.threads());
     }
 
     @TearDown(Level.Trial)

@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * One optimiser step of a SmolLM2-135M-shaped model (random weights) on a 4x256 batch, tune4j
@@ -124,9 +123,7 @@ final class TrainStep {
         final org.bytedeco.pytorch.Tensor ids, targets;
 
         Theirs(boolean lora) {
-            torch.set_num_threads(Env.threads());
-            // tune4j left the OpenBLAS it shares with libtorch single-threaded
-            io.tune4j.runtime.NativeLib.t4j_set_shared_blas_threads(Env.threads());
+            Libtorch.setThreads(Env.threads());
             LlamaConfig cfg = smolLm2();
             Map<String, Tensor> w = RandomWeights.create(cfg, 5, 0.02f, arena);
             trainer = new TorchTrainer(cfg, w, lora, Env.LORA_RANK, 32f, Env.BATCH, Env.SEQ);
