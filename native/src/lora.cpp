@@ -50,6 +50,12 @@ void apply_dropout(float* out, const float* x, int64_t n, const Dropout& d) {
     for (int64_t e = 0; e < n; e++) out[e] = d.keep(e) ? x[e] * d.inv_keep : 0.0f;
 }
 
+// the same over elements e0..e1 only, on the calling thread
+void apply_dropout_range(float* out, const float* x, int64_t e0, int64_t e1, const Dropout& d) {
+#pragma omp simd
+    for (int64_t e = e0; e < e1; e++) out[e] = d.keep(e) ? x[e] * d.inv_keep : 0.0f;
+}
+
 }  // namespace
 
 namespace {
@@ -173,15 +179,119 @@ void lowrank_grads(float* dt, float* da, float* db, const float* dy, const float
 }
 }  // namespace
 
-// ws layout: dt [M,r] first (backward only), then drop(x) [M,K] when dropout > 0. Forward uses only
-// the drop(x) part; backward reuses that same region for drop(x) and then for dt.A. Without dropout
-// the region after dt holds lowrank_grads' per-thread partial sums.
+// ws layout: dt [M,r] first (backward only), then drop(x) [M,K] when dropout > 0, then the
+// per-thread partial sums of dA and dB. Forward uses only the drop(x) part; backward reuses that
+// same region for drop(x) and then for dt.A.
 int64_t t4j_lora_ws_floats(int M, int K, int N, int r, float dropout) {
     if (M <= 0 || r <= 0) return 0;
-    const int64_t after = dropout > 0.0f ? static_cast<int64_t>(M) * K
-                                         : std::max(1, omp_get_num_procs()) * grad_part_floats(std::max(K, 0), std::max(N, 0), r);
-    return static_cast<int64_t>(M) * r + after;
+    const int64_t dropped = dropout > 0.0f ? static_cast<int64_t>(M) * std::max(K, 0) : 0;
+    const int64_t parts = std::max(1, omp_get_num_procs()) * grad_part_floats(std::max(K, 0), std::max(N, 0), r);
+    return static_cast<int64_t>(M) * r + dropped + parts;
 }
+
+namespace {
+// fp32 training shapes run each direction as one OpenMP region in which every thread takes a block
+// of rows through all of the op's products (1-thread sgemm calls): forward and backward are row-wise
+// except for dA and dB, summed per thread. Six regions become two, which matters most when the
+// workers sleep between regions (OMP_WAIT_POLICY=PASSIVE: a wake-up costs 20-300 us on VMs), and a
+// thread's rows of y or dx are still in its caches when the low-rank term is added to them.
+int team_threads(int M, int K, int N) {
+    if (omp_in_parallel() || t4j::bf16_matmul_active() || K <= 0 || N <= 0) return 0;
+    const int threads = grad_threads();
+    // fewer rows than this a thread, and splitting N (what t4j::gemm does then) balances better
+    return threads > 1 && M >= 32 * threads ? threads : 0;
+}
+
+void thread_rows(int M, int& m0, int& m1) {
+    const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+    m0 = static_cast<int>(static_cast<int64_t>(M) * id / nt);
+    m1 = static_cast<int>(static_cast<int64_t>(M) * (id + 1) / nt);
+}
+
+void lora_fwd_team(float* y, float* t, const float* x, const float* w, const float* bias, const float* a,
+                   const float* b, int M, int K, int N, int r, float scale, float dropout, uint64_t seed, float* ws,
+                   int threads) {
+    const Dropout drop(seed, dropout);
+#pragma omp parallel num_threads(threads)
+    {
+        int m0, m1;
+        thread_rows(M, m0, m1);
+        const int rows = m1 - m0;
+        if (rows > 0) {
+            const int64_t xo = static_cast<int64_t>(m0) * K, yo = static_cast<int64_t>(m0) * N;
+            const float* xs = x;
+            if (dropout > 0.0f) {
+                float* xd = ws + static_cast<int64_t>(M) * r;
+                apply_dropout_range(xd, x, xo, static_cast<int64_t>(m1) * K, drop);
+                xs = xd;
+            }
+            float* tr = t + static_cast<int64_t>(m0) * r;
+            t4j::gemm(false, true, rows, r, K, 1.0f, xs + xo, K, a, K, 0.0f, tr, r);
+            t4j::gemm(false, true, rows, N, K, 1.0f, x + xo, K, w, K, 0.0f, y + yo, N);
+            if (bias) t4j::add_rows(y + yo, bias, rows, N);
+            t4j::gemm(false, true, rows, N, r, scale, tr, r, b, r, 1.0f, y + yo, N);
+        }
+    }
+}
+
+void lora_bwd_team(float* dx, float* da, float* db, const float* dy, const float* x, const float* t, const float* w,
+                   const float* a, const float* b, int M, int K, int N, int r, float scale, float dropout,
+                   uint64_t seed, float* ws, int threads) {
+    const Dropout drop(seed, dropout);
+    float* dt = ws;
+    float* xd = ws + static_cast<int64_t>(M) * r;  // drop(x), then dt.A (dropout only)
+    float* part = xd + (dropout > 0.0f ? static_cast<int64_t>(M) * K : 0);
+    const int64_t per = grad_part_floats(K, N, r);
+    const int64_t ndb = static_cast<int64_t>(N) * r;
+#pragma omp parallel num_threads(threads)
+    {
+        const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int m0, m1;
+        thread_rows(M, m0, m1);
+        const int rows = m1 - m0;
+        float* pdb = part + id * per;
+        float* pda = pdb + ndb;
+        std::fill(pdb, pdb + per, 0.0f);
+        if (rows > 0) {
+            const int64_t xo = static_cast<int64_t>(m0) * K, x1 = static_cast<int64_t>(m1) * K;
+            const float* xs = x;
+            if (dropout > 0.0f) {
+                apply_dropout_range(xd, x, xo, x1, drop);
+                xs = xd;
+            }
+            // dt = s.dy.B, dB += s.dy^T.t, dA += dt^T.drop(x) over this thread's rows (1-thread sgemm:
+            // OpenBLAS's kernels run these thin shapes faster than the single pass lowrank_rows makes)
+            const float* dyr = dy + static_cast<int64_t>(m0) * N;
+            float* dtr = dt + static_cast<int64_t>(m0) * r;
+            t4j::gemm(false, false, rows, r, N, scale, dyr, N, b, r, 0.0f, dtr, r);
+            t4j::gemm(true, false, N, r, rows, scale, dyr, N, t + static_cast<int64_t>(m0) * r, r, 1.0f, pdb, r);
+            t4j::gemm(true, false, r, K, rows, 1.0f, dtr, r, xs + xo, K, 1.0f, pda, K);
+            if (dx) {
+                t4j::gemm(false, false, rows, K, N, 1.0f, dyr, N, w, K, 1.0f, dx + xo, K);
+                if (dropout <= 0.0f) {
+                    t4j::gemm(false, false, rows, K, r, 1.0f, dtr, r, a, K, 1.0f, dx + xo, K);
+                } else {
+                    // this thread's rows of drop(x) are used: they now hold dt.A, masked into dx
+                    t4j::gemm(false, false, rows, K, r, 1.0f, dtr, r, a, K, 0.0f, xd + xo, K);
+#pragma omp simd
+                    for (int64_t e = xo; e < x1; e++) dx[e] += drop.keep(e) ? xd[e] * drop.inv_keep : 0.0f;
+                }
+            }
+        }
+#pragma omp barrier
+        const int64_t v0 = per * id / nt, v1 = per * (id + 1) / nt;
+        for (int64_t v = v0; v < v1; v++) {
+            float sum = 0.0f;
+            for (int p = 0; p < nt; p++) sum += part[p * per + v];
+            if (v < ndb) {
+                db[v] += sum;
+            } else {
+                da[v - ndb] += sum;
+            }
+        }
+    }
+}
+}  // namespace
 
 void t4j_lora_fwd(float* y, float* t, const float* x, const float* w, const float* bias, const float* a,
                   const float* b, int M, int K, int N, int r, float scale, float dropout, uint64_t seed, float* ws) {
@@ -190,6 +300,10 @@ void t4j_lora_fwd(float* y, float* t, const float* x, const float* w, const floa
         return;
     }
 
+    if (const int threads = team_threads(M, K, N)) {
+        lora_fwd_team(y, t, x, w, bias, a, b, M, K, N, r, scale, dropout, seed, ws, threads);
+        return;
+    }
     // t[M,r] = drop(x) . A^T
     if (K > 0) {
         const float* xs = x;
@@ -211,6 +325,14 @@ void t4j_lora_fwd(float* y, float* t, const float* x, const float* w, const floa
 void t4j_lora_bwd(float* dx, float* dw, float* dbias, float* da, float* db, const float* dy, const float* x,
                   const float* t, const float* w, const float* a, const float* b, int M, int K, int N, int r,
                   float scale, float dropout, uint64_t seed, float* ws) {
+    if (da && db && r > 0) {
+        if (const int threads = team_threads(M, K, N)) {
+            // W's own gradients (full fine-tuning under LoRA) are sums over rows: their own products
+            if (dw || dbias) t4j_linear_bwd(nullptr, dw, dbias, dy, x, w, M, K, N);
+            lora_bwd_team(dx, da, db, dy, x, t, w, a, b, M, K, N, r, scale, dropout, seed, ws, threads);
+            return;
+        }
+    }
     // under bf16 products (and no dropout) dx's two terms wait for dt and go in as one joined product
     const bool join = dx && dropout <= 0.0f && M > 2 && N > 0 && K > 0 && r > 0 && t4j::bf16_matmul_active();
     // frozen (or full fine-tuning) base path: dx += dy.W, dW += dy^T.x, dbias += colsum(dy)
