@@ -25,6 +25,10 @@ void seed_rows(float* y, const float* b, int M, int N) {
 
 void t4j_linear_fwd(float* y, const float* x, const float* w, const float* b, int M, int K, int N) {
     if (M <= 0 || N <= 0) return;
+    if (!b && K > 0) {
+        t4j::gemm(false, true, M, N, K, 1.0f, x, K, w, K, 0.0f, y, N);
+        return;
+    }
     seed_rows(y, b, M, N);
     if (K <= 0) return;
     t4j::gemm(false, true, M, N, K, 1.0f, x, K, w, K, 1.0f, y, N);

@@ -43,7 +43,8 @@ class LinearTest {
                     Tensor w = arena.adopt(rnd.tensor(0.2, N, K));
                     Tensor b = withBias ? arena.adopt(rnd.tensor(1.0, N)) : null;
                     Tensor dy = arena.adopt(rnd.tensor(1.0, M, N));
-                    Tensor y = arena.adopt(rnd.tensor(5.0, M, N));  // garbage: forward must overwrite
+                    Tensor y = arena.f32(M, N);
+                    y.fill(Float.NaN);  // forward must overwrite y, never read it
                     ops.linearForward(y, x, w, b, M, K, N);
 
                     var tx = TorchRef.of(x, true);

@@ -103,8 +103,10 @@ class LoraTest {
             Tensor a = arena.adopt(rnd.tensor(0.3, r, K));
             Tensor b = arena.adopt(rnd.tensor(0.3, N, r));  // non-zero B so the low-rank path is exercised
             Tensor dy = arena.adopt(rnd.tensor(1.0, M, N));
-            Tensor y = arena.adopt(rnd.tensor(5.0, M, N));
-            Tensor t = arena.adopt(rnd.tensor(5.0, M, r));
+            Tensor y = arena.f32(M, N);
+            Tensor t = arena.f32(M, r);
+            y.fill(Float.NaN);  // forward must overwrite y and t, never read them
+            t.fill(Float.NaN);
             Tensor ws = workspace(arena, ops, M, K, N, r, p);
             ops.loraForward(y, t, x, w, bias, a, b, M, K, N, r, scale, p, seed, ws);
             checkGuard(ws, "lora forward " + tag);
