@@ -227,8 +227,17 @@ void lora_fwd_team(float* y, float* t, const float* x, const float* w, const flo
             }
             float* tr = t + static_cast<int64_t>(m0) * r;
             t4j::gemm(false, true, rows, r, K, 1.0f, xs + xo, K, a, K, 0.0f, tr, r);
-            t4j::gemm(false, true, rows, N, K, 1.0f, x + xo, K, w, K, 0.0f, y + yo, N);
-            if (bias) t4j::add_rows(y + yo, bias, rows, N);
+            // y's rows seeded with the bias (or 0), then the product added
+            float* yr = y + yo;
+            for (int i = 0; i < rows; i++) {
+                float* yi = yr + static_cast<int64_t>(i) * N;
+                if (bias) {
+                    std::copy(bias, bias + N, yi);
+                } else {
+                    std::fill(yi, yi + N, 0.0f);
+                }
+            }
+            t4j::gemm(false, true, rows, N, K, 1.0f, x + xo, K, w, K, 1.0f, yr, N);
             t4j::gemm(false, true, rows, N, r, scale, tr, r, b, r, 1.0f, y + yo, N);
         }
     }
