@@ -191,10 +191,11 @@ int64_t t4j_lora_ws_floats(int M, int K, int N, int r, float dropout) {
 
 namespace {
 // fp32 training shapes run each direction as one OpenMP region in which every thread takes a block
-// of rows through all of the op's products (1-thread sgemm calls): forward and backward are row-wise
-// except for dA and dB, summed per thread. Six regions become two, which matters most when the
-// workers sleep between regions (OMP_WAIT_POLICY=PASSIVE: a wake-up costs 20-300 us on VMs), and a
-// thread's rows of y or dx are still in its caches when the low-rank term is added to them.
+// of rows through all of the op's products (t4j::gemm inside a region runs on the calling thread):
+// forward and backward are row-wise except for dA and dB, summed per thread. Six regions become
+// two, which matters most when the workers sleep between regions (OMP_WAIT_POLICY=PASSIVE: a
+// wake-up costs 20-70 us on 2-vCPU VMs), and a thread's rows of y or dx are still in its caches
+// when the low-rank term is added to them.
 int team_threads(int M, int K, int N) {
     if (omp_in_parallel() || t4j::bf16_matmul_active() || K <= 0 || N <= 0) return 0;
     const int threads = grad_threads();
