@@ -187,6 +187,80 @@ inline void tile_scores_direct(float* __restrict s, const float* __restrict a, c
     }
 }
 
+// c[m][0..hd) += sum over k in [k0, k1] of A(m, k) * b[k][0..hd), A(m, k) = a[m*am + k*ak], for rows
+// m in [0, M). The attention products that sum into rows (P.V, dS.K, P^T.dO, dS^T.Q) run through
+// here: two rows and 32 columns of c stay in registers while k streams, so each loaded b row feeds
+// two rows of FMAs (as a per-row axpy, every FMA also loaded and stored its row of c).
+inline void acc_rows(float* __restrict c, int64_t ldc, const float* __restrict a, int64_t am, int64_t ak,
+                     const float* __restrict b, int64_t ldb, int M, int k0, int k1, int hd) {
+    if (k1 < k0) return;
+    int m = 0;
+    for (; m + 1 < M; m += 2) {
+        float* c0 = c + m * ldc;
+        float* c1 = c0 + ldc;
+        const float* a0 = a + m * am;
+        const float* a1 = a0 + am;
+        int x = 0;
+        for (; x + 32 <= hd; x += 32) {
+            __m256 u0 = _mm256_loadu_ps(c0 + x), u1 = _mm256_loadu_ps(c0 + x + 8);
+            __m256 u2 = _mm256_loadu_ps(c0 + x + 16), u3 = _mm256_loadu_ps(c0 + x + 24);
+            __m256 w0 = _mm256_loadu_ps(c1 + x), w1 = _mm256_loadu_ps(c1 + x + 8);
+            __m256 w2 = _mm256_loadu_ps(c1 + x + 16), w3 = _mm256_loadu_ps(c1 + x + 24);
+            for (int k = k0; k <= k1; k++) {
+                const float* bk = b + k * ldb + x;
+                const __m256 p0 = _mm256_broadcast_ss(a0 + k * ak), p1 = _mm256_broadcast_ss(a1 + k * ak);
+                const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
+                const __m256 b2 = _mm256_loadu_ps(bk + 16), b3 = _mm256_loadu_ps(bk + 24);
+                u0 = _mm256_fmadd_ps(p0, b0, u0);
+                u1 = _mm256_fmadd_ps(p0, b1, u1);
+                u2 = _mm256_fmadd_ps(p0, b2, u2);
+                u3 = _mm256_fmadd_ps(p0, b3, u3);
+                w0 = _mm256_fmadd_ps(p1, b0, w0);
+                w1 = _mm256_fmadd_ps(p1, b1, w1);
+                w2 = _mm256_fmadd_ps(p1, b2, w2);
+                w3 = _mm256_fmadd_ps(p1, b3, w3);
+            }
+            _mm256_storeu_ps(c0 + x, u0);
+            _mm256_storeu_ps(c0 + x + 8, u1);
+            _mm256_storeu_ps(c0 + x + 16, u2);
+            _mm256_storeu_ps(c0 + x + 24, u3);
+            _mm256_storeu_ps(c1 + x, w0);
+            _mm256_storeu_ps(c1 + x + 8, w1);
+            _mm256_storeu_ps(c1 + x + 16, w2);
+            _mm256_storeu_ps(c1 + x + 24, w3);
+        }
+        for (; x + 8 <= hd; x += 8) {
+            __m256 u = _mm256_loadu_ps(c0 + x), w = _mm256_loadu_ps(c1 + x);
+            for (int k = k0; k <= k1; k++) {
+                const __m256 bk = _mm256_loadu_ps(b + k * ldb + x);
+                u = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + k * ak), bk, u);
+                w = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + k * ak), bk, w);
+            }
+            _mm256_storeu_ps(c0 + x, u);
+            _mm256_storeu_ps(c1 + x, w);
+        }
+        for (; x < hd; x++) {
+            float u = c0[x], w = c1[x];
+            for (int k = k0; k <= k1; k++) {
+                u += a0[k * ak] * b[k * ldb + x];
+                w += a1[k * ak] * b[k * ldb + x];
+            }
+            c0[x] = u;
+            c1[x] = w;
+        }
+    }
+    for (; m < M; m++) {
+        float* c0 = c + m * ldc;
+        const float* a0 = a + m * am;
+        for (int k = k0; k <= k1; k++) {
+            const float p = a0[k * ak];
+            const float* bk = b + k * ldb;
+#pragma omp simd
+            for (int x = 0; x < hd; x++) c0[x] += p * bk[x];
+        }
+    }
+}
+
 constexpr int DIRECT_ROWS = 8;  // at most this many rows per tile: direct dot products
 
 // Valid key columns [a, e] of row r in a tile starting at key j0 (prefix tiles: all n columns).
@@ -238,8 +312,14 @@ void fwd_tile(const Slot& sl, const Dims& d, int R, const float* kb, const float
     for (int r = 0; r < R; r++) {
         int a, e;
         row_range(sl, r, prefix, j0, n, a, e);
-        if (a > e) continue;
         float* sr = sl.s + static_cast<int64_t>(r) * KB;
+        if (a > e) {
+            std::fill(sr, sr + n, 0.0f);
+            continue;
+        }
+        // outside [a, e] the weights are zero, so row pairs below can share one range of keys
+        std::fill(sr, sr + a, 0.0f);
+        std::fill(sr + e + 1, sr + n, 0.0f);
         float bm = -INFINITY;
 #pragma omp simd reduction(max : bm)
         for (int j = a; j <= e; j++) bm = std::max(bm, sr[j]);
@@ -255,12 +335,21 @@ void fwd_tile(const Slot& sl, const Dims& d, int R, const float* kb, const float
 #pragma omp simd
             for (int x = 0; x < hd; x++) o[x] *= alpha;
         }
-        for (int j = a; j <= e; j++) {
-            float p = sr[j];
-            const float* vj = vb + j * d.krow;
-#pragma omp simd
-            for (int x = 0; x < hd; x++) o[x] += p * vj[x];
+    }
+    // acc += P . V, two rows at a time over the keys either row sees
+    for (int r = 0; r < R; r += 2) {
+        const int rows = std::min(2, R - r);
+        int lo = n, hi = -1;
+        for (int i = r; i < r + rows; i++) {
+            int a, e;
+            row_range(sl, i, prefix, j0, n, a, e);
+            if (a <= e) {
+                lo = std::min(lo, a);
+                hi = std::max(hi, e);
+            }
         }
+        acc_rows(sl.acc + static_cast<int64_t>(r) * hd, hd, sl.s + static_cast<int64_t>(r) * KB, KB, 1, vb, d.krow,
+                 rows, lo, hi, hd);
     }
 }
 
@@ -527,24 +616,19 @@ int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, c
                     if (!prefix && jmin > j0 + n - 1) continue;  // every row starts after this tile
                     load_bwd_rows(sl, d, dout, lse, Dall, b, kvh, i0, nq);
                     bwd_tile_probs(sl, d, R, prefix, j0, n);
+                    // dV += P^T . dO and dK += dS^T . q over the block's rows (P and dS are zero where a
+                    // row does not see a key; q already carries the 1/sqrt(hd))
+                    int rlo = R, rhi = -1;
                     for (int r = 0; r < R; r++) {
                         int a, e;
                         row_range(sl, r, prefix, j0, n, a, e);
-                        const float* pr = sl.s + static_cast<int64_t>(r) * KB;
-                        const float* dsr = sl.dp + static_cast<int64_t>(r) * KB;
-                        const float* qr = sl.qs + static_cast<int64_t>(r) * hd;
-                        const float* gr = sl.dO + static_cast<int64_t>(r) * hd;
-                        for (int j = a; j <= e; j++) {
-                            float p = pr[j], ds = dsr[j];
-                            float* dkj = dK + static_cast<int64_t>(j) * hd;
-                            float* dvj = dV + static_cast<int64_t>(j) * hd;
-#pragma omp simd
-                            for (int x = 0; x < hd; x++) {
-                                dvj[x] += p * gr[x];
-                                dkj[x] += ds * qr[x];  // qr already carries the 1/sqrt(hd)
-                            }
+                        if (a <= e) {
+                            rlo = std::min(rlo, r);
+                            rhi = r;
                         }
                     }
+                    acc_rows(dV, hd, sl.s, 1, KB, sl.dO, hd, n, rlo, rhi, hd);
+                    acc_rows(dK, hd, sl.dp, 1, KB, sl.qs, hd, n, rlo, rhi, hd);
                 }
             }
             float* gk = prefix ? dpk : dk;
@@ -584,17 +668,20 @@ int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, c
                 load_transposed(sl.kt, kb, d.krow, n, hd);
                 load_transposed(sl.vt, vb, d.krow, n, hd);
                 bwd_tile_probs(sl, d, R, prefix, j0, n);
-                for (int r = 0; r < R; r++) {
-                    int a, e;
-                    row_range(sl, r, prefix, j0, n, a, e);
-                    const float* dsr = sl.dp + static_cast<int64_t>(r) * KB;
-                    float* dqr = dQ + static_cast<int64_t>(r) * hd;
-                    for (int j = a; j <= e; j++) {
-                        float ds = dsr[j];
-                        const float* kj = kb + j * d.krow;
-#pragma omp simd
-                        for (int x = 0; x < hd; x++) dqr[x] += ds * kj[x];
+                // dQ += dS . K, two rows at a time over the keys either row sees
+                for (int r = 0; r < R; r += 2) {
+                    const int rows = std::min(2, R - r);
+                    int lo = n, hi = -1;
+                    for (int i = r; i < r + rows; i++) {
+                        int a, e;
+                        row_range(sl, i, prefix, j0, n, a, e);
+                        if (a <= e) {
+                            lo = std::min(lo, a);
+                            hi = std::max(hi, e);
+                        }
                     }
+                    acc_rows(dQ + static_cast<int64_t>(r) * hd, hd, sl.dp + static_cast<int64_t>(r) * KB, KB, 1, kb,
+                             d.krow, rows, lo, hi, hd);
                 }
             };
             for (int j0 = 0; j0 < P; j0 += KB) {
