@@ -120,37 +120,87 @@ inline void load_transposed(float* kt, const float* src, int64_t stride, int n, 
     }
 }
 
+// c[m][0..hd) += sum over k in [k0, k1] of A(m, k) * b[k][0..hd), A(m, k) = a[m*am + k*ak], for rows
+// m in [0, M). The attention products that sum into rows (P.V, dS.K, P^T.dO, dS^T.Q) run through
+// here: two rows and 32 columns of c stay in registers while k streams, so each loaded b row feeds
+// two rows of FMAs (as a per-row axpy, every FMA also loaded and stored its row of c).
+// Zero: c is written (=) instead of added to, and need not hold anything.
+template <bool Zero = false>
+inline void acc_rows(float* __restrict c, int64_t ldc, const float* __restrict a, int64_t am, int64_t ak,
+                     const float* __restrict b, int64_t ldb, int M, int k0, int k1, int hd) {
+    if (k1 < k0) return;
+    int m = 0;
+    for (; m + 1 < M; m += 2) {
+        float* c0 = c + m * ldc;
+        float* c1 = c0 + ldc;
+        const float* a0 = a + m * am;
+        const float* a1 = a0 + am;
+        int x = 0;
+        for (; x + 32 <= hd; x += 32) {
+            const auto ld = [](const float* p) { return Zero ? _mm256_setzero_ps() : _mm256_loadu_ps(p); };
+            __m256 u0 = ld(c0 + x), u1 = ld(c0 + x + 8), u2 = ld(c0 + x + 16), u3 = ld(c0 + x + 24);
+            __m256 w0 = ld(c1 + x), w1 = ld(c1 + x + 8), w2 = ld(c1 + x + 16), w3 = ld(c1 + x + 24);
+            for (int k = k0; k <= k1; k++) {
+                const float* bk = b + k * ldb + x;
+                const __m256 p0 = _mm256_broadcast_ss(a0 + k * ak), p1 = _mm256_broadcast_ss(a1 + k * ak);
+                const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
+                const __m256 b2 = _mm256_loadu_ps(bk + 16), b3 = _mm256_loadu_ps(bk + 24);
+                u0 = _mm256_fmadd_ps(p0, b0, u0);
+                u1 = _mm256_fmadd_ps(p0, b1, u1);
+                u2 = _mm256_fmadd_ps(p0, b2, u2);
+                u3 = _mm256_fmadd_ps(p0, b3, u3);
+                w0 = _mm256_fmadd_ps(p1, b0, w0);
+                w1 = _mm256_fmadd_ps(p1, b1, w1);
+                w2 = _mm256_fmadd_ps(p1, b2, w2);
+                w3 = _mm256_fmadd_ps(p1, b3, w3);
+            }
+            _mm256_storeu_ps(c0 + x, u0);
+            _mm256_storeu_ps(c0 + x + 8, u1);
+            _mm256_storeu_ps(c0 + x + 16, u2);
+            _mm256_storeu_ps(c0 + x + 24, u3);
+            _mm256_storeu_ps(c1 + x, w0);
+            _mm256_storeu_ps(c1 + x + 8, w1);
+            _mm256_storeu_ps(c1 + x + 16, w2);
+            _mm256_storeu_ps(c1 + x + 24, w3);
+        }
+        for (; x + 8 <= hd; x += 8) {
+            __m256 u = Zero ? _mm256_setzero_ps() : _mm256_loadu_ps(c0 + x);
+            __m256 w = Zero ? _mm256_setzero_ps() : _mm256_loadu_ps(c1 + x);
+            for (int k = k0; k <= k1; k++) {
+                const __m256 bk = _mm256_loadu_ps(b + k * ldb + x);
+                u = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + k * ak), bk, u);
+                w = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + k * ak), bk, w);
+            }
+            _mm256_storeu_ps(c0 + x, u);
+            _mm256_storeu_ps(c1 + x, w);
+        }
+        for (; x < hd; x++) {
+            float u = Zero ? 0.0f : c0[x], w = Zero ? 0.0f : c1[x];
+            for (int k = k0; k <= k1; k++) {
+                u += a0[k * ak] * b[k * ldb + x];
+                w += a1[k * ak] * b[k * ldb + x];
+            }
+            c0[x] = u;
+            c1[x] = w;
+        }
+    }
+    for (; m < M; m++) {
+        float* c0 = c + m * ldc;
+        const float* a0 = a + m * am;
+        if (Zero) std::fill(c0, c0 + hd, 0.0f);
+        for (int k = k0; k <= k1; k++) {
+            const float p = a0[k * ak];
+            const float* bk = b + k * ldb;
+#pragma omp simd
+            for (int x = 0; x < hd; x++) c0[x] += p * bk[x];
+        }
+    }
+}
+
+
 // s[r][0..KB) = a[r] . bt[:, 0..KB)  (a [R,hd] row-major, bt [hd,KB])
 inline void tile_scores(float* __restrict s, const float* __restrict a, const float* __restrict bt, int R, int hd) {
-    int r = 0;
-    // two rows at a time: every bt row loaded once feeds 2 x KB FMAs
-    for (; r + 1 < R; r += 2) {
-        float acc0[KB] = {0}, acc1[KB] = {0};
-        const float* a0 = a + static_cast<int64_t>(r) * hd;
-        const float* a1 = a0 + hd;
-        for (int x = 0; x < hd; x++) {
-            const float* bx = bt + static_cast<int64_t>(x) * KB;
-            float u = a0[x], w = a1[x];
-#pragma omp simd
-            for (int j = 0; j < KB; j++) {
-                acc0[j] += u * bx[j];
-                acc1[j] += w * bx[j];
-            }
-        }
-        std::memcpy(s + static_cast<int64_t>(r) * KB, acc0, sizeof acc0);
-        std::memcpy(s + static_cast<int64_t>(r + 1) * KB, acc1, sizeof acc1);
-    }
-    for (; r < R; r++) {
-        float acc0[KB] = {0};
-        const float* a0 = a + static_cast<int64_t>(r) * hd;
-        for (int x = 0; x < hd; x++) {
-            const float* bx = bt + static_cast<int64_t>(x) * KB;
-            float u = a0[x];
-#pragma omp simd
-            for (int j = 0; j < KB; j++) acc0[j] += u * bx[j];
-        }
-        std::memcpy(s + static_cast<int64_t>(r) * KB, acc0, sizeof acc0);
-    }
+    acc_rows<true>(s, KB, a, hd, 1, bt, KB, R, 0, hd - 1, KB);
 }
 
 // a . b over n floats. Spelled out: GCC leaves `omp simd reduction(+)` over a short runtime length
@@ -183,80 +233,6 @@ inline void tile_scores_direct(float* __restrict s, const float* __restrict a, c
         const float* bj = b + j * stride;
         for (int r = 0; r < R; r++) {
             s[static_cast<int64_t>(r) * KB + j] = dot(a + static_cast<int64_t>(r) * hd, bj, hd);
-        }
-    }
-}
-
-// c[m][0..hd) += sum over k in [k0, k1] of A(m, k) * b[k][0..hd), A(m, k) = a[m*am + k*ak], for rows
-// m in [0, M). The attention products that sum into rows (P.V, dS.K, P^T.dO, dS^T.Q) run through
-// here: two rows and 32 columns of c stay in registers while k streams, so each loaded b row feeds
-// two rows of FMAs (as a per-row axpy, every FMA also loaded and stored its row of c).
-inline void acc_rows(float* __restrict c, int64_t ldc, const float* __restrict a, int64_t am, int64_t ak,
-                     const float* __restrict b, int64_t ldb, int M, int k0, int k1, int hd) {
-    if (k1 < k0) return;
-    int m = 0;
-    for (; m + 1 < M; m += 2) {
-        float* c0 = c + m * ldc;
-        float* c1 = c0 + ldc;
-        const float* a0 = a + m * am;
-        const float* a1 = a0 + am;
-        int x = 0;
-        for (; x + 32 <= hd; x += 32) {
-            __m256 u0 = _mm256_loadu_ps(c0 + x), u1 = _mm256_loadu_ps(c0 + x + 8);
-            __m256 u2 = _mm256_loadu_ps(c0 + x + 16), u3 = _mm256_loadu_ps(c0 + x + 24);
-            __m256 w0 = _mm256_loadu_ps(c1 + x), w1 = _mm256_loadu_ps(c1 + x + 8);
-            __m256 w2 = _mm256_loadu_ps(c1 + x + 16), w3 = _mm256_loadu_ps(c1 + x + 24);
-            for (int k = k0; k <= k1; k++) {
-                const float* bk = b + k * ldb + x;
-                const __m256 p0 = _mm256_broadcast_ss(a0 + k * ak), p1 = _mm256_broadcast_ss(a1 + k * ak);
-                const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
-                const __m256 b2 = _mm256_loadu_ps(bk + 16), b3 = _mm256_loadu_ps(bk + 24);
-                u0 = _mm256_fmadd_ps(p0, b0, u0);
-                u1 = _mm256_fmadd_ps(p0, b1, u1);
-                u2 = _mm256_fmadd_ps(p0, b2, u2);
-                u3 = _mm256_fmadd_ps(p0, b3, u3);
-                w0 = _mm256_fmadd_ps(p1, b0, w0);
-                w1 = _mm256_fmadd_ps(p1, b1, w1);
-                w2 = _mm256_fmadd_ps(p1, b2, w2);
-                w3 = _mm256_fmadd_ps(p1, b3, w3);
-            }
-            _mm256_storeu_ps(c0 + x, u0);
-            _mm256_storeu_ps(c0 + x + 8, u1);
-            _mm256_storeu_ps(c0 + x + 16, u2);
-            _mm256_storeu_ps(c0 + x + 24, u3);
-            _mm256_storeu_ps(c1 + x, w0);
-            _mm256_storeu_ps(c1 + x + 8, w1);
-            _mm256_storeu_ps(c1 + x + 16, w2);
-            _mm256_storeu_ps(c1 + x + 24, w3);
-        }
-        for (; x + 8 <= hd; x += 8) {
-            __m256 u = _mm256_loadu_ps(c0 + x), w = _mm256_loadu_ps(c1 + x);
-            for (int k = k0; k <= k1; k++) {
-                const __m256 bk = _mm256_loadu_ps(b + k * ldb + x);
-                u = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + k * ak), bk, u);
-                w = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + k * ak), bk, w);
-            }
-            _mm256_storeu_ps(c0 + x, u);
-            _mm256_storeu_ps(c1 + x, w);
-        }
-        for (; x < hd; x++) {
-            float u = c0[x], w = c1[x];
-            for (int k = k0; k <= k1; k++) {
-                u += a0[k * ak] * b[k * ldb + x];
-                w += a1[k * ak] * b[k * ldb + x];
-            }
-            c0[x] = u;
-            c1[x] = w;
-        }
-    }
-    for (; m < M; m++) {
-        float* c0 = c + m * ldc;
-        const float* a0 = a + m * am;
-        for (int k = k0; k <= k1; k++) {
-            const float p = a0[k * ak];
-            const float* bk = b + k * ldb;
-#pragma omp simd
-            for (int x = 0; x < hd; x++) c0[x] += p * bk[x];
         }
     }
 }
