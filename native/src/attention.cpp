@@ -531,7 +531,14 @@ int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, c
     const int64_t gw = static_cast<int64_t>(d.G) * hd;
     const int64_t rows = static_cast<int64_t>(B) * Tq * nh;
 
-#pragma omp parallel num_threads(team_size())
+    // Without a prefix, the rows of dq, dk and dv of one (sequence, KV head) have no other writer: one
+    // task each can then walk its query blocks and their key tiles once, computing P and dS once for
+    // all three gradients (the two passes below compute them twice). It needs enough such tasks to
+    // keep the team busy.
+    const int team = team_size();
+    const bool one_pass = P == 0 && static_cast<int64_t>(B) * nkv >= 2 * team;
+
+#pragma omp parallel num_threads(team)
     {
         Slot sl = make_slot(slots + omp_get_thread_num() * sf, d);
 
@@ -546,9 +553,65 @@ int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, c
             Dall[r] = static_cast<float>(s);
         }
 
+        // ---- one pass: one task per (sequence, KV head) ----
+        const int64_t stasks = one_pass ? static_cast<int64_t>(B) * nkv : 0;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < stasks; t++) {
+            const int b = static_cast<int>(t / nkv), kvh = static_cast<int>(t % nkv);
+            for (int i0 = 0; i0 < Tq; i0 += d.QB) {
+                const int nq = std::min(d.QB, Tq - i0), R = nq * d.G;
+                int jmin, jmax;
+                load_rows(sl, d, q, q_start, kv_start, b, kvh, i0, nq, jmin, jmax);
+                load_bwd_rows(sl, d, dout, lse, Dall, b, kvh, i0, nq);
+                float* dQ = sl.acc;
+                if (dq) std::memset(dQ, 0, sizeof(float) * R * hd);
+                for (int j0 = jmin; j0 <= jmax; j0 += KB) {
+                    const int n = std::min(KB, jmax + 1 - j0);
+                    const int64_t off = (static_cast<int64_t>(b) * Tk + j0) * d.krow + static_cast<int64_t>(kvh) * hd;
+                    load_transposed(sl.kt, k + off, d.krow, n, hd);
+                    load_transposed(sl.vt, v + off, d.krow, n, hd);
+                    bwd_tile_probs(sl, d, R, false, j0, n);
+                    int rlo = R, rhi = -1;
+                    for (int r = 0; r < R; r++) {
+                        int a, e;
+                        row_range(sl, r, false, j0, n, a, e);
+                        if (a <= e) {
+                            rlo = std::min(rlo, r);
+                            rhi = r;
+                        }
+                    }
+                    // dv += P^T . dO, dk += dS^T . q (q carries the 1/sqrt(hd)), dQ += dS . K
+                    if (dv) acc_rows(dv + off, d.krow, sl.s, 1, KB, sl.dO, hd, n, rlo, rhi, hd);
+                    if (dk) acc_rows(dk + off, d.krow, sl.dp, 1, KB, sl.qs, hd, n, rlo, rhi, hd);
+                    if (!dq) continue;
+                    for (int r = 0; r < R; r += 2) {
+                        const int pair = std::min(2, R - r);
+                        int lo = n, hi = -1;
+                        for (int i = r; i < r + pair; i++) {
+                            int a, e;
+                            row_range(sl, i, false, j0, n, a, e);
+                            if (a <= e) {
+                                lo = std::min(lo, a);
+                                hi = std::max(hi, e);
+                            }
+                        }
+                        acc_rows(dQ + static_cast<int64_t>(r) * hd, hd, sl.dp + static_cast<int64_t>(r) * KB, KB, 1,
+                                 k + off, d.krow, pair, lo, hi, hd);
+                    }
+                }
+                if (!dq) continue;
+                for (int iq = 0; iq < nq; iq++) {
+                    float* dst = dq + (static_cast<int64_t>(b) * Tq + i0 + iq) * d.qrow + kvh * gw;
+                    const float* src = dQ + iq * gw;
+#pragma omp simd
+                    for (int64_t x = 0; x < gw; x++) dst[x] += d.scale * src[x];
+                }
+            }
+        }
+
         // ---- pass 1: one task per K/V tile (prefix tiles first, shared by all sequences) ----
-        const int64_t ptasks = want_pkv ? static_cast<int64_t>(nkv) * npb : 0;
-        const int64_t ctasks = want_kv ? static_cast<int64_t>(B) * nkv * nkb : 0;
+        const int64_t ptasks = !one_pass && want_pkv ? static_cast<int64_t>(nkv) * npb : 0;
+        const int64_t ctasks = !one_pass && want_kv ? static_cast<int64_t>(B) * nkv * nkb : 0;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ptasks + ctasks; t++) {
             bool prefix = t < ptasks;
@@ -628,7 +691,7 @@ int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, c
         }
 
         // ---- pass 2: one task per query block, dq ----
-        const int64_t qtasks = dq ? static_cast<int64_t>(B) * nkv * nqb : 0;
+        const int64_t qtasks = !one_pass && dq ? static_cast<int64_t>(B) * nkv * nqb : 0;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < qtasks; t++) {
             int qb = static_cast<int>(t % nqb);

@@ -5,6 +5,7 @@ import static io.tune4j.testing.Check.closeAdded;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.tune4j.runtime.NativeLib;
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.Tensor;
 import io.tune4j.testing.Rand;
@@ -51,6 +52,8 @@ class AttentionTest {
             new Case("chunked prefill vs cache", new AttentionShape(3, 5, 80, 0, 6, 3, 12), new int[] {0, 11, 75}, null),
             new Case("packed documents + prefix", new AttentionShape(2, 40, 40, 2, 4, 2, 16), null,
                     packed(40, new int[] {0, 17}, new int[] {0, 9, 30})),
+            new Case("packed documents, four (sequence, kv head) tasks", new AttentionShape(2, 40, 40, 0, 4, 2, 16), null,
+                    packed(40, new int[] {0, 17}, new int[] {0, 9, 30})),
             new Case("packed decode chunk", new AttentionShape(2, 6, 30, 0, 2, 1, 10), new int[] {4, 20},
                     new int[] {0, 0, 6, 6, 6, 6, 18, 18, 18, 23, 23, 23}),
             new Case("mqa, 16 heads per kv head", new AttentionShape(2, 10, 10, 0, 16, 1, 8), null, null),
@@ -64,6 +67,24 @@ class AttentionTest {
     void forwardAndBackwardMatchLibtorch(Ops ops) {
         Rand rnd = new Rand();
         for (Case c : cases()) check(ops, rnd, c);
+    }
+
+    /**
+     * The CPU backward walks each (sequence, KV head) in one pass when there are at least two such
+     * tasks a thread and no prefix, else in two passes. On two threads the cases take both, whatever
+     * the machine's core count is.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void bothBackwardSchedulesMatchLibtorchOnTwoThreads(Ops ops) {
+        int threads = NativeLib.t4j_get_num_threads();
+        try {
+            NativeLib.t4j_set_num_threads(2);
+            Rand rnd = new Rand();
+            for (Case c : cases()) check(ops, rnd, c);
+        } finally {
+            NativeLib.t4j_set_num_threads(threads);
+        }
     }
 
     private static void check(Ops ops, Rand rnd, Case c) {
