@@ -116,6 +116,13 @@ void sgemm_team(bool trans_a, bool trans_b, int M, int N, int K, float alpha, co
 }
 }  // namespace
 
+void sgemm_serial(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                  const float* B, int ldb, float beta, float* C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    sgemm_1(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb,
+            beta, C, ldc);
+}
+
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
           int ldb, float beta, float* C, int ldc) {
     if (M <= 0 || N <= 0) return;

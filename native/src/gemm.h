@@ -12,6 +12,11 @@ namespace t4j {
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
           int ldb, float beta, float* C, int ldc);
 
+// fp32 OpenBLAS sgemm on the calling thread whatever the precision: for products inside an OpenMP
+// region, whose worker threads do not share the caller's precision setting.
+void sgemm_serial(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                  const float* B, int ldb, float beta, float* C, int ldc);
+
 // One B multiplied by many A blocks (a vocabulary-sized LM head over row blocks): converting B
 // once instead of per block is what makes the bf16 path pay off there.
 class GemmB {
