@@ -128,7 +128,11 @@ inline void load_transposed(float* kt, const float* src, int64_t stride, int n, 
 template <bool Zero = false>
 inline void acc_rows(float* __restrict c, int64_t ldc, const float* __restrict a, int64_t am, int64_t ak,
                      const float* __restrict b, int64_t ldb, int M, int k0, int k1, int hd) {
-    if (k1 < k0) return;
+    if (k1 < k0) {
+        if (Zero)
+            for (int m = 0; m < M; m++) std::fill(c + m * ldc, c + m * ldc + hd, 0.0f);
+        return;
+    }
     int m = 0;
     for (; m + 1 < M; m += 2) {
         float* c0 = c + m * ldc;
@@ -250,6 +254,34 @@ inline void row_range(const Slot& sl, int r, bool prefix, int j0, int n, int& a,
     }
 }
 
+// Union [lo, hi] of the visible key columns of rows r..r+rows-1 (empty: lo > hi).
+inline void keys_seen(const Slot& sl, int r, int rows, bool prefix, int j0, int n, int& lo, int& hi) {
+    lo = n;
+    hi = -1;
+    for (int i = r; i < r + rows; i++) {
+        int a, e;
+        row_range(sl, i, prefix, j0, n, a, e);
+        if (a <= e) {
+            lo = std::min(lo, a);
+            hi = std::max(hi, e);
+        }
+    }
+}
+
+// First and last of the R rows that see any key of the tile (none: rlo > rhi).
+inline void rows_seeing(const Slot& sl, int R, bool prefix, int j0, int n, int& rlo, int& rhi) {
+    rlo = R;
+    rhi = -1;
+    for (int r = 0; r < R; r++) {
+        int a, e;
+        row_range(sl, r, prefix, j0, n, a, e);
+        if (a <= e) {
+            rlo = std::min(rlo, r);
+            rhi = r;
+        }
+    }
+}
+
 // Loads a row block: queries i0..i0+nq-1 of sequence b, the G heads of KV head kvh.
 // Queries are pre-scaled by 1/sqrt(hd) so scores need no extra multiply.
 void load_rows(const Slot& sl, const Dims& d, const float* q, const int32_t* q_start, const int32_t* kv_start, int b,
@@ -315,15 +347,8 @@ void fwd_tile(const Slot& sl, const Dims& d, int R, const float* kb, const float
     // acc += P . V, two rows at a time over the keys either row sees
     for (int r = 0; r < R; r += 2) {
         const int rows = std::min(2, R - r);
-        int lo = n, hi = -1;
-        for (int i = r; i < r + rows; i++) {
-            int a, e;
-            row_range(sl, i, prefix, j0, n, a, e);
-            if (a <= e) {
-                lo = std::min(lo, a);
-                hi = std::max(hi, e);
-            }
-        }
+        int lo, hi;
+        keys_seen(sl, r, rows, prefix, j0, n, lo, hi);
         acc_rows(sl.acc + static_cast<int64_t>(r) * hd, hd, sl.s + static_cast<int64_t>(r) * KB, KB, 1, vb, d.krow,
                  rows, lo, hi, hd);
     }
@@ -571,30 +596,16 @@ int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, c
                     load_transposed(sl.kt, k + off, d.krow, n, hd);
                     load_transposed(sl.vt, v + off, d.krow, n, hd);
                     bwd_tile_probs(sl, d, R, false, j0, n);
-                    int rlo = R, rhi = -1;
-                    for (int r = 0; r < R; r++) {
-                        int a, e;
-                        row_range(sl, r, false, j0, n, a, e);
-                        if (a <= e) {
-                            rlo = std::min(rlo, r);
-                            rhi = r;
-                        }
-                    }
+                    int rlo, rhi;
+                    rows_seeing(sl, R, false, j0, n, rlo, rhi);
                     // dv += P^T . dO, dk += dS^T . q (q carries the 1/sqrt(hd)), dQ += dS . K
                     if (dv) acc_rows(dv + off, d.krow, sl.s, 1, KB, sl.dO, hd, n, rlo, rhi, hd);
                     if (dk) acc_rows(dk + off, d.krow, sl.dp, 1, KB, sl.qs, hd, n, rlo, rhi, hd);
                     if (!dq) continue;
                     for (int r = 0; r < R; r += 2) {
                         const int pair = std::min(2, R - r);
-                        int lo = n, hi = -1;
-                        for (int i = r; i < r + pair; i++) {
-                            int a, e;
-                            row_range(sl, i, false, j0, n, a, e);
-                            if (a <= e) {
-                                lo = std::min(lo, a);
-                                hi = std::max(hi, e);
-                            }
-                        }
+                        int lo, hi;
+                        keys_seen(sl, r, pair, false, j0, n, lo, hi);
                         acc_rows(dQ + static_cast<int64_t>(r) * hd, hd, sl.dp + static_cast<int64_t>(r) * KB, KB, 1,
                                  k + off, d.krow, pair, lo, hi, hd);
                     }
@@ -657,15 +668,8 @@ int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, c
                     bwd_tile_probs(sl, d, R, prefix, j0, n);
                     // dV += P^T . dO and dK += dS^T . q over the block's rows (P and dS are zero where a
                     // row does not see a key; q already carries the 1/sqrt(hd))
-                    int rlo = R, rhi = -1;
-                    for (int r = 0; r < R; r++) {
-                        int a, e;
-                        row_range(sl, r, prefix, j0, n, a, e);
-                        if (a <= e) {
-                            rlo = std::min(rlo, r);
-                            rhi = r;
-                        }
-                    }
+                    int rlo, rhi;
+                    rows_seeing(sl, R, prefix, j0, n, rlo, rhi);
                     acc_rows(dV, hd, sl.s, 1, KB, sl.dO, hd, n, rlo, rhi, hd);
                     acc_rows(dK, hd, sl.dp, 1, KB, sl.qs, hd, n, rlo, rhi, hd);
                 }
@@ -710,15 +714,8 @@ int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, c
                 // dQ += dS . K, two rows at a time over the keys either row sees
                 for (int r = 0; r < R; r += 2) {
                     const int rows = std::min(2, R - r);
-                    int lo = n, hi = -1;
-                    for (int i = r; i < r + rows; i++) {
-                        int a, e;
-                        row_range(sl, i, prefix, j0, n, a, e);
-                        if (a <= e) {
-                            lo = std::min(lo, a);
-                            hi = std::max(hi, e);
-                        }
-                    }
+                    int lo, hi;
+                    keys_seen(sl, r, rows, prefix, j0, n, lo, hi);
                     acc_rows(dQ + static_cast<int64_t>(r) * hd, hd, sl.dp + static_cast<int64_t>(r) * KB, KB, 1, kb,
                              d.krow, rows, lo, hi, hd);
                 }

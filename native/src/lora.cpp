@@ -91,6 +91,21 @@ void lowrank_rows(float* dt, float* pdb, float* pda, const float* dy, const floa
     t4j::sgemm_serial(true, false, r, K, rows, 1.0f, dtr, r, x + static_cast<int64_t>(m0) * K, K, 1.0f, pda, K);
 }
 
+// After the team's barrier: each thread adds a slice of the nt per-thread parts ([dB | dA], per
+// floats each) into the gradients.
+void add_parts(float* da, float* db, const float* part, int64_t per, int64_t ndb, int id, int nt) {
+    const int64_t v0 = per * id / nt, v1 = per * (id + 1) / nt;
+    for (int64_t v = v0; v < v1; v++) {
+        float sum = 0.0f;
+        for (int p = 0; p < nt; p++) sum += part[p * per + v];
+        if (v < ndb) {
+            db[v] += sum;
+        } else {
+            da[v - ndb] += sum;
+        }
+    }
+}
+
 void lowrank_grads(float* dt, float* da, float* db, const float* dy, const float* x, const float* t, const float* b,
                    int M, int K, int N, int r, float scale, float* part) {
     const int64_t per = grad_part_floats(K, N, r);
@@ -105,17 +120,7 @@ void lowrank_grads(float* dt, float* da, float* db, const float* dy, const float
         const int m1 = static_cast<int>(static_cast<int64_t>(M) * (id + 1) / nt);
         lowrank_rows(dt, pdb, pda, dy, x, t, b, m0, m1, K, N, r, scale);
 #pragma omp barrier
-        // each thread adds a slice of the partial sums into the gradients
-        const int64_t v0 = per * id / nt, v1 = per * (id + 1) / nt;
-        for (int64_t v = v0; v < v1; v++) {
-            float sum = 0.0f;
-            for (int p = 0; p < nt; p++) sum += part[p * per + v];
-            if (v < ndb) {
-                db[v] += sum;
-            } else {
-                da[v - ndb] += sum;
-            }
-        }
+        add_parts(da, db, part, per, ndb, id, nt);
     }
 }
 }  // namespace
@@ -227,16 +232,7 @@ void lora_bwd_team(float* dx, float* da, float* db, const float* dy, const float
             }
         }
 #pragma omp barrier
-        const int64_t v0 = per * id / nt, v1 = per * (id + 1) / nt;
-        for (int64_t v = v0; v < v1; v++) {
-            float sum = 0.0f;
-            for (int p = 0; p < nt; p++) sum += part[p * per + v];
-            if (v < ndb) {
-                db[v] += sum;
-            } else {
-                da[v - ndb] += sum;
-            }
-        }
+        add_parts(da, db, part, per, ndb, id, nt);
     }
 }
 }  // namespace
