@@ -3,13 +3,17 @@ package io.tune4j.cli;
 import io.tune4j.eval.AdapterAttacher;
 import io.tune4j.eval.AnswerFormat;
 import io.tune4j.eval.Bleu;
-import io.tune4j.eval.EvalDataReader;
 import io.tune4j.eval.EvalExample;
 import io.tune4j.eval.EvalOptions;
 import io.tune4j.eval.EvalReport;
 import io.tune4j.eval.Evaluator;
 import io.tune4j.eval.Metric;
+import io.tune4j.data.DataLoss;
+import io.tune4j.finetune.DataSpec;
+import io.tune4j.finetune.FineTuneRun;
+import io.tune4j.finetune.ValidationData;
 import io.tune4j.model.LoadedModel;
+import io.tune4j.model.ModelLocator;
 import io.tune4j.peft.FineTuneMethod;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -24,9 +28,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Evaluate a model on a validation file. Prints one JSON object on stdout (loss, perplexity and "
-                + "each requested metric); a readable summary goes to stderr.")
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Evaluate a model on a validation file. Prints one JSON object on stdout (loss, perplexity and "
+                + "each requested metric); a readable summary goes to stderr.",
+                "The file is read as finetune reads --val-data, with the same data flags (--template, --kind, --seq-len, "
+                        + "--truncation, ...): loss and perplexity cover exactly the response tokens finetune validates on, "
+                        + "and generation metrics ask each record's prompt and compare with its response."})
 final class EvalCommand implements Callable<Integer> {
     /** Replaced by the adapter loader once it exists. */
     static AdapterAttacher adapterAttacher = (model, dir) -> io.tune4j.peft.Adapters.load(dir, model);
@@ -38,8 +45,19 @@ final class EvalCommand implements Callable<Integer> {
     Path adapter;
 
     @Option(names = "--data", required = true, paramLabel = "FILE",
-            description = "JSONL ({prompt, reference[, options|label]}, {question, answer} or {text}) or SST-2 style TSV")
+            description = "any layout finetune reads (Alpaca, messages, prompt/completion or prompt/reference with optional "
+                    + "options, question/answer, text+label, text) as .json, .jsonl, .csv, .tsv or .txt")
     Path data;
+
+    @Mixin
+    DataOptions dataOptions;
+
+    @Option(names = "--batch-size", defaultValue = "" + FineTuneRun.DEFAULT_BATCH, paramLabel = "N",
+            description = "sequences per loss batch (default: ${DEFAULT-VALUE}, as finetune)")
+    int batchSize;
+
+    @Option(names = "--seed", defaultValue = "42", description = "seed of the loss batches' order (default: ${DEFAULT-VALUE}, as finetune)")
+    long seed;
 
     @Option(names = "--metric", split = ",", paramLabel = "NAME", defaultValue = "loss,perplexity",
             description = "loss, perplexity, exact_match, accuracy, accuracy_generate, rouge_l, bleu (comma-separated; "
@@ -49,7 +67,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "64", description = "most new tokens per generated answer (default: ${DEFAULT-VALUE})")
     int maxTokens;
 
-    @Option(names = "--limit", defaultValue = "0", description = "evaluate only the first N examples; 0 = all")
+    @Option(names = "--limit", defaultValue = "0", description = "evaluate only the first N examples; 0 = all (finetune "
+            + "validates on the first --eval-limit, default 500)")
     int limit;
 
     @Option(names = "--stop", description = "generation stops at this text (repeatable), e.g. $'\\n'")
@@ -76,18 +95,27 @@ final class EvalCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--bleu-smoothing: expected exp, add_one or none, got '" + bleuSmoothing + "'");
         }
+        if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
         if (!Files.isRegularFile(data)) throw new NoSuchFileException(data.toString());
-        List<EvalExample> examples = EvalDataReader.read(data, limit);
-        if (examples.isEmpty()) throw new IllegalArgumentException(data + ": no examples");
-        requireMeasurable(want, examples);
+        DataSpec spec = dataOptions.spec(data.toString(), null, null);
         EvalOptions options = EvalOptions.defaults().withMaxNewTokens(maxTokens).withStop(stop).withSlots(slots)
                 .withAnswerFormat(numericAnswer ? AnswerFormat.NUMBER : AnswerFormat.TEXT).withBleuSmoothing(smoothing);
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (LoadedModel m = LoadedModel.load(model.model, model.tokenizer);
-             FineTuneMethod method = adapter == null ? null : adapterAttacher.attach(m.model(), adapter)) {
-            EvalReport report = new Evaluator(m.model(), m.tokenizer(), options, method).evaluate(examples, want);
-            out.println(report.toJson());
-            System.err.print(report.summary());
+        Path modelPath = ModelLocator.resolve(model.model);
+        Path modelDir = Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent();
+        try (LoadedModel m = LoadedModel.load(modelPath, model.tokenizer, io.tune4j.ops.cpu.CpuOps.INSTANCE)) {
+            ValidationData v = ValidationData.read(spec, data, m, modelDir, limit, batchSize, seed);
+            System.err.print(v.report().summary());
+            if (spec.strict()) DataLoss.requireNone(v.report());
+            List<EvalExample> examples = v.promptsAndReferences(spec, data, modelDir, limit);
+            requireMeasurable(want, examples);
+            try (FineTuneMethod method = adapter == null ? null : adapterAttacher.attach(m.model(), adapter)) {
+                if (method != null) method.setTraining(false);
+                EvalReport report = new Evaluator(m.model(), m.tokenizer(), options, method)
+                        .evaluate(examples, v.lossBatches(), want);
+                out.println(report.toJson());
+                System.err.print(report.summary());
+            }
         }
         return 0;
     }

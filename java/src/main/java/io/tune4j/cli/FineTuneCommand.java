@@ -9,11 +9,10 @@ import io.tune4j.finetune.MethodSpec;
 import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.train.TrainConfig;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "finetune", mixinStandardHelpOptions = true, sortOptions = false,
@@ -33,17 +32,8 @@ final class FineTuneCommand implements Callable<Integer> {
     @Option(names = "--val-split", paramLabel = "F", description = "fraction of --data held out for validation") Double valSplit;
     @Option(names = "--method", defaultValue = "lora", description = "lora, adapter, prefix or full (default: ${DEFAULT-VALUE})")
     String method;
-    @Option(names = "--template", description = "alpaca, chatml, llama2, model or none") String template;
-    @Option(names = "--kind", description = "record layout: auto, alpaca, chat, prompt-completion, text or label") String kind;
-    @Option(names = "--text-field") String textField;
-    @Option(names = "--label-field") String labelField;
-    @Option(names = "--label-map", paramLabel = "V=WORD,...") String labelMap;
-    @Option(names = "--label-instruction") String labelInstruction;
-    @Option(names = "--text-mode", description = "for .txt: paragraphs or whole-file") String textMode;
-    @Option(names = "--pack", description = "pack short examples into full sequences") boolean pack;
-    @Option(names = "--skip-bad-records") boolean skipBadRecords;
-    @Option(names = "--no-eos-loss", description = "do not train the EOS after responses (models whose EOS was never "
-            + "trained, e.g. llama2.c conversions, where LoRA cannot learn to emit it)") boolean noEosLoss;
+    @Mixin
+    DataOptions dataOptions;
     @Option(names = "--max-steps", description = "optimiser steps (default: 1 epoch)") Integer maxSteps;
     @Option(names = "--epochs") Integer epochs;
     @Option(names = "--lr", description = "peak learning rate") Double lr;
@@ -51,7 +41,6 @@ final class FineTuneCommand implements Callable<Integer> {
     @Option(names = "--warmup", description = "warm-up steps") Integer warmup;
     @Option(names = "--batch-size") Integer batchSize;
     @Option(names = "--grad-accum", description = "micro-batches per optimiser step") Integer gradAccum;
-    @Option(names = "--seq-len") Integer seqLen;
     @Option(names = "--weight-decay") Double weightDecay;
     @Option(names = "--lora-r") Integer loraR;
     @Option(names = "--lora-alpha") Float loraAlpha;
@@ -69,7 +58,12 @@ final class FineTuneCommand implements Callable<Integer> {
     List<String> evalMetrics;
     @Option(names = "--eval-limit", description = "validation records for generation metrics (default 500)") Integer evalLimit;
     @Option(names = "--checkpoint-every") Integer checkpointEvery;
-    @Option(names = "--eval-every") Integer evalEvery;
+    @Option(names = "--eval-every", paramLabel = "N", description = "steps between validation passes (default: about ten "
+            + "passes a run; -1 = only at the end)") Integer evalEvery;
+    @Option(names = "--select", paramLabel = "WHICH", description = "best (default: the step with the lowest validation "
+            + "loss becomes the result) or last") String select;
+    @Option(names = "--early-stopping-patience", paramLabel = "N", description = "stop after N validation passes without "
+            + "improvement (default: never)") Integer earlyStoppingPatience;
     @Option(names = "--gradient-checkpointing") boolean gradientCheckpointing;
     @Option(names = "--precision", description = "matrix products: fp32 (default) or bf16 (mixed precision; CPUs with AMX or AVX512-BF16)")
     String precision;
@@ -92,12 +86,7 @@ final class FineTuneCommand implements Callable<Integer> {
         if (model == null) throw new IllegalArgumentException("--model is required (or --config FILE)");
         if (data == null) throw new IllegalArgumentException("--data is required (or --config FILE)");
         if (out == null) throw new IllegalArgumentException("--out is required");
-        Map<String, String> fields = new LinkedHashMap<>();
-        if (textField != null) fields.put("text", textField);
-        if (labelField != null) fields.put("label", labelField);
-        DataSpec d = new DataSpec(data, valData, valSplit, template, null, textMode, kind, fields,
-                labelMap == null ? null : io.tune4j.data.FieldMapping.parseLabelMap(labelMap), labelInstruction, seqLen,
-                null, null, null, skipBadRecords ? true : null, pack ? true : null, noEosLoss ? false : null);
+        DataSpec d = dataOptions.spec(data, valData, valSplit);
         MethodSpec ms = new MethodSpec(method, loraR, loraAlpha, loraDropout, targetModules, rsLora, adapterKind, bottleneck,
                 null, virtualTokens, prefixProjection, null, modulesToSave);
         TrainConfig.Builder tb = TrainConfig.builder().seed(seed);
@@ -111,6 +100,8 @@ final class FineTuneCommand implements Callable<Integer> {
         if (weightDecay != null) tb.weightDecay(weightDecay);
         if (checkpointEvery != null) tb.checkpointEvery(checkpointEvery);
         if (evalEvery != null) tb.evalEvery(evalEvery);
+        if (select != null) tb.select(TrainConfig.Select.parse(select));
+        if (earlyStoppingPatience != null) tb.earlyStoppingPatience(earlyStoppingPatience);
         tb.gradientCheckpointing(gradientCheckpointing);
         if (precision != null) tb.precision(MatmulPrecision.parse(precision));
         return new FineTuneSpec(model, tokenizer, d, ms, tb.build(), new EvalSpec(evalMetrics, evalLimit, null), out);

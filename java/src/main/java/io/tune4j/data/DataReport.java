@@ -11,7 +11,12 @@ import java.util.Map;
  * report.json; {@link #summary()} is the readable form.
  */
 public record DataReport(String kind, String template, int seqLen, List<SourceReport> sources, SplitReport split,
-                         RuleCount overlap, TokenStats train, TokenStats validation, PackingReport packing) {
+                         RuleCount overlap, TokenStats train, TokenStats validation, PackingReport packing,
+                         List<String> warnings) {
+
+    public DataReport {
+        warnings = warnings == null ? List.of() : List.copyOf(warnings);
+    }
 
     /** before → after examples; affected counts examples changed in place (truncated) or removed. */
     public record RuleCount(String rule, int before, int after, int affected) {
@@ -22,7 +27,26 @@ public record DataReport(String kind, String template, int seqLen, List<SourceRe
 
     /** role: "train" or "validation" (the file given for validation). */
     public record SourceReport(String file, String role, int records, Map<String, Integer> badRecords,
-                               List<String> badRecordMessages, List<RuleCount> rules, int examples) {}
+                               List<String> badRecordMessages, List<RuleCount> rules, int examples, Coverage coverage) {}
+
+    /**
+     * What of a file's input reaches training: records read against examples kept, and the
+     * response (trained) tokens the examples had before truncation against those kept.
+     *
+     * @param responsesCut examples kept with part of their response cut off
+     * @param lengthP95 token length that 95% of the templated examples do not exceed
+     * @param truncation the truncation policy applied
+     */
+    public record Coverage(int records, int examples, long responseTokens, long responseTokensKept, int responsesCut,
+                           int lengthP95, String truncation) {
+        public double examplesLost() {
+            return records == 0 ? 0 : 1.0 - (double) examples / records;
+        }
+
+        public double responseTokensLost() {
+            return responseTokens == 0 ? 0 : 1.0 - (double) responseTokensKept / responseTokens;
+        }
+    }
 
     /** mode: "file" (a validation file), "fraction" (split by seed) or "none". */
     public record SplitReport(String mode, double fraction, long seed, int train, int validation) {}
@@ -55,6 +79,14 @@ public record DataReport(String kind, String template, int seqLen, List<SourceRe
             sb.append(String.format(Locale.ROOT, "%n"));
             for (RuleCount r : s.rules()) sb.append(rule(r));
             sb.append(String.format(Locale.ROOT, "  => %d examples%n", s.examples()));
+            Coverage c = s.coverage();
+            if (c != null) {
+                sb.append(String.format(Locale.ROOT, "  kept: %d of %d records (%.1f%%), %d of %d response tokens (%.1f%%)",
+                        c.examples(), c.records(), 100 * (1 - c.examplesLost()), c.responseTokensKept(), c.responseTokens(),
+                        100 * (1 - c.responseTokensLost())));
+                if (c.responsesCut() > 0) sb.append(", ").append(c.responsesCut()).append(" responses cut at the end");
+                sb.append(String.format(Locale.ROOT, "%n"));
+            }
         }
         sb.append(String.format(Locale.ROOT, "%nsplit: %s", split.mode()));
         if ("fraction".equals(split.mode())) sb.append(String.format(Locale.ROOT, " (%.3f, seed %d)", split.fraction(), split.seed()));
@@ -66,6 +98,7 @@ public record DataReport(String kind, String template, int seqLen, List<SourceRe
             sb.append(String.format(Locale.ROOT, "packed: %d train rows (%.1f%% filled), %d validation rows (%.1f%% filled)%n",
                     packing.trainRows(), 100 * packing.trainFill(), packing.validationRows(), 100 * packing.validationFill()));
         }
+        for (String w : warnings) sb.append(String.format(Locale.ROOT, "%nwarning: %s%n", w));
         return sb.toString();
     }
 

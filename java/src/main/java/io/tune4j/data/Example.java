@@ -19,7 +19,17 @@ public sealed interface Example {
     /** As a conversation: system (when given), user, assistant. */
     List<Message> messages();
 
-    record Instruction(String origin, String system, String instruction, String input, String output) implements Example {
+    /** options: for a multiple-choice record, the answers to choose from (output is the right one); else empty. */
+    record Instruction(String origin, String system, String instruction, String input, String output, List<String> options)
+            implements Example {
+        public Instruction {
+            options = options == null ? List.of() : List.copyOf(options);
+        }
+
+        public Instruction(String origin, String system, String instruction, String input, String output) {
+            this(origin, system, instruction, input, output, List.of());
+        }
+
         /** The user's turn when a template has no separate input slot. */
         public String userText() {
             return input.isEmpty() ? instruction : instruction + "\n\n" + input;

@@ -40,6 +40,11 @@ public final class ExampleTokenizer {
         return eosId;
     }
 
+    /** The id put in front of each example, or -1 when the tokenizer adds no BOS. */
+    public int bosId() {
+        return bosId;
+    }
+
     public TokenizedExample tokenize(List<Segment> segments) {
         IntList ids = new IntList(), labels = new IntList();
         List<Segment> run = new ArrayList<>();

@@ -39,6 +39,9 @@ public record FieldMapping(Kind kind, String instructionField, String inputField
         }
     }
 
+    /** The field of a multiple-choice prompt/completion record that lists its answers. */
+    public static final String OPTIONS = "options";
+
     public FieldMapping {
         labelMap = labelMap == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(labelMap));
     }
@@ -81,9 +84,12 @@ public record FieldMapping(Kind kind, String instructionField, String inputField
                 : k == Kind.LABEL && has && !first.fields().has("text") && first.fields().has("sentence") ? "sentence" : "text";
         boolean qa = k == Kind.PROMPT_COMPLETION && promptField == null && has && !first.fields().has("prompt")
                 && first.fields().has("question");
+        // evaluation files name the completion "reference"
+        String completion = qa ? "answer" : has && !first.fields().has("completion") && first.fields().has("reference")
+                ? "reference" : "completion";
         return new FieldMapping(k, or(instructionField, "instruction"), or(inputField, "input"), or(outputField, "output"),
                 or(systemField, "system"), or(messagesField, "messages"), or(roleKey, "role"), or(contentKey, "content"),
-                or(promptField, qa ? "question" : "prompt"), or(completionField, qa ? "answer" : "completion"), text,
+                or(promptField, qa ? "question" : "prompt"), or(completionField, completion), text,
                 or(labelField, "label"), labelMap, labelInstruction);
     }
 
@@ -96,7 +102,10 @@ public record FieldMapping(Kind kind, String instructionField, String inputField
         ObjectNode f = r.fields();
         if (f.has(or(messagesField, "messages"))) return Kind.CHAT;
         if (f.has(or(instructionField, "instruction")) && f.has(or(outputField, "output"))) return Kind.ALPACA;
-        if (f.has(or(promptField, "prompt")) && f.has(or(completionField, "completion"))) return Kind.PROMPT_COMPLETION;
+        if (f.has(or(promptField, "prompt")) && (f.has(or(completionField, "completion")) || f.has("reference")
+                || f.has(OPTIONS))) {
+            return Kind.PROMPT_COMPLETION;
+        }
         if (f.has("question") && f.has("answer")) return Kind.PROMPT_COMPLETION;
         if (f.has(or(labelField, "label")) && (textField != null ? f.has(textField) : f.has("sentence") || f.has("text"))) return Kind.LABEL;
         if (f.has(or(textField, "text"))) return Kind.TEXT;
@@ -115,13 +124,47 @@ public record FieldMapping(Kind kind, String instructionField, String inputField
         return switch (kind) {
             case ALPACA -> new Example.Instruction(origin, optionalString(r, f, systemField),
                     requiredString(r, f, instructionField), optionalString(r, f, inputField), requiredString(r, f, outputField));
-            case PROMPT_COMPLETION -> new Example.Instruction(origin, optionalString(r, f, systemField),
-                    requiredString(r, f, promptField), "", requiredString(r, f, completionField));
+            case PROMPT_COMPLETION -> promptCompletion(r, f);
             case TEXT -> new Example.Text(origin, requiredString(r, f, textField));
             case LABEL -> label(r, f);
             case CHAT -> chat(r, f);
             case AUTO -> throw new IllegalStateException();
         };
+    }
+
+    /**
+     * A prompt with its completion; with an "options" array it is multiple choice, the completion
+     * being the option that "label" indexes when the completion field is absent.
+     */
+    private Example promptCompletion(RawRecord r, ObjectNode f) {
+        String system = optionalString(r, f, systemField), prompt = requiredString(r, f, promptField);
+        JsonNode opts = f.get(OPTIONS);
+        if (opts == null || opts.isNull()) {
+            return new Example.Instruction(r.where(), system, prompt, "", requiredString(r, f, completionField));
+        }
+        if (!opts.isArray() || opts.size() < 2) throw wrongType(r, OPTIONS, opts, "an array of at least 2 strings");
+        List<String> options = new ArrayList<>();
+        for (int i = 0; i < opts.size(); i++) {
+            JsonNode o = opts.get(i);
+            if (!o.isTextual()) throw wrongType(r, OPTIONS + "[" + i + "]", o, "a string");
+            options.add(o.asText());
+        }
+        String answer;
+        if (f.hasNonNull(completionField)) {
+            answer = requiredString(r, f, completionField);
+        } else {
+            JsonNode l = f.get(labelField);
+            if (l == null || l.isNull()) throw missing(r, completionField + "' or '" + labelField, "the answer, or its option index");
+            if (!l.isIntegralNumber() || l.asInt() < 0 || l.asInt() >= options.size()) {
+                throw wrongType(r, labelField, l, "an option index from 0 to " + (options.size() - 1));
+            }
+            answer = options.get(l.asInt());
+        }
+        if (!options.contains(answer)) {
+            throw new FieldException(r.file(), r.line(), "field '" + completionField + "' is not one of the " + OPTIONS,
+                    BadRecords.WRONG_TYPE);
+        }
+        return new Example.Instruction(r.where(), system, prompt, "", answer, options);
     }
 
     private Example label(RawRecord r, ObjectNode f) {

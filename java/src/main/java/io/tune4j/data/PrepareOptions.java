@@ -2,10 +2,10 @@ package io.tune4j.data;
 
 /**
  * How a dataset is prepared. valFraction applies only when no validation file is given; format
- * null means "from the file extension"; overLong null means SPLIT for whole-file text and
- * TRUNCATE otherwise.
+ * null means "from the file extension"; truncation null means SPLIT for whole-file text and
+ * KEEP_RESPONSE otherwise.
  */
-public record PrepareOptions(int seqLen, OverLong overLong, boolean trainOnPrompt, double valFraction, long seed,
+public record PrepareOptions(int seqLen, Truncation truncation, boolean trainOnPrompt, double valFraction, long seed,
                              boolean dropExactDuplicates, boolean dropNearDuplicates, boolean pack, boolean skipBadRecords,
                              DataFormat format, TextMode textMode, boolean trainOnEos) {
     public PrepareOptions {
@@ -26,46 +26,46 @@ public record PrepareOptions(int seqLen, OverLong overLong, boolean trainOnPromp
      * row, so the EOS loss stays high and its gradient drowns what the task should teach.
      */
     public PrepareOptions withTrainOnEos(boolean b) {
-        return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
+        return new PrepareOptions(seqLen, truncation, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
                 pack, skipBadRecords, format, textMode, b);
     }
 
-    public OverLong overLongPolicy() {
-        return overLong != null ? overLong : textMode == TextMode.WHOLE_FILE ? OverLong.SPLIT : OverLong.TRUNCATE;
+    public Truncation truncationPolicy() {
+        return truncation != null ? truncation : textMode == TextMode.WHOLE_FILE ? Truncation.SPLIT : Truncation.KEEP_RESPONSE;
     }
 
     public PrepareOptions withValFraction(double f, long seed) {
-        return new PrepareOptions(seqLen, overLong, trainOnPrompt, f, seed, dropExactDuplicates, dropNearDuplicates, pack,
+        return new PrepareOptions(seqLen, truncation, trainOnPrompt, f, seed, dropExactDuplicates, dropNearDuplicates, pack,
                 skipBadRecords, format, textMode, trainOnEos);
     }
 
-    public PrepareOptions withOverLong(OverLong o) {
+    public PrepareOptions withTruncation(Truncation o) {
         return new PrepareOptions(seqLen, o, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates, pack,
                 skipBadRecords, format, textMode, trainOnEos);
     }
 
     public PrepareOptions withTrainOnPrompt(boolean b) {
-        return new PrepareOptions(seqLen, overLong, b, valFraction, seed, dropExactDuplicates, dropNearDuplicates, pack,
+        return new PrepareOptions(seqLen, truncation, b, valFraction, seed, dropExactDuplicates, dropNearDuplicates, pack,
                 skipBadRecords, format, textMode, trainOnEos);
     }
 
     public PrepareOptions withDeduplication(boolean exact, boolean near) {
-        return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, exact, near, pack, skipBadRecords,
+        return new PrepareOptions(seqLen, truncation, trainOnPrompt, valFraction, seed, exact, near, pack, skipBadRecords,
                 format, textMode, trainOnEos);
     }
 
     public PrepareOptions withPacking(boolean p) {
-        return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
+        return new PrepareOptions(seqLen, truncation, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
                 p, skipBadRecords, format, textMode, trainOnEos);
     }
 
     public PrepareOptions withSkipBadRecords(boolean s) {
-        return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
+        return new PrepareOptions(seqLen, truncation, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
                 pack, s, format, textMode, trainOnEos);
     }
 
     public PrepareOptions withFormat(DataFormat f, TextMode m) {
-        return new PrepareOptions(seqLen, overLong, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
+        return new PrepareOptions(seqLen, truncation, trainOnPrompt, valFraction, seed, dropExactDuplicates, dropNearDuplicates,
                 pack, skipBadRecords, f, m, trainOnEos);
     }
 }

@@ -86,8 +86,30 @@ public final class Preprocessor {
         }
         DataReport report = new DataReport(resolved.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), tpl.name(),
                 options.seqLen(), sources, split, overlap, DataReport.TokenStats.of(trainEx), DataReport.TokenStats.of(valEx),
-                packing);
+                packing,
+                DataLoss.warnings(sources, options.seqLen()));
         return new PreparedDataset(trainEx, valEx, report);
+    }
+
+    /**
+     * One file prepared exactly as {@link #prepare} prepares a validation file (its layout resolved
+     * from its own first record), for evaluating on the tokens a run validated on. The examples
+     * come back as the validation set; train is empty.
+     */
+    public PreparedDataset prepareValidation(Path file) {
+        BadRecords bad = new BadRecords(options.skipBadRecords());
+        List<RawRecord> records = read(file, bad);
+        FieldMapping resolved = mapping.resolve(records.isEmpty() ? null : records.get(0));
+        PromptTemplate tpl = template != null ? template
+                : Templates.byName(Templates.defaultFor(resolved.kind(), modelDir), modelDir);
+        ExampleTokenizer exTok = new ExampleTokenizer(tokenizer, options.trainOnPrompt(), options.trainOnEos());
+        SourceResult val = process(file, "validation", records, bad, resolved, tpl, exTok);
+        List<TokenizedExample> ex = val.items().stream().map(Item::tokens).toList();
+        List<DataReport.SourceReport> sources = List.of(val.report());
+        return new PreparedDataset(List.of(), ex, new DataReport(resolved.kind().name().toLowerCase(java.util.Locale.ROOT)
+                .replace('_', '-'), tpl.name(), options.seqLen(), sources,
+                new DataReport.SplitReport("file", 0, options.seed(), 0, ex.size()), null, DataReport.TokenStats.of(List.of()),
+                DataReport.TokenStats.of(ex), null, DataLoss.warnings(sources, options.seqLen())));
     }
 
     private List<RawRecord> read(Path file, BadRecords bad) {
@@ -157,10 +179,12 @@ public final class Preprocessor {
         }
 
         List<Item> items = new ArrayList<>(examples.size());
-        int templateRejected = 0, overLong = 0, noTarget = 0, produced = 0;
-        OverLong policy = options.overLongPolicy();
+        int templateRejected = 0, overLong = 0, noTarget = 0, produced = 0, responsesCut = 0;
+        long responseTokens = 0, responseTokensKept = 0;
+        Truncation policy = options.truncationPolicy();
         int seqLen = options.seqLen();
         Object[] tokenized = tokenizeAll(examples, tpl, exTok);
+        List<Integer> lengths = new ArrayList<>(examples.size());
         for (int i = 0; i < examples.size(); i++) {
             if (tokenized[i] instanceof DataFormatException ex) {
                 bad.reject(BadRecords.MALFORMED, ex);
@@ -168,42 +192,45 @@ public final class Preprocessor {
                 continue;
             }
             TokenizedExample t = (TokenizedExample) tokenized[i];
-            List<TokenizedExample> pieces;
-            if (t.length() <= seqLen) {
-                pieces = List.of(t);
-            } else {
-                overLong++;
-                pieces = switch (policy) {
-                    case DROP -> List.of();
-                    case TRUNCATE -> List.of(new TokenizedExample(Arrays.copyOf(t.ids(), seqLen), Arrays.copyOf(t.labels(), seqLen)));
-                    case SPLIT -> split(t, seqLen);
-                };
-            }
+            lengths.add(t.length());
+            long targets = Truncation.targets(t);
+            responseTokens += targets;
+            List<TokenizedExample> pieces = policy.apply(t, seqLen, exTok.bosId());
+            if (t.length() > seqLen) overLong++;
             boolean single = pieces.size() == 1;
+            long kept = 0;
             for (TokenizedExample p : pieces) {
                 // a target needs a trained label after the first token (targets are shifted by one)
-                if (!hasTarget(p)) {
+                long pt = Truncation.targets(p);
+                if (pt == 0) {
                     noTarget++;
                     continue;
                 }
+                kept += pt;
                 produced++;
                 items.add(new Item(p, single ? nearKeys.get(i) : null));
             }
+            responseTokensKept += kept;
+            if (kept > 0 && kept < targets && policy != Truncation.SPLIT) responsesCut++;
         }
         int afterTemplate = examples.size() - templateRejected;
         if (templateRejected > 0) rules.add(DataReport.RuleCount.removal("does not fit the template", examples.size(), afterTemplate));
-        String overName = switch (policy) {
-            case DROP -> "over-long (dropped)";
-            case TRUNCATE -> "over-long (truncated)";
-            case SPLIT -> "over-long (split)";
-        };
-        int afterOverLong = policy == OverLong.DROP ? afterTemplate - overLong : produced + noTarget;
+        String overName = "over-long (" + switch (policy) {
+            case DROP -> "dropped";
+            case SPLIT -> "split";
+            case KEEP_RESPONSE -> "prompt start cut";
+            case LEFT -> "start cut";
+            case RIGHT -> "end cut";
+        } + ")";
+        int afterOverLong = policy == Truncation.DROP ? afterTemplate - overLong : produced + noTarget;
         rules.add(new DataReport.RuleCount(overName, afterTemplate, afterOverLong, overLong));
         rules.add(DataReport.RuleCount.removal("nothing to train on", afterOverLong, produced));
+        DataReport.Coverage coverage = new DataReport.Coverage(recordsRead, items.size(), responseTokens, responseTokensKept,
+                responsesCut, percentile(lengths, 0.95), policy.id());
 
         Set<String> badMessages = new java.util.LinkedHashSet<>(bad.firstMessages());
         DataReport.SourceReport report = new DataReport.SourceReport(file.toString(), role, recordsRead, bad.counts(),
-                List.copyOf(badMessages), rules, items.size());
+                List.copyOf(badMessages), rules, items.size(), coverage);
         return new SourceResult(items, report);
     }
 
@@ -228,18 +255,10 @@ public final class Preprocessor {
         return TextNormalizer.normalize(e.contentKey()).replaceAll(" ?\u0000 ?", "\u0000");
     }
 
-    private static boolean hasTarget(TokenizedExample t) {
-        int[] l = t.labels();
-        for (int i = 1; i < l.length; i++) if (l[i] != TokenizedExample.IGNORE) return true;
-        return false;
-    }
-
-    private static List<TokenizedExample> split(TokenizedExample t, int seqLen) {
-        List<TokenizedExample> out = new ArrayList<>();
-        for (int from = 0; from < t.length(); from += seqLen) {
-            int to = Math.min(t.length(), from + seqLen);
-            out.add(new TokenizedExample(Arrays.copyOfRange(t.ids(), from, to), Arrays.copyOfRange(t.labels(), from, to)));
-        }
-        return out;
+    /** The length that q of the examples do not exceed (0 when there are none). */
+    private static int percentile(List<Integer> lengths, double q) {
+        if (lengths.isEmpty()) return 0;
+        int[] a = lengths.stream().mapToInt(Integer::intValue).sorted().toArray();
+        return a[Math.min(a.length - 1, (int) Math.ceil(q * a.length) - 1)];
     }
 }

@@ -1,6 +1,7 @@
 package io.tune4j.eval;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,11 +11,38 @@ import java.util.Map;
 
 /** The base model against the tuned one on the same validation set, with after - before deltas. */
 @JsonIgnoreProperties(value = "delta", allowGetters = true)
-public record BeforeAfterReport(EvalReport before, EvalReport after) {
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record BeforeAfterReport(EvalReport before, EvalReport after, Selection kept) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public BeforeAfterReport {
         if (before == null || after == null) throw new IllegalArgumentException("both reports are needed");
+    }
+
+    public BeforeAfterReport(EvalReport before, EvalReport after) {
+        this(before, after, null);
+    }
+
+    /**
+     * Which step's weights "after" measures, and whether they beat the base model.
+     *
+     * @param select the rule ("best" validation loss, or "last")
+     * @param step the step kept
+     * @param lastStep the step training ended at
+     * @param bestValLoss lowest validation loss seen during training (null without validation)
+     * @param lastValLoss validation loss after the last step (null when it was not validated)
+     * @param betterThanBase whether the kept model's validation loss is below the base model's
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Selection(String select, int step, @JsonProperty("last_step") int lastStep,
+                            @JsonProperty("best_val_loss") Double bestValLoss, @JsonProperty("last_val_loss") Double lastValLoss,
+                            @JsonProperty("better_than_base") Boolean betterThanBase) {
+        public static Selection of(String select, int step, int lastStep, double best, double last, Double baseLoss,
+                                   Double keptLoss) {
+            Boolean better = baseLoss == null || keptLoss == null ? null : keptLoss < baseLoss;
+            return new Selection(select, step, lastStep, Double.isNaN(best) ? null : best, Double.isNaN(last) ? null : last,
+                    better);
+        }
     }
 
     /** after - before for every metric both reports have. */
@@ -61,6 +89,14 @@ public record BeforeAfterReport(EvalReport before, EvalReport after) {
         }
         Double mb = after.majorityBaseline() != null ? after.majorityBaseline() : before.majorityBaseline();
         if (mb != null) b.append(String.format(Locale.ROOT, "%-18s %10s%n", "majority_baseline", EvalReport.fmt(mb)));
+        if (kept != null) {
+            b.append(String.format(Locale.ROOT, "kept: step %d of %d (%s)%n", kept.step(), kept.lastStep(),
+                    "best".equals(kept.select()) ? "lowest validation loss" : "last step"));
+            if (Boolean.FALSE.equals(kept.betterThanBase())) {
+                b.append(String.format(Locale.ROOT, "WARNING: the kept model is no better than the base model: validation "
+                        + "loss %s after vs %s before%n", EvalReport.fmt(after.loss()), EvalReport.fmt(before.loss())));
+            }
+        }
         return b.toString();
     }
 }

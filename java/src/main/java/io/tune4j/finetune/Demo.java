@@ -68,14 +68,14 @@ public final class Demo {
         // move it, so the EOS after the label carries no loss here.
         DataSpec sst = new DataSpec(fixture("data/sst2/train.tsv").toString(), fixture("data/sst2/dev.tsv").toString(),
                 null, "none", null, null, "label", null, Map.of("0", "bad", "1", "good"), "Review sentiment",
-                128, null, null, null, null, true, false);
+                128, null, null, null, null, true, false, null);
         MethodSpec lora = new MethodSpec("lora", 16, 32f, 0f,
                 List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), null, null, null, null,
                 null, null, null, null);
         // a prompted review is ~50 tokens: packed about 2.5 to a 128-token row (attention kept within each
         // review), so 400 steps of 32 rows see ~32k of the 52k training reviews, each once
         TrainConfig sstTrain = TrainConfig.builder().lr(3e-3).warmupSteps(20).maxSteps(steps(400)).batchSize(32)
-                .schedule(TrainConfig.Schedule.COSINE).seed(42).evalEvery(0).build();
+                .schedule(TrainConfig.Schedule.COSINE).seed(42).evalEvery(TrainConfig.EVAL_AT_END).build();
         return run("SST-2 sentiment", new FineTuneSpec(model, null, sst, lora, sstTrain,
                 new EvalSpec(List.of("loss", "accuracy"), 1000, null), out.resolve("sst2-lora").toString()), "accuracy");
     }
@@ -87,11 +87,11 @@ public final class Demo {
 
         // (2) domain adaptation on Shakespeare: one document cut into 128-token chunks, 10% held out
         DataSpec shakespeare = new DataSpec(fixture("data/shakespeare/input.txt").toString(), null, 0.1, "none", null,
-                "whole-file", "text", null, null, null, 128, null, null, null, null, null, null);
+                "whole-file", "text", null, null, null, 128, null, null, null, null, null, null, null);
         for (String m : List.of("full", "adapter", "prefix")) {
             double lr = m.equals("full") ? 2e-3 : m.equals("adapter") ? 5e-3 : 1e-2;
             TrainConfig tc = TrainConfig.builder().lr(lr).warmupSteps(10).maxSteps(steps(200)).batchSize(16).seed(42)
-                    .evalEvery(0).build();
+                    .evalEvery(TrainConfig.EVAL_AT_END).build();
             rows.add(run("Shakespeare", new FineTuneSpec(model, null, shakespeare, MethodSpec.of(m), tc,
                     new EvalSpec(List.of("loss", "perplexity"), 200, null), out.resolve("shakespeare-" + m).toString()),
                     "perplexity"));

@@ -5,14 +5,15 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.tune4j.data.BatchSource;
 import io.tune4j.data.DatasetCache;
 import io.tune4j.data.DatasetPreparer;
-import io.tune4j.data.PackedBatchSource;
-import io.tune4j.data.PaddedBatchSource;
+import io.tune4j.data.BatchSources;
+import io.tune4j.data.DataLoss;
 import io.tune4j.data.PreparedDataset;
 import io.tune4j.data.PromptTemplate;
 import io.tune4j.data.Templates;
 import io.tune4j.data.TokenizedExample;
 import io.tune4j.eval.BeforeAfterReport;
 import io.tune4j.eval.EvalExample;
+import io.tune4j.eval.EvalExamples;
 import io.tune4j.eval.EvalOptions;
 import io.tune4j.eval.EvalReport;
 import io.tune4j.eval.Evaluator;
@@ -43,6 +44,9 @@ import java.util.Set;
  * the same validation set, and save the adapter (PEFT layout) or full model.
  */
 public final class FineTuneRun {
+    /** Sequences per batch when the run does not say. */
+    public static final int DEFAULT_BATCH = 8;
+
     private final FineTuneSpec spec;
     private final PrintStream log;
     private final List<TrainingListener> listeners = new ArrayList<>();
@@ -79,12 +83,7 @@ public final class FineTuneRun {
             AtomicFiles.writeString(out.resolve("run.yaml"), spec.toYaml());
             TrainConfig tc = spec.train();
             Path modelDir = Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent();
-            int context = m.config().maxPositions();
-            int seqLen = spec.data().seqLen() != null ? spec.data().seqLen() : tc.seqLen() > 0 ? tc.seqLen() : Math.min(context, 512);
-            if (seqLen > context) {
-                throw new IllegalArgumentException("sequence length " + seqLen + " exceeds the model's context of " + context
-                        + " tokens");
-            }
+            int seqLen = spec.data().seqLenFor(tc.seqLen(), m.config().maxPositions());
             // the method is built (and its settings checked) before any data work or training
             try (FineTuneMethod method = spec.method().create(modelPath, tc.seed())) {
                 DatasetPreparer.Spec prep = spec.data().prepareSpec(modelDir, tokenizerFile, seqLen, tc.seed());
@@ -92,18 +91,19 @@ public final class FineTuneRun {
                 PreparedDataset data = prepared.dataset();
                 AtomicFiles.writeString(out.resolve("data-report.json"), json(data.report()));
                 log.print(data.report().summary());
+                if (spec.data().strict()) DataLoss.requireNone(data.report());
                 if (data.train().isEmpty()) {
                     throw new IllegalArgumentException(spec.data().train() + ": no training examples left after preprocessing "
                             + "(see " + out.resolve("data-report.json") + ")");
                 }
-                int batch = tc.batchSize() > 0 ? tc.batchSize() : 8;
+                int batch = tc.batchSize() > 0 ? tc.batchSize() : DEFAULT_BATCH;
                 BatchSource train = batches(data.train(), batch, seqLen, tc.seed(), m);
                 // validation loss before, during and after training runs on the same capped subset
                 List<TokenizedExample> valExamples = data.validation().subList(0,
                         Math.min(data.validation().size(), spec.eval().limitOrDefault()));
                 BatchSource val = valExamples.isEmpty() ? null : batches(valExamples, batch, seqLen, tc.seed(), m);
 
-                List<EvalExample> evalExamples = evalExamples(modelDir);
+                List<EvalExample> evalExamples = evalExamples(modelDir, data.report().template());
                 Set<Metric> metrics = metrics(evalExamples);
                 EvalOptions eo = EvalOptions.defaults().withMaxNewTokens(spec.eval().maxTokens() == null ? 64 : spec.eval().maxTokens());
                 EvalReport before = evaluate(m, null, eo, evalExamples, val, metrics);
@@ -117,7 +117,9 @@ public final class FineTuneRun {
 
                 method.setTraining(false);
                 EvalReport after = evaluate(m, method, eo, evalExamples, val, metrics);
-                BeforeAfterReport report = new BeforeAfterReport(before, after);
+                BeforeAfterReport report = new BeforeAfterReport(before, after, val == null ? null
+                        : BeforeAfterReport.Selection.of(tc.select().name().toLowerCase(java.util.Locale.ROOT), tr.keptStep(),
+                                tr.steps(), tr.bestValLoss(), tr.lastValLoss(), before.loss(), after.loss()));
                 AtomicFiles.writeString(out.resolve("eval.json"), report.toJson());
                 log.print(report.summary());
 
@@ -134,21 +136,24 @@ public final class FineTuneRun {
     }
 
     private BatchSource batches(List<TokenizedExample> xs, int batch, int seqLen, long seed, LoadedModel m) {
-        int pad = m.config().eosTokenIds().length > 0 ? m.config().eosTokenIds()[0] : 0;
-        return spec.data().pack() ? new PackedBatchSource(xs, batch, seqLen, seed, pad)
-                : new PaddedBatchSource(xs, batch, seqLen, seed, pad);
+        return BatchSources.of(xs, batch, seqLen, seed, spec.data().pack(), padId(m));
+    }
+
+    /** Padding id of the batches: the model's first EOS (any id would do: padded positions carry no loss). */
+    public static int padId(LoadedModel m) {
+        return m.config().eosTokenIds().length > 0 ? m.config().eosTokenIds()[0] : 0;
     }
 
     /** Generation metrics need prompts and references: taken from a validation file, when there is one. */
-    private List<EvalExample> evalExamples(Path modelDir) {
+    private List<EvalExample> evalExamples(Path modelDir, String templateName) {
         if (spec.data().validation() == null) return List.of();
         Set<String> wanted = new LinkedHashSet<>(spec.eval().metrics());
         wanted.removeAll(Set.of("loss", "perplexity"));
         if (wanted.isEmpty()) return List.of();
-        String name = spec.data().template();
-        PromptTemplate template = Templates.byName(name != null ? name
-                : Templates.defaultFor(spec.data().mapping().kind(), modelDir), modelDir);
-        return EvalExamples.from(Path.of(spec.data().validation()), spec.data(), template, spec.eval().limitOrDefault());
+        // the template preparation chose (from the training records' layout), so questions are asked as trained
+        PromptTemplate template = Templates.byName(templateName, modelDir);
+        return EvalExamples.from(Path.of(spec.data().validation()), spec.data().dataFormat(), spec.data().mode(),
+                spec.data().mapping(), template, spec.eval().limitOrDefault());
     }
 
     private Set<Metric> metrics(List<EvalExample> examples) {

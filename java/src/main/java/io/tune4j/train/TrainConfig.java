@@ -43,9 +43,12 @@ import java.util.regex.PatternSyntaxException;
  * @param threads native threads; 0 = leave the current setting (all cores by default)
  * @param checkpointEvery steps between checkpoints; 0 = none
  * @param keepCheckpoints checkpoints kept on disk (oldest deleted first); 0 = all
- * @param evalEvery steps between validation passes; 0 = only at the end
+ * @param evalEvery steps between validation passes; 0 = about ten passes a run ({@link #evalInterval}); -1 = only at
+ *                  the end
  * @param evalBatches validation batches per pass; 0 = the whole validation set
  * @param earlyStoppingPatience validation passes without improvement before stopping; 0 = never stop early
+ * @param select which weights a run with validation ends with: those of the step with the lowest validation loss
+ *               (BEST), or of the last step (LAST)
  * @param gradientCheckpointing recompute each layer's activations in backward instead of keeping them
  * @param precision matrix-product precision of the training steps (fp32, or bf16 mixed precision)
  * @param logEvery steps between log lines when stderr is not a terminal
@@ -56,12 +59,29 @@ public record TrainConfig(
         int batchSize, int seqLen, int gradAccumSteps, double maxGradNorm, double weightDecay,
         List<String> noDecay, double beta1, double beta2, double eps, long seed, int threads,
         int checkpointEvery, int keepCheckpoints, int evalEvery, int evalBatches, int earlyStoppingPatience,
-        boolean gradientCheckpointing, MatmulPrecision precision, int logEvery) {
+        Select select, boolean gradientCheckpointing, MatmulPrecision precision, int logEvery) {
 
     public enum Schedule {
         @JsonProperty("constant") CONSTANT,
         @JsonProperty("linear") LINEAR,
         @JsonProperty("cosine") COSINE
+    }
+
+    /** {@link #evalEvery} value: validate only after the last step. */
+    public static final int EVAL_AT_END = -1;
+
+    /** Which weights become the result of a run that has validation data. */
+    public enum Select {
+        @JsonProperty("best") BEST,
+        @JsonProperty("last") LAST;
+
+        public static Select parse(String s) {
+            return switch (s.strip().toLowerCase(java.util.Locale.ROOT)) {
+                case "best" -> BEST;
+                case "last" -> LAST;
+                default -> throw new IllegalArgumentException("select: expected best or last, got '" + s + "'");
+            };
+        }
     }
 
     static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
@@ -88,7 +108,8 @@ public record TrainConfig(
         require(threads >= 0, "threads", ">= 0 (0 = all cores)", threads);
         require(checkpointEvery >= 0, "checkpointEvery", ">= 0", checkpointEvery);
         require(keepCheckpoints >= 0, "keepCheckpoints", ">= 0 (0 = keep all)", keepCheckpoints);
-        require(evalEvery >= 0, "evalEvery", ">= 0", evalEvery);
+        require(evalEvery >= EVAL_AT_END, "evalEvery", ">= 1, 0 (about ten passes a run) or -1 (only at the end)", evalEvery);
+        require(select != null, "select", "best or last", null);
         require(evalBatches >= 0, "evalBatches", ">= 0", evalBatches);
         require(earlyStoppingPatience >= 0, "earlyStoppingPatience", ">= 0", earlyStoppingPatience);
         require(logEvery >= 1, "logEvery", ">= 1", logEvery);
@@ -116,6 +137,17 @@ public record TrainConfig(
 
     public static TrainConfig defaults() {
         return builder().build();
+    }
+
+    /**
+     * Steps between validation passes of a run of totalSteps: evalEvery, or for 0 about a tenth
+     * of the run (early enough to catch the best step of a run that starts to overfit), or
+     * totalSteps when validating only at the end.
+     */
+    public int evalInterval(int totalSteps) {
+        if (evalEvery > 0) return evalEvery;
+        if (evalEvery == EVAL_AT_END) return Math.max(1, totalSteps);
+        return Math.max(1, (totalSteps + 9) / 10);
     }
 
     /** Whether AdamW decays this parameter: never 1-D ones, nor names matching a noDecay pattern. */
@@ -213,6 +245,7 @@ public record TrainConfig(
         private int evalEvery = 0;
         private int evalBatches = 0;
         private int earlyStoppingPatience = 0;
+        private Select select = Select.BEST;
         private boolean gradientCheckpointing = false;
         private MatmulPrecision precision = MatmulPrecision.FP32;
         private int logEvery = 10;
@@ -225,7 +258,7 @@ public record TrainConfig(
             maxGradNorm = c.maxGradNorm; weightDecay = c.weightDecay; noDecay = c.noDecay; beta1 = c.beta1;
             beta2 = c.beta2; eps = c.eps; seed = c.seed; threads = c.threads; checkpointEvery = c.checkpointEvery;
             keepCheckpoints = c.keepCheckpoints; evalEvery = c.evalEvery; evalBatches = c.evalBatches;
-            earlyStoppingPatience = c.earlyStoppingPatience; gradientCheckpointing = c.gradientCheckpointing;
+            earlyStoppingPatience = c.earlyStoppingPatience; select = c.select; gradientCheckpointing = c.gradientCheckpointing;
             precision = c.precision;
             logEvery = c.logEvery;
         }
@@ -252,6 +285,7 @@ public record TrainConfig(
         public Builder evalEvery(int v) { evalEvery = v; return this; }
         public Builder evalBatches(int v) { evalBatches = v; return this; }
         public Builder earlyStoppingPatience(int v) { earlyStoppingPatience = v; return this; }
+        public Builder select(Select v) { select = v; return this; }
         public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
         public Builder precision(MatmulPrecision v) { precision = v; return this; }
         public Builder logEvery(int v) { logEvery = v; return this; }
@@ -259,7 +293,7 @@ public record TrainConfig(
         public TrainConfig build() {
             return new TrainConfig(lr, minLr, schedule, warmupSteps, maxSteps, epochs, batchSize, seqLen,
                     gradAccumSteps, maxGradNorm, weightDecay, noDecay, beta1, beta2, eps, seed, threads,
-                    checkpointEvery, keepCheckpoints, evalEvery, evalBatches, earlyStoppingPatience,
+                    checkpointEvery, keepCheckpoints, evalEvery, evalBatches, earlyStoppingPatience, select,
                     gradientCheckpointing, precision, logEvery);
         }
     }

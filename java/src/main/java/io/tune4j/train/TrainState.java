@@ -13,6 +13,7 @@ package io.tune4j.train;
  * @param evalsWithoutImprovement early-stopping counter
  * @param elapsedSeconds training time so far
  * @param tokensSeen tokens processed so far
+ * @param bestStep step of the best validation loss, or null
  */
 public record TrainState(int step, int epoch, int batchIndex, int optimizerStep, long rngState, Double bestValLoss,
-                         int evalsWithoutImprovement, double elapsedSeconds, long tokensSeen) {}
+                         int evalsWithoutImprovement, double elapsedSeconds, long tokensSeen, Integer bestStep) {}

@@ -136,6 +136,7 @@ public final class Trainer {
         int step, epoch, index, evalsWithoutImprovement;
         long rng, tokens;
         Double best;
+        Integer bestStep;
         double elapsedBefore;
     }
 
@@ -146,6 +147,9 @@ public final class Trainer {
         if (params.isEmpty()) throw new IllegalStateException("fine-tuning method '" + method.name() + "' trains no parameters");
         LrSchedule schedule = LrSchedule.of(config, totalSteps);
         CheckpointStore store = new CheckpointStore(outDir.resolve("checkpoints"), config.keepCheckpoints(), checkpointHook);
+        boolean keepBest = validation != null && config.select() == TrainConfig.Select.BEST;
+        BestWeights bestWeights = new BestWeights(outDir);
+        int evalInterval = config.evalInterval(totalSteps);
         Position pos = new Position();
         List<StepMetrics> history = new ArrayList<>();
         try (AdamW opt = AdamW.of(ops, params, config);
@@ -161,6 +165,7 @@ public final class Trainer {
                 pos.rng = s.rngState();
                 pos.best = s.bestValLoss();
                 pos.evalsWithoutImprovement = s.evalsWithoutImprovement();
+                pos.bestStep = s.bestStep();
                 pos.elapsedBefore = s.elapsedSeconds();
                 pos.tokens = s.tokensSeen();
                 for (StepMetrics m : resumed.metrics()) if (m.step() <= pos.step) history.add(m);
@@ -214,11 +219,12 @@ public final class Trainer {
 
                     Double valLoss = null;
                     boolean stop = false;
-                    boolean evalNow = validation != null && (pos.step == totalSteps
-                            || config.evalEvery() > 0 && pos.step % config.evalEvery() == 0);
+                    boolean evalNow = validation != null && (pos.step == totalSteps || pos.step % evalInterval == 0);
                     if (evalNow) {
                         EvalResult r = eval.run(pos);
                         valLoss = r.loss();
+                        // before the checkpoint of this step: a run resumed from it finds these weights
+                        if (r.improved() && keepBest) bestWeights.save(pos.step, r.loss(), params);
                         for (TrainingListener l : listeners) l.onEval(r);
                         stop = config.earlyStoppingPatience() > 0
                                 && r.evalsWithoutImprovement() >= config.earlyStoppingPatience();
@@ -246,13 +252,20 @@ public final class Trainer {
             }
             LossPlot.write(outDir.resolve("loss.png"), history);
             Path finalDir = null;
+            int kept = pos.step;
             if (status != TrainResult.Status.CANCELLED) {
+                if (keepBest && pos.bestStep != null && pos.bestStep != pos.step) {
+                    bestWeights.restore(pos.bestStep, params);
+                    kept = pos.bestStep;
+                }
                 finalDir = outDir.resolve("final");
                 method.save(finalDir);
             }
             double lastLoss = history.isEmpty() ? Double.NaN : history.get(history.size() - 1).loss();
+            boolean lastValidated = !history.isEmpty() && history.get(history.size() - 1).valLoss() != null;
             TrainResult result = new TrainResult(status, pos.step, lastLoss,
-                    pos.best == null ? Double.NaN : pos.best, finalDir);
+                    pos.best == null ? Double.NaN : pos.best, finalDir, kept,
+                    lastValidated ? history.get(history.size() - 1).valLoss() : Double.NaN);
             for (TrainingListener l : listeners) l.onFinish(result);
             return result;
         }
@@ -267,7 +280,7 @@ public final class Trainer {
     private void checkpoint(CheckpointStore store, Position pos, AdamW opt, List<StepMetrics> history, long runStart) {
         double elapsed = pos.elapsedBefore + (System.nanoTime() - runStart) / 1e9;
         TrainState s = new TrainState(pos.step, pos.epoch, pos.index, opt.stepCount(), pos.rng, pos.best,
-                pos.evalsWithoutImprovement, elapsed, pos.tokens);
+                pos.evalsWithoutImprovement, elapsed, pos.tokens, pos.bestStep);
         Path dir = store.write(s, opt, config, history);
         for (TrainingListener l : listeners) l.onCheckpoint(pos.step, dir);
     }
@@ -314,6 +327,7 @@ public final class Trainer {
             boolean improved = pos.best == null || loss < pos.best;
             if (improved) {
                 pos.best = loss;
+                pos.bestStep = pos.step;
                 pos.evalsWithoutImprovement = 0;
             } else {
                 pos.evalsWithoutImprovement++;

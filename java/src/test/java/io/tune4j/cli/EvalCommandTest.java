@@ -32,7 +32,6 @@ class EvalCommandTest {
                 {"prompt": "Once upon a time", "reference": ", there was a little girl named Lily."}
                 {"prompt": "Tom had a red ball.", "reference": " He liked to play with it."}
                 {"prompt": "The cat sat", "reference": " on the mat.", "options": [" on the mat.", " in the sky."]}
-                {"text": "Lily and Ben went to the park. They played all day."}
                 """);
         String model = Fixtures.require("models/stories260K-hf").toString();
         JsonNode j = json(CliTest.run("eval", "--model", model, "--data", data.toString(),
@@ -41,7 +40,7 @@ class EvalCommandTest {
             assertTrue(j.has(k) && j.get(k).isNumber(), k + " missing from " + j);
         }
         assertTrue(j.get("perplexity").asDouble() > 1);
-        assertEquals(4, j.get("counts").get("examples").asInt());
+        assertEquals(3, j.get("counts").get("examples").asInt());
         assertEquals(3, j.get("counts").get("generated_examples").asInt());
     }
 

@@ -87,7 +87,7 @@ class PreprocessorTest {
         assertEquals("[7, 6, 1]", java.util.Arrays.toString(m.get("empty fields")), all);
         assertEquals("[6, 5, 1]", java.util.Arrays.toString(m.get("exact duplicates")), all);
         assertEquals("[5, 4, 1]", java.util.Arrays.toString(m.get("near duplicates")), all);
-        assertEquals("[4, 4, 1]", java.util.Arrays.toString(m.get("over-long (truncated)")), all);
+        assertEquals("[4, 4, 1]", java.util.Arrays.toString(m.get("over-long (prompt start cut)")), all);
         assertEquals("[4, 4, 0]", java.util.Arrays.toString(m.get("nothing to train on")), all);
         assertEquals(new DataReport.RuleCount("also in validation", 4, 3, 1), r.overlap());
         assertEquals(3, d.train().size());
@@ -109,7 +109,7 @@ class PreprocessorTest {
 
     @Test
     void overLongExamplesCanBeDropped() throws IOException {
-        PrepareOptions o = PrepareOptions.defaults(48).withSkipBadRecords(true).withOverLong(OverLong.DROP);
+        PrepareOptions o = PrepareOptions.defaults(48).withSkipBadRecords(true).withTruncation(Truncation.DROP);
         PreparedDataset d = new Preprocessor(tok, FieldMapping.auto(), new RawTemplate(), null, o).prepare(trainFile(), null);
         Map<String, int[]> m = rules(d.report().sources().get(0));
         assertEquals("[4, 3, 1]", java.util.Arrays.toString(m.get("over-long (dropped)")), str(m));

@@ -94,13 +94,15 @@ class MetricsTest {
         assertThrows(IllegalArgumentException.class, () -> Bleu.corpus(List.of("a"), List.of(), Bleu.Smoothing.EXP));
     }
 
+    private static final List<String> SENTIMENT = List.of(" negative", " positive");
+
     @Test
     void labelExamplesKnowTheirGold() {
-        EvalExample e = EvalExample.labelled("Review: fine\nSentiment:", EvalDataReader.SENTIMENT_OPTIONS, 1);
+        EvalExample e = EvalExample.labelled("Review: fine\nSentiment:", SENTIMENT, 1);
         assertEquals(" positive", e.reference());
         assertEquals(1, e.goldIndex());
         assertThrows(IllegalArgumentException.class, () -> new EvalExample("p", "maybe", List.of("yes", "no")));
         assertEquals(2.0 / 3, Evaluator.majorityBaseline(List.of(e, e,
-                EvalExample.labelled("x", EvalDataReader.SENTIMENT_OPTIONS, 0))), 1e-12);
+                EvalExample.labelled("x", SENTIMENT, 0))), 1e-12);
     }
 }

@@ -12,7 +12,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import io.tune4j.data.FieldMapping;
+import io.tune4j.data.RawTemplate;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -165,7 +168,10 @@ class ModelEvalTest {
 
     @Test
     void sentimentAccuracyBothWaysAndTheMajorityBaseline() throws IOException {
-        List<EvalExample> dev = EvalDataReader.read(Fixtures.require("data/sst2/dev.tsv"), 12);
+        FieldMapping sentiment = FieldMapping.of(FieldMapping.Kind.LABEL).withLabels(null, null,
+                Map.of("0", " negative", "1", " positive"), null);
+        List<EvalExample> dev = EvalExamples.from(Fixtures.require("data/sst2/dev.tsv"), null, null, sentiment,
+                new RawTemplate(), 12);
         Evaluator ev = new Evaluator(m.model(), m.tokenizer(), EvalOptions.defaults().withSlots(4));
         EvalReport r = ev.evaluate(dev, EnumSet.of(Metric.ACCURACY, Metric.ACCURACY_GENERATE));
         System.out.println(r.summary());

@@ -17,7 +17,7 @@ class ConsoleProgressTest {
         p.onStart(TrainConfig.builder().logEvery(5).build(), 0, 12);
         for (int s = 1; s <= 12; s++) p.onStep(new StepMetrics(s, s / 10.0, 2.5, 1e-4, 1.2, 1000, s, null));
         p.onEval(new EvalResult(12, 2.25, 100, true, 0));
-        p.onFinish(new TrainResult(TrainResult.Status.COMPLETED, 12, 2.5, 2.25, null));
+        p.onFinish(new TrainResult(TrainResult.Status.COMPLETED, 12, 2.5, 2.25, null, 12, 2.25));
         String[] lines = bytes.toString(StandardCharsets.UTF_8).split("\n");
         assertEquals("training: steps 1..12", lines[0]);
         // steps 1, 5, 10 and the last

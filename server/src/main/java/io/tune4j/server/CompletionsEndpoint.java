@@ -9,20 +9,13 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.tune4j.data.Message;
 import io.tune4j.generate.FinishReason;
-import io.tune4j.generate.GenerationConfig;
 import io.tune4j.generate.GenerationResult;
 import io.tune4j.generate.PromptTooLongException;
-import io.tune4j.ops.SamplingParams;
-import io.tune4j.tokenizer.Tokenizer;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 
 /** POST /v1/completions and /v1/chat/completions, whole or streamed as server-sent events. */
 final class CompletionsEndpoint {
@@ -36,29 +29,21 @@ final class CompletionsEndpoint {
     Scheduler.Job handle(ChannelHandlerContext ctx, ApiRequest req, boolean chat) {
         JsonNode b = req.body();
         if (b == null || !b.isObject()) throw ApiException.badRequest(null, "expected a JSON object as the request body");
-        String model = b.path("model").asText(s.modelId());
-        Path adapterDir = null;
-        if (!model.equals(s.modelId())) {
-            adapterDir = s.adapters().get(model);
-            if (adapterDir == null) {
-                throw ApiException.notFound("model_not_found", "the model '" + model + "' does not exist; GET /v1/models lists them");
-            }
-        }
         if (b.has("n") && !(b.get("n").canConvertToInt() && b.get("n").asInt() == 1)) {
             throw ApiException.badRequest("n", "only n=1 is supported");
         }
-        int cap = s.options().maxTokensCap;
-        int maxTokens = cap;
         JsonNode mt = b.has("max_completion_tokens") ? b.get("max_completion_tokens") : b.get("max_tokens");
+        Integer maxTokens = null;
         if (mt != null && !mt.isNull()) {
-            if (!mt.canConvertToInt() || mt.asInt() < 1) throw ApiException.badRequest("max_tokens", "max_tokens must be an integer >= 1");
-            if (mt.asInt() > cap) throw ApiException.badRequest("max_tokens", "max_tokens is " + mt.asInt() + " but this server allows at most " + cap);
+            if (!mt.canConvertToInt()) throw ApiException.badRequest("max_tokens", "max_tokens must be an integer >= 1");
             maxTokens = mt.asInt();
         }
-        float temperature = number(b, "temperature", 1f, 0f, 2f);
-        float topP = number(b, "top_p", 1f, 0f, 1f);
-        if (topP <= 0f) throw ApiException.badRequest("top_p", "top_p must be in (0, 1]");
-        long seed = b.hasNonNull("seed") ? seedOf(b.get("seed")) : ThreadLocalRandom.current().nextLong();
+        JsonNode k = b.get("top_k"); // vLLM's and llama.cpp's extension
+        Integer topK = null;
+        if (k != null && !k.isNull()) {
+            if (!k.canConvertToInt()) throw ApiException.badRequest("top_k", "top_k must be an integer >= 0");
+            topK = k.asInt();
+        }
         List<String> stop = new ArrayList<>();
         JsonNode st = b.get("stop");
         if (st != null && !st.isNull()) {
@@ -68,27 +53,21 @@ final class CompletionsEndpoint {
                 stop.add(x.asText());
             }
             else throw ApiException.badRequest("stop", "stop must be a string or a list of strings");
-            if (stop.size() > 4) throw ApiException.badRequest("stop", "at most 4 stop strings");
-            if (stop.stream().anyMatch(String::isEmpty)) throw ApiException.badRequest("stop", "stop strings must not be empty");
         }
         boolean ignoreEos = b.path("ignore_eos").asBoolean(false); // vLLM's extension; benchmarks need fixed lengths
         boolean stream = b.path("stream").asBoolean(false);
         boolean includeUsage = b.path("stream_options").path("include_usage").asBoolean(false);
-
-        Function<Tokenizer, int[]> encoder;
-        if (chat) {
-            List<Message> messages = messages(b.get("messages"));
-            if (s.chat().isChatMl()) stop.add(ChatPrompt.CHATML_END);
-            ChatPrompt cp = s.chat();
-            encoder = tok -> ChatPrompt.encode(tok, cp.render(messages));
-        } else {
-            String prompt = prompt(b.get("prompt"));
-            encoder = tok -> tok.encode(prompt, true);
-        }
-        GenerationConfig cfg = new GenerationConfig(maxTokens, new SamplingParams(temperature, 0, topP, 1f), seed, stop, !ignoreEos);
+        JsonNode m = b.get("model");
+        if (m != null && !m.isNull() && !m.isTextual()) throw ApiException.badRequest("model", "model must be a string");
+        GenerationRequest g = new GenerationRequest(m == null || m.isNull() ? null : m.asText(),
+                chat ? null : prompt(b.get("prompt")), chat ? messages(b.get("messages")) : null, maxTokens,
+                number(b, "temperature"), number(b, "top_p"), topK, b.hasNonNull("seed") ? seedOf(b.get("seed")) : null, stop,
+                ignoreEos);
+        GenerationRequest.Checked checked = g.check(s, chat ? GenerationRequest.Shape.MESSAGES : GenerationRequest.Shape.PROMPT,
+                "GET /v1/models");
+        String model = checked.model();
         Reply reply = new Reply(ctx, chat, stream, includeUsage, model);
-        Scheduler.Job job = new Scheduler.Job(model, adapterDir, encoder, cfg, reply,
-                TimeUnit.MILLISECONDS.toNanos(s.options().requestTimeoutMillis));
+        Scheduler.Job job = checked.toJob(reply, s.options());
         if (!s.scheduler().trySubmit(job)) {
             if (!s.scheduler().accepting()) {
                 throw new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null, "shutting_down",
@@ -104,13 +83,11 @@ final class CompletionsEndpoint {
         return job;
     }
 
-    private static float number(JsonNode b, String field, float dflt, float lo, float hi) {
+    private static Double number(JsonNode b, String field) {
         JsonNode n = b.get(field);
-        if (n == null || n.isNull()) return dflt;
+        if (n == null || n.isNull()) return null;
         if (!n.isNumber()) throw ApiException.badRequest(field, field + " must be a number");
-        double v = n.asDouble();
-        if (v < lo || v > hi) throw ApiException.badRequest(field, field + " must be between " + lo + " and " + hi);
-        return (float) v;
+        return n.asDouble();
     }
 
     private static long seedOf(JsonNode n) {
@@ -124,14 +101,11 @@ final class CompletionsEndpoint {
         throw ApiException.badRequest("prompt", "prompt must be a string (or a list holding one string)");
     }
 
-    private static List<Message> messages(JsonNode ms) {
+    /** The turns as sent; roles are checked with every other field by {@link GenerationRequest}. */
+    private static List<GenerationRequest.Turn> messages(JsonNode ms) {
         if (ms == null || !ms.isArray() || ms.isEmpty()) throw ApiException.badRequest("messages", "messages must be a non-empty list");
-        List<Message> out = new ArrayList<>();
+        List<GenerationRequest.Turn> out = new ArrayList<>();
         for (JsonNode m : ms) {
-            String role = m.path("role").asText("");
-            if (!List.of("system", "user", "assistant", "developer", "tool").contains(role)) {
-                throw ApiException.badRequest("messages", "message role must be system, user or assistant, got '" + role + "'");
-            }
             JsonNode c = m.get("content");
             StringBuilder text = new StringBuilder();
             if (c != null && c.isTextual()) {
@@ -144,7 +118,7 @@ final class CompletionsEndpoint {
             } else if (c != null && !c.isNull()) {
                 throw ApiException.badRequest("messages", "message content must be a string or a list of text parts");
             }
-            out.add(new Message(role.equals("developer") ? "system" : role, text.toString()));
+            out.add(new GenerationRequest.Turn(m.path("role").asText(""), text.toString()));
         }
         return out;
     }

@@ -30,7 +30,7 @@ final class GrpcService extends Tune4jGrpc.Tune4jImplBase {
 
     @Override
     public void generate(GenerateRequest request, StreamObserver<GenerateResponse> out) {
-        GrpcGenerateRequest req;
+        GenerationRequest.Checked req;
         try {
             req = GrpcGenerateRequest.check(request, s);
         } catch (RuntimeException e) {

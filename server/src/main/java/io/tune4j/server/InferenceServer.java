@@ -100,12 +100,7 @@ public final class InferenceServer implements AutoCloseable {
             throw new IllegalArgumentException("--slow-client-timeout must be >= 0, got " + o.slowClientTimeoutMillis / 1000);
         }
         if (o.maxStreamBacklogBytes < 1) throw new IllegalArgumentException("--max-stream-backlog must be >= 1, got " + o.maxStreamBacklogBytes);
-        Path dataDir = null;
-        try {
-            if (o.dataDir != null) dataDir = o.dataDir.toRealPath();
-        } catch (IOException e) {
-            throw new IllegalArgumentException("--data-dir " + o.dataDir + ": no such directory");
-        }
+        Path dataDir = o.dataDir == null ? null : DataDir.open(o.dataDir);
         Set<Path> startupDirs = new HashSet<>();
         Map<String, Path> startup = new java.util.LinkedHashMap<>();
         for (Map.Entry<String, Path> a : o.adapters.entrySet()) {

@@ -52,7 +52,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--api-keys", paramLabel = "FILE", description = "API keys, one 'KEY SCOPE[,SCOPE]' a line (scopes: inference, admin)")
     Path apiKeys;
 
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "holds uploaded files and fine-tuning jobs (which need it); "
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "holds uploaded files and fine-tuning jobs (which need it); created with mode 0700 if missing; "
             + "adapters loaded through POST /v1/adapters must lie under it")
     Path dataDir;
 

@@ -159,6 +159,14 @@ class GrpcTest {
         return JSON.readTree(r.body());
     }
 
+    String httpStatus(String path, String body, int expected) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(server.uri().resolve(path)).timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Bearer " + INFER).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(expected, r.statusCode(), r.body());
+        return r.body();
+    }
+
     static Status.Code code(Runnable call) {
         return assertThrows(StatusRuntimeException.class, call::run).getStatus().getCode();
     }
@@ -235,6 +243,31 @@ class GrpcTest {
         assertEquals(Status.Code.NOT_FOUND, code(() -> s.generate(unknown).hasNext()));
         GenerateRequest tooLong = greedy("Once upon a time ".repeat(400), 5);
         assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> s.generate(tooLong).hasNext()));
+    }
+
+    @Test
+    void httpAndGrpcCheckARequestAlike() throws Exception {
+        // top_k reaches the sampler from both: top_k=1 at temperature 1 is greedy decoding
+        String greedyText = httpPost("/v1/completions", ServerTest.completion(ServerTest.PROMPT, 20, false))
+                .get("choices").get(0).get("text").asText();
+        String topK1 = httpPost("/v1/completions", "{\"prompt\":\"" + ServerTest.PROMPT
+                + "\",\"max_tokens\":20,\"temperature\":1,\"top_k\":1,\"seed\":3}").get("choices").get(0).get("text").asText();
+        assertEquals(greedyText, topK1);
+        GenerateRequest g = GenerateRequest.newBuilder().setPrompt(ServerTest.PROMPT).setMaxTokens(20).setTemperature(1)
+                .setTopK(1).setSeed(3).build();
+        assertEquals(greedyText, collect(stub(INFER).generate(g)).text());
+
+        // the same bad field gets the same message from both, and a role error names every accepted role
+        String badRole = "{\"messages\":[{\"role\":\"robot\",\"content\":\"y\"}]}";
+        String httpError = JSON.readTree(httpStatus("/v1/chat/completions", badRole, 400)).get("error").get("message").asText();
+        GenerateRequest role = GenerateRequest.newBuilder().addMessages(ChatMessage.newBuilder().setRole("robot").setContent("y")).build();
+        String grpcError = failure(() -> stub(INFER).generate(role).hasNext()).getStatus().getDescription();
+        assertEquals(httpError, grpcError);
+        for (String r : GenerationRequest.ROLES) assertTrue(httpError.contains(r), httpError);
+        String negativeK = JSON.readTree(httpStatus("/v1/completions", "{\"prompt\":\"a\",\"top_k\":-1}", 400))
+                .get("error").get("message").asText();
+        GenerateRequest k = greedy("a", 5).toBuilder().setTopK(-1).build();
+        assertEquals(negativeK, failure(() -> stub(INFER).generate(k).hasNext()).getStatus().getDescription());
     }
 
     @Test

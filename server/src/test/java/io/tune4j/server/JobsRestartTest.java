@@ -115,4 +115,17 @@ class JobsRestartTest {
         assertTrue(e.getMessage().contains("another server"), e.getMessage());
         assertFalse(e.getMessage().isBlank());
     }
+
+    @Test
+    void aMissingDataDirectoryIsCreatedPrivate() throws Exception {
+        Path parent = Files.createTempDirectory("tune4j-jobs-new");
+        Path dataDir = parent.resolve("a").resolve("data");
+        InferenceServer s = start(dataDir, 0);
+        assertTrue(Files.isDirectory(dataDir));
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dataDir)));
+        assertTrue(new JobsClient(s.uri(), ADMIN).modelIds().contains(JobsClient.BASE));
+        Path file = Files.writeString(parent.resolve("file"), "x");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> start(file, 0));
+        assertEquals("--data-dir " + file + ": exists but is not a directory", e.getMessage());
+    }
 }

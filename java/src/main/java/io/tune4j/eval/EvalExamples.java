@@ -1,13 +1,14 @@
-package io.tune4j.finetune;
+package io.tune4j.eval;
 
 import io.tune4j.data.BadRecords;
+import io.tune4j.data.DataFormat;
 import io.tune4j.data.Example;
 import io.tune4j.data.FieldMapping;
 import io.tune4j.data.PromptTemplate;
 import io.tune4j.data.RawRecord;
 import io.tune4j.data.RecordReader;
 import io.tune4j.data.Segment;
-import io.tune4j.eval.EvalExample;
+import io.tune4j.data.TextMode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -16,19 +17,22 @@ import java.util.List;
 /**
  * Validation records as prompt/reference pairs, laid out by the same template the model trains
  * with, so that generation metrics ask exactly the question training taught. Label tasks get
- * their label words as options (scored by likelihood).
+ * their label words as options and multiple-choice records their own (scored by likelihood).
+ * Records read as finetune reads them: the same mapping, template and format.
  */
-final class EvalExamples {
+public final class EvalExamples {
     private EvalExamples() {}
 
-    static List<EvalExample> from(Path file, DataSpec spec, PromptTemplate template, int limit) {
-        List<RawRecord> raw = RecordReader.read(file, spec.format() == null ? null : io.tune4j.data.DataFormat.parse(spec.format()),
-                DataSpec.textMode(spec.textMode()), new BadRecords(true));
+    /** At most limit examples (&lt;= 0: all) of the records that have a response. */
+    public static List<EvalExample> from(Path file, DataFormat format, TextMode textMode, FieldMapping unresolved,
+                                         PromptTemplate template, int limit) {
+        List<RawRecord> raw = RecordReader.read(file, format, textMode, new BadRecords(true));
         if (raw.isEmpty()) return List.of();
-        FieldMapping mapping = spec.mapping().resolve(raw.get(0));
+        FieldMapping mapping = unresolved.resolve(raw.get(0));
         List<String> prompts = new ArrayList<>(), refs = new ArrayList<>();
+        List<List<String>> ownOptions = new ArrayList<>();
         for (RawRecord r : raw) {
-            if (prompts.size() >= limit) break;
+            if (limit > 0 && prompts.size() >= limit) break;
             Example ex;
             try {
                 ex = mapping.toExample(r);
@@ -48,12 +52,18 @@ final class EvalExamples {
             if (ref.length() == 0) continue;
             prompts.add(prompt.toString());
             refs.add(ref.toString());
+            ownOptions.add(ex instanceof Example.Instruction in ? in.options() : List.of());
         }
         List<String> options = labelOptions(mapping, refs);
         List<EvalExample> out = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
-            out.add(options == null ? new EvalExample(prompts.get(i), refs.get(i))
-                    : EvalExample.labelled(prompts.get(i), options, options.indexOf(refs.get(i))));
+            List<String> own = ownOptions.get(i);
+            if (!own.isEmpty()) {
+                out.add(EvalExample.labelled(prompts.get(i), own, own.indexOf(refs.get(i))));
+            } else {
+                out.add(options == null ? new EvalExample(prompts.get(i), refs.get(i))
+                        : EvalExample.labelled(prompts.get(i), options, options.indexOf(refs.get(i))));
+            }
         }
         return out;
     }
