@@ -56,4 +56,12 @@ final class BestWeights {
             }
         }
     }
+
+    void delete() {
+        try {
+            Files.deleteIfExists(file);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(file + ": cannot remove the best step's copy: " + e.getMessage(), e);
+        }
+    }
 }

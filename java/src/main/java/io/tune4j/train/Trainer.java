@@ -260,6 +260,8 @@ public final class Trainer {
                 }
                 finalDir = outDir.resolve("final");
                 method.save(finalDir);
+                // only a resumed run reads the copy again, and without checkpoints there is nothing to resume
+                if (config.checkpointEvery() <= 0) bestWeights.delete();
             }
             double lastLoss = history.isEmpty() ? Double.NaN : history.get(history.size() - 1).loss();
             boolean lastValidated = !history.isEmpty() && history.get(history.size() - 1).valLoss() != null;
@@ -315,13 +317,19 @@ public final class Trainer {
                     : validation.batchesPerEpoch();
             double sum = 0;
             long count = 0;
-            for (int i = 0; i < n; i++) {
-                Batch b = validation.batch(0, i);
-                method.beforeForward();
-                c.setBatch(b.ids(), b.targets(), b.positions(), b.kvStart());
-                LlamaModel.Loss l = model.forward(c);
-                sum += l.sum();
-                count += l.count();
+            // without dropout, as the kept model will be measured and served: otherwise selection follows noise
+            method.setTraining(false);
+            try {
+                for (int i = 0; i < n; i++) {
+                    Batch b = validation.batch(0, i);
+                    method.beforeForward();
+                    c.setBatch(b.ids(), b.targets(), b.positions(), b.kvStart());
+                    LlamaModel.Loss l = model.forward(c);
+                    sum += l.sum();
+                    count += l.count();
+                }
+            } finally {
+                method.setTraining(true);
             }
             double loss = count == 0 ? Double.NaN : sum / count;
             boolean improved = pos.best == null || loss < pos.best;

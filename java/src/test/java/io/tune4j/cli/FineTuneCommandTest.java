@@ -101,4 +101,108 @@ class FineTuneCommandTest {
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("no training examples"), r.err());
     }
+
+    /** GSM8K in Alpaca layout: n training records, and the first 16 test records to validate on. */
+    private Path[] gsm8k(int n) throws IOException {
+        Path train = tmp.resolve("train.jsonl"), val = tmp.resolve("val.jsonl");
+        Files.write(train, Files.readAllLines(Fixtures.require("data/gsm8k/train.jsonl")).subList(0, n));
+        Files.write(val, Files.readAllLines(Fixtures.require("data/gsm8k/test.jsonl")).subList(0, 16));
+        return new Path[] {train, val};
+    }
+
+    private String[] gsm8kArgs(Path[] data, Path out, String... extra) {
+        List<String> a = new java.util.ArrayList<>(List.of("finetune", "--model", Fixtures.require("models/stories260K-hf").toString(),
+                "--data", data[0].toString(), "--val-data", data[1].toString(), "--template", "alpaca", "--seq-len", "256",
+                "--batch-size", "4", "--out", out.toString()));
+        a.addAll(List.of(extra));
+        return a.toArray(new String[0]);
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode json(Path f) throws IOException {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(f.toFile());
+    }
+
+    @Test
+    void aRunThatOverfitsKeepsAnEarlyStepAndEvalReproducesItsLoss() throws IOException {
+        // four records at a high rate: validation loss falls for a few evaluations, then climbs far above the base
+        Path[] data = gsm8k(4);
+        Path out = tmp.resolve("best");
+        CliTest.Run r = CliTest.run(gsm8kArgs(data, out, "--method", "full", "--max-steps", "60", "--lr", "1e-2",
+                "--eval-every", "5"));
+        assertEquals(0, r.code(), r.err());
+        com.fasterxml.jackson.databind.JsonNode e = json(out.resolve("eval.json"));
+        com.fasterxml.jackson.databind.JsonNode kept = e.get("kept");
+        assertEquals("best", kept.get("select").asText());
+        assertEquals(60, kept.get("last_step").asInt());
+        assertTrue(kept.get("step").asInt() < 30, "an early step: " + kept);
+        assertTrue(kept.get("last_val_loss").asDouble() > kept.get("best_val_loss").asDouble() + 1, kept.toString());
+        assertEquals(kept.get("best_val_loss").asDouble(), e.get("after").get("loss").asDouble(), 0.0,
+                "after measures the kept weights");
+        assertTrue(kept.get("better_than_base").asBoolean(), kept.toString());
+        assertTrue(r.err().contains("kept: step " + kept.get("step").asInt() + " of 60 (lowest validation loss)"), r.err());
+        assertTrue(!Files.exists(out.resolve("best.safetensors")), "the kept weights' scratch copy is removed");
+
+        // eval with the same data flags measures exactly the tokens finetune validated on, to the last digit
+        CliTest.Run ev = CliTest.run("eval", "--model", out.resolve("model").toString(), "--data", data[1].toString(),
+                "--template", "alpaca", "--seq-len", "256", "--batch-size", "4");
+        assertEquals(0, ev.code(), ev.err());
+        com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(ev.out());
+        assertEquals(e.get("after").get("loss").asDouble(), j.get("loss").asDouble(), 0.0);
+        assertEquals(e.get("after").get("counts").get("loss_tokens").asInt(), j.get("counts").get("loss_tokens").asInt());
+
+        // --select last keeps the overfitted weights and says plainly that they are worse than the base
+        Path last = tmp.resolve("last");
+        r = CliTest.run(gsm8kArgs(data, last, "--method", "full", "--max-steps", "60", "--lr", "1e-2", "--eval-every", "5",
+                "--select", "last"));
+        assertEquals(0, r.code(), r.err());
+        kept = json(last.resolve("eval.json")).get("kept");
+        assertEquals(60, kept.get("step").asInt());
+        assertTrue(!kept.get("better_than_base").asBoolean(), kept.toString());
+        assertTrue(r.err().contains("WARNING: the kept model is no better than the base model"), r.err());
+
+        // early stopping ends the run once validation stops improving, and keeps the best step all the same
+        Path early = tmp.resolve("early");
+        r = CliTest.run(gsm8kArgs(data, early, "--method", "full", "--max-steps", "60", "--lr", "1e-2", "--eval-every", "5",
+                "--early-stopping-patience", "2"));
+        assertEquals(0, r.code(), r.err());
+        com.fasterxml.jackson.databind.JsonNode ek = json(early.resolve("eval.json")).get("kept");
+        assertTrue(ek.get("last_step").asInt() < 60, ek.toString());
+        assertEquals(ek.get("last_step").asInt(), ek.get("step").asInt() + 10, "two evaluations without improvement");
+    }
+
+    @Test
+    void loraAfterLossIsWhatEvalGivesOnTheAdapter() throws IOException {
+        Path[] data = gsm8k(8);
+        Path out = tmp.resolve("lora");
+        CliTest.Run r = CliTest.run(gsm8kArgs(data, out, "--method", "lora", "--max-steps", "8", "--lr", "3e-2"));
+        assertEquals(0, r.code(), r.err());
+        double after = json(out.resolve("eval.json")).get("after").get("loss").asDouble();
+        CliTest.Run ev = CliTest.run("eval", "--model", Fixtures.require("models/stories260K-hf").toString(), "--adapter",
+                out.resolve("adapter").toString(), "--data", data[1].toString(), "--template", "alpaca", "--seq-len", "256",
+                "--batch-size", "4");
+        assertEquals(0, ev.code(), ev.err());
+        assertEquals(after, new com.fasterxml.jackson.databind.ObjectMapper().readTree(ev.out()).get("loss").asDouble(), 0.0);
+    }
+
+    @Test
+    void dataLossWarnsAndStrictDataStopsBeforeTraining() throws IOException {
+        Path[] data = gsm8k(8);
+        // cut from the end at 64 tokens, no GSM8K answer survives the Alpaca preamble and question
+        String[] cut = gsm8kArgs(data, tmp.resolve("cut"), "--max-steps", "1", "--truncation", "right");
+        for (int i = 0; i < cut.length; i++) if (cut[i].equals("256")) cut[i] = "64";
+        List<String> strict = new java.util.ArrayList<>(List.of(cut));
+        strict.add("--strict-data");
+        CliTest.Run r = CliTest.run(strict.toArray(new String[0]));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--strict-data: "), r.err());
+        assertTrue(r.err().contains("--truncation keep-response keeps each response whole"), r.err());
+        assertTrue(!Files.exists(tmp.resolve("cut").resolve("metrics.jsonl")), "nothing trained");
+
+        // the default keeps every answer: no warning about the training file
+        String[] keep = gsm8kArgs(data, tmp.resolve("keep"), "--max-steps", "1");
+        r = CliTest.run(keep);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(!r.err().contains("warning: " + data[0]), r.err());
+        assertTrue(r.err().contains("over-long (prompt start cut)"), r.err());
+    }
 }

@@ -116,6 +116,60 @@ class PreprocessorTest {
         assertEquals(3, d.train().size());
     }
 
+    /** The issue's case: long dialogues to summarise, short answers after them. */
+    private Path summaries(int n) throws IOException {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            b.append("{\"instruction\": \"Summarise the dialogue.\", \"input\": \"")
+                    .append(("Tom said hi to Lily number " + i + ". Lily said hello back and they went to the park. ").repeat(3))
+                    .append("\", \"output\": \"Tom and Lily went to the park " + i + ".\"}\n");
+        }
+        return Files.writeString(tmp.resolve("summaries.jsonl"), b);
+    }
+
+    @Test
+    void keepResponseKeepsEveryAnswerThatRightTruncationLoses() throws IOException {
+        Path f = summaries(12);
+        PrepareOptions keep = PrepareOptions.defaults(48);
+        PreparedDataset kept = new Preprocessor(tok, FieldMapping.auto(), new AlpacaTemplate(), null, keep).prepare(f, null);
+        DataReport.Coverage c = kept.report().sources().get(0).coverage();
+        assertEquals(12, c.records());
+        assertEquals(12, c.examples());
+        assertEquals(c.responseTokens(), c.responseTokensKept());
+        assertEquals(0, c.responsesCut());
+        assertTrue(c.lengthP95() > 48, "p95 " + c.lengthP95());
+        assertEquals(List.of(), kept.report().warnings());
+        for (TokenizedExample x : kept.train()) assertTrue(x.length() <= 48);
+
+        PrepareOptions right = keep.withTruncation(Truncation.RIGHT);
+        DataReport r = new Preprocessor(tok, FieldMapping.auto(), new AlpacaTemplate(), null, right).prepare(f, null).report();
+        DataReport.Coverage rc = r.sources().get(0).coverage();
+        assertEquals(0, rc.examples(), "cut from the end, no answer survives: nothing to train on");
+        assertEquals(1, r.warnings().size(), r.warnings().toString());
+        String w = r.warnings().get(0);
+        assertTrue(w.contains("12 of 12 records (100.0%) are not trained on"), w);
+        assertTrue(w.contains("--truncation keep-response keeps each response whole"), w);
+        assertTrue(w.contains("--seq-len " + rc.lengthP95() + " fits 95% of the examples"), w);
+        assertTrue(r.summary().contains("warning: " + w), r.summary());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> DataLoss.requireNone(r));
+        assertEquals("--strict-data: " + w, e.getMessage());
+        DataLoss.requireNone(kept.report());
+    }
+
+    @Test
+    void aResponseLongerThanTheSequenceIsCutAtTheEndAndCounted() throws IOException {
+        Path f = Files.writeString(tmp.resolve("long.jsonl"), "{\"instruction\": \"Tell\", \"output\": \""
+                + "the cat sat on the mat and looked at the dog. ".repeat(8) + "\"}\n{\"instruction\": \"Say\", \"output\": \"hi\"}\n");
+        DataReport r = new Preprocessor(tok, FieldMapping.auto(), new RawTemplate(), null, PrepareOptions.defaults(32))
+                .prepare(f, null).report();
+        DataReport.Coverage c = r.sources().get(0).coverage();
+        assertEquals(2, c.examples());
+        assertEquals(1, c.responsesCut());
+        assertTrue(c.responseTokensKept() < c.responseTokens());
+        assertTrue(r.warnings().get(0).contains("1 responses cut at the end"), r.warnings().toString());
+    }
+
     @Test
     void badRecordStopsPreparationUnlessSkipped() throws IOException {
         Path f = trainFile();
