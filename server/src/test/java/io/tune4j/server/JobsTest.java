@@ -344,6 +344,11 @@ class JobsTest {
         ((ObjectNode) tooLong.get("method").get("lora").get("hyperparameters")).put("seq_len", 100_000);
         assertEquals("hyperparameters.seq_len", client.error(400, client.send("POST", "/v1/fine_tuning/jobs", tooLong.toString()))
                 .get("param").asText());
+        ObjectNode truncation = JobsClient.loraJob(trainFile, null, 2);
+        ((ObjectNode) truncation.get("method").get("lora").get("hyperparameters")).put("truncation", "middle");
+        JsonNode te = client.error(400, client.send("POST", "/v1/fine_tuning/jobs", truncation.toString()));
+        assertEquals("hyperparameters.truncation", te.get("param").asText());
+        assertTrue(te.get("message").asText().contains("[keep-response, left, right, drop]"), te.toString());
         assertEquals("training_file", client.error(400, client.send("POST", "/v1/fine_tuning/jobs",
                 JobsClient.loraJob("file-000000000000000000000000", null, 2).toString())).get("param").asText());
         assertEquals(400, client.send("POST", "/v1/fine_tuning/jobs", "not json").statusCode());

@@ -20,7 +20,7 @@ final class JobHyperparameters {
 
     private static final Set<String> COMMON = Set.of("n_epochs", "batch_size", "learning_rate_multiplier", "learning_rate",
             "max_steps", "seq_len", "warmup_steps", "weight_decay", "lr_scheduler", "grad_accum_steps", "checkpoint_every",
-            "eval_every", "template", "pack");
+            "eval_every", "template", "pack", "truncation", "select", "early_stopping_patience");
     private static final Map<String, Set<String>> BY_METHOD = Map.of(
             "lora", Set.of("lora_r", "lora_alpha", "lora_dropout", "target_modules"),
             "adapter", Set.of("bottleneck", "adapter_kind"),
@@ -75,6 +75,9 @@ final class JobHyperparameters {
         string("lr_scheduler", List.of("constant", "linear", "cosine"));
         string("template", null);
         bool("pack");
+        string("truncation", List.of("keep-response", "left", "right", "drop"));
+        string("select", List.of("best", "last"));
+        intOr("early_stopping_patience", 0, 0, Integer.MAX_VALUE);
         intOr("lora_r", 1, 1, 4096);
         number("lora_alpha", 1, 0, 1e6);
         number("lora_dropout", 0, 0, 0.99);
@@ -137,6 +140,11 @@ final class JobHyperparameters {
         return (Boolean) given.get("pack");
     }
 
+    /** keep-response (the default), left, right or drop; null: the default. */
+    String truncation() {
+        return (String) given.get("truncation");
+    }
+
     Integer seqLen() {
         return seqLen;
     }
@@ -150,6 +158,12 @@ final class JobHyperparameters {
         if (given.get("warmup_steps") != null) b.warmupSteps(intOr("warmup_steps", 0, 0, Integer.MAX_VALUE));
         if (given.get("grad_accum_steps") != null) b.gradAccumSteps(intOr("grad_accum_steps", 1, 1, 1024));
         if (given.get("eval_every") != null) b.evalEvery(intOr("eval_every", 0, 0, Integer.MAX_VALUE));
+        if (given.get("select") != null) {
+            b.select(TrainConfig.Select.valueOf(((String) given.get("select")).toUpperCase(Locale.ROOT)));
+        }
+        if (given.get("early_stopping_patience") != null) {
+            b.earlyStoppingPatience(intOr("early_stopping_patience", 0, 0, Integer.MAX_VALUE));
+        }
         if (given.get("weight_decay") != null) b.weightDecay(number("weight_decay", 0, 0, 10));
         if (given.get("lr_scheduler") != null) {
             b.schedule(TrainConfig.Schedule.valueOf(((String) given.get("lr_scheduler")).toUpperCase(Locale.ROOT)));

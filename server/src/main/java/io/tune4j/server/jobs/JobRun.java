@@ -64,7 +64,7 @@ final class JobRun implements TrainingListener {
     static FineTuneSpec spec(String modelPath, String tokenizer, Path trainFile, Path validationFile, JobHyperparameters hp,
                              long seed, Path out) {
         DataSpec data = new DataSpec(trainFile.toString(), validationFile == null ? null : validationFile.toString(), null,
-                hp.template(), "jsonl", null, null, null, null, null, hp.seqLen(), null, null, null, null, hp.pack(), null, null);
+                hp.template(), "jsonl", null, null, null, null, null, hp.seqLen(), hp.truncation(), null, null, null, hp.pack(), null, null);
         return new FineTuneSpec(modelPath, tokenizer, data, hp.methodSpec(), hp.trainConfig(seed), EvalSpec.defaults(),
                 out.toString());
     }
