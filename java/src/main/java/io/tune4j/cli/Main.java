@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
         description = "Fine-tune and serve Llama-family language models from Java.",
         subcommands = {DemoCommand.class, InfoCommand.class, GenerateCommand.class, PrepareCommand.class, FineTuneCommand.class,
                 EvalCommand.class,
-                MergeCommand.class, CommandLine.HelpCommand.class})
+                MergeCommand.class, ExportCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static {
         // DJL probes for a CUDA driver and warns when it finds only the toolkit; the CLI never needs it

@@ -1,12 +1,12 @@
 package io.tune4j.peft;
 
 import io.tune4j.model.LlamaModel;
-import io.tune4j.model.Parameter;
 import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -22,6 +22,21 @@ public final class Merger {
      * @param source model directory or llama2.c file to copy config and tokenizer from (may be null)
      */
     public static void merge(LlamaModel model, FineTuneMethod method, Path source, Path outDir) {
+        Map<String, LoraProjection> sites = mergeableSites(method);
+        try (Arena arena = new Arena()) {
+            Map<String, Tensor> merged = new HashMap<>();
+            for (Map.Entry<String, LoraProjection> e : sites.entrySet()) {
+                merged.put(e.getKey(), mergedWeight(model.ops(), e.getValue(), arena));
+            }
+            ModelDirWriter.write(outDir, model, merged, source);
+        }
+    }
+
+    /**
+     * The LoRA projections of method by the Hugging Face name of the weight each one folds into
+     * (empty for null or full fine-tuning); throws when method cannot be merged at all.
+     */
+    public static Map<String, LoraProjection> mergeableSites(FineTuneMethod method) {
         if (method instanceof AdapterMethod) {
             throw new IllegalArgumentException("bottleneck adapters cannot be merged into the model: they add a nonlinear "
                     + "block that no Llama weight can express; serve them with --adapter instead");
@@ -30,23 +45,17 @@ public final class Merger {
             throw new IllegalArgumentException("a prefix-tuning adapter cannot be merged into the model: its virtual "
                     + "keys/values are not weights of the base architecture; serve it with --adapter instead");
         }
-        try (Arena arena = new Arena()) {
-            Map<String, Tensor> merged = new HashMap<>();
-            if (method instanceof LoraMethod lora) {
-                for (LoraMethod.Site s : lora.sites()) {
-                    LoraProjection p = s.projection();
-                    Parameter w = p.base().weight();
-                    merged.put(w.name(), mergedWeight(model.ops(), p, arena));
-                }
-            } else if (method != null && !(method instanceof FullMethod)) {
-                throw new IllegalArgumentException("cannot merge fine-tuning method '" + method.name() + "'");
-            }
-            ModelDirWriter.write(outDir, model, merged, source);
+        Map<String, LoraProjection> sites = new LinkedHashMap<>();
+        if (method instanceof LoraMethod lora) {
+            for (LoraMethod.Site s : lora.sites()) sites.put(s.projection().base().weight().name(), s.projection());
+        } else if (method != null && !(method instanceof FullMethod)) {
+            throw new IllegalArgumentException("cannot merge fine-tuning method '" + method.name() + "'");
         }
+        return sites;
     }
 
     /** W + scale·B·A as a new tensor; the model keeps its own weights. */
-    static Tensor mergedWeight(Ops ops, LoraProjection p, Arena arena) {
+    public static Tensor mergedWeight(Ops ops, LoraProjection p, Arena arena) {
         int out = p.outFeatures(), in = p.inFeatures(), r = p.rank();
         Tensor w = arena.f32(out, in);
         w.copyFrom(p.base().weight().value());

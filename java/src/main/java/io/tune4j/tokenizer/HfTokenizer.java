@@ -208,6 +208,11 @@ public final class HfTokenizer implements Tokenizer {
         return bosId;
     }
 
+    /** The tokenizer.json this tokenizer was loaded from. */
+    public Path path() {
+        return path;
+    }
+
     /** Whether encode(text, true) prepends BOS (tokenizer_config.json's add_bos_token). */
     public boolean addsBos() {
         return addBosToken;
