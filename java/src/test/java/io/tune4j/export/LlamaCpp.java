@@ -29,7 +29,7 @@ final class LlamaCpp implements AutoCloseable {
         }
         try {
             model = new LlamaModel(new ModelParameters().setModel(gguf.toString()).setCtxSize(256).setThreads(2)
-                    .setGpuLayers(0).setParallel(1).skipWarmup());
+                    .setParallel(1).skipWarmup());
         } catch (RuntimeException e) {
             throw new AssertionError("llama.cpp did not load " + gguf + ": " + e + "\n" + log(), e);
         }
