@@ -1,6 +1,7 @@
 package io.tune4j.cli;
 
 import io.tune4j.export.GgufExporter;
+import io.tune4j.export.GgufLoraExporter;
 import io.tune4j.export.GgufType;
 import io.tune4j.model.LoadedModel;
 import io.tune4j.model.ModelLocator;
@@ -25,6 +26,10 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--adapter", paramLabel = "DIR", description = "LoRA adapter to merge into the weights first")
     Path adapter;
 
+    @Option(names = "--lora-only", description = "write the LoRA adapter alone as a GGUF LoRA (llama.cpp --lora) "
+            + "instead of merging it")
+    boolean loraOnly;
+
     @Option(names = "--format", defaultValue = "gguf", description = "output format: gguf (default)")
     String format;
 
@@ -44,14 +49,16 @@ final class ExportCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--format: unknown format '" + format + "'; expected gguf");
         }
         GgufType type = GgufType.parse(dtype);
+        if (loraOnly && adapter == null) throw new IllegalArgumentException("--lora-only needs --adapter DIR");
         checkWritable(out);  // before minutes of loading
         Path source = ModelLocator.resolve(model.model);
-        String modelName = name != null ? name : defaultName(source);
+        String modelName = name != null ? name : defaultName(loraOnly ? adapter : source);
         long t0 = System.nanoTime();
         GgufExporter.Result r;
         try (LoadedModel m = LoadedModel.load(source, model.tokenizer, io.tune4j.ops.cpu.CpuOps.INSTANCE);
              FineTuneMethod method = adapter == null ? null : Adapters.load(adapter, m.model())) {
-            r = GgufExporter.export(m, method, type, modelName, out);
+            r = loraOnly ? GgufLoraExporter.export(m, method, type, modelName, out)
+                    : GgufExporter.export(m, method, type, modelName, out);
         }
         System.err.printf(Locale.ROOT, "tune4j: wrote %s (%d tensors, %.1f MB, %s%s) in %.1f s%n", r.file(), r.tensors(),
                 r.bytes() / 1e6, type.cliName(), r.fellBackToF16().isEmpty() ? ""

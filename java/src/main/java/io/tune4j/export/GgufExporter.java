@@ -114,7 +114,7 @@ public final class GgufExporter {
     }
 
     /** Rows of t, reordered to llama.cpp's interleaved RoPE pairs when heads > 0. */
-    private static GgufWriter.RowReader rows(Tensor t, int heads, Arena owner) {
+    static GgufWriter.RowReader rows(Tensor t, int heads, Arena owner) {
         FloatBuffer fb = t.floats();
         long[] shape = t.shape();
         if (shape.length == 1) {

@@ -24,12 +24,19 @@ final class LlamaCpp implements AutoCloseable {
     private final LlamaModel model;
 
     LlamaCpp(Path gguf) {
+        this(gguf, null);
+    }
+
+    /** The model in gguf with, when lora is not null, that GGUF LoRA applied at scale 1. */
+    LlamaCpp(Path gguf, Path lora) {
         synchronized (LOG) {
             LOG.clear();
         }
         try {
-            model = new LlamaModel(new ModelParameters().setModel(gguf.toString()).setCtxSize(256).setThreads(2)
-                    .setParallel(1).skipWarmup());
+            ModelParameters p = new ModelParameters().setModel(gguf.toString()).setCtxSize(256).setThreads(2)
+                    .setParallel(1).skipWarmup();
+            if (lora != null) p.addLoraAdapter(lora.toString());
+            model = new LlamaModel(p);
         } catch (RuntimeException e) {
             throw new AssertionError("llama.cpp did not load " + gguf + ": " + e + "\n" + log(), e);
         }
