@@ -232,10 +232,16 @@ public final class GgufTokenizer {
         return null;
     }
 
-    /** llama.cpp's name of a byte-level pre-tokenizer: Llama 3's split regex, else GPT-2's default. */
+    /**
+     * llama.cpp's name of a byte-level pre-tokenizer: Llama 3's split regex is "llama-bpe", a plain
+     * ByteLevel that splits with its own (GPT-2's) regex is "gpt-2", anything else llama.cpp's default.
+     */
     private static String preTokenizerName(JsonNode pre) {
         String regex = findField(pre, "Regex");
         if (regex != null && regex.startsWith(LLAMA3_SPLIT)) return "llama-bpe";
+        if (regex == null && "ByteLevel".equals(pre.path("type").asText()) && pre.path("use_regex").asBoolean(true)) {
+            return "gpt-2";
+        }
         return "default";
     }
 
