@@ -102,4 +102,27 @@ class GgufExportLlamaCppTest {
             assertEquals(tuned, l.greedy(PROMPT, TOKENS), LlamaCpp.log());
         }
     }
+
+    @Test
+    void mergedExportCarriesModulesToSaveAndLoraOnlyRefusesThem() {
+        Path run = tmp.resolve("run-norm");
+        Cli.Run r = Cli.run("finetune", "--model", hfModel(),
+                "--data", Fixtures.require("data/shakespeare/input.txt").toString(), "--text-mode", "whole-file",
+                "--method", "lora", "--modules-to-save", "norm", "--max-steps", "12", "--batch-size", "4",
+                "--seq-len", "64", "--lr", "5e-3", "--val-split", "0", "--out", run.toString());
+        assertEquals(0, r.code(), r.err());
+        Path adapter = run.resolve("adapter");
+        String tuned = Cli.greedy(PROMPT, TOKENS, "--model", hfModel(), "--adapter", adapter.toString());
+        assertNotEquals(Cli.greedy(PROMPT, TOKENS, "--model", hfModel()), tuned);
+        Path gguf = export("--model", hfModel(), "--adapter", adapter.toString(), "--dtype", "f32");
+        try (LlamaCpp l = new LlamaCpp(gguf)) {
+            assertEquals(tuned, l.greedy(PROMPT, TOKENS), LlamaCpp.log());
+        }
+        Path lora = tmp.resolve("norm-lora.gguf");
+        Cli.Run bad = Cli.run("export", "--model", hfModel(), "--adapter", adapter.toString(), "--lora-only",
+                "--out", lora.toString());
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("modules_to_save") && bad.err().contains("without --lora-only"), bad.err());
+        assertTrue(!java.nio.file.Files.exists(lora));
+    }
 }
