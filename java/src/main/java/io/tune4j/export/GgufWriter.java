@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -206,10 +205,6 @@ public final class GgufWriter {
                     rr.row((int) r, row);
                     s.encode(row, t.type);
                 }
-            } catch (RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new IOException(t.name + ": " + e.getMessage(), e);
             }
             s.padTo(dataStart + align(s.position() - dataStart));
         }
@@ -320,10 +315,5 @@ public final class GgufWriter {
                 TensorEncoder.encode(row, i, n, type, buf);
             }
         }
-    }
-
-    @Override
-    public String toString() {
-        return "GgufWriter" + Arrays.toString(tensors.stream().map(Tensor::name).toArray());
     }
 }

@@ -127,4 +127,26 @@ class ExportCommandTest {
                 "--out", tmp.resolve("p.gguf").toString()), "prefix-tuning adapter cannot be merged");
         assertNothingWritten();
     }
+
+    @Test
+    void chatTemplateAndPadTokenComeFromTokenizerConfig() throws IOException {
+        Path dir = tmp.resolve("chat");
+        Files.createDirectories(dir);
+        for (String f : List.of("model.safetensors", "tokenizer.json", "config.json")) {
+            Files.copy(Path.of(model()).resolve(f), dir.resolve(f));
+        }
+        String template = "{% for m in messages %}<<{{ m['role'] }}: {{ m['content'] }}>>{% endfor %}";
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"bos_token\": \"<s>\", \"eos_token\": \"</s>\", "
+                + "\"pad_token\": \"<unk>\", \"add_bos_token\": true, \"chat_template\": "
+                + new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(template) + "}");
+        Path out = tmp.resolve("chat.gguf");
+        Cli.Run r = Cli.run("export", "--model", dir.toString(), "--dtype", "f16", "--name", "my-chat", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        GgufReader g = new GgufReader(out);
+        assertEquals(template, g.kv.get("tokenizer.chat_template"));
+        assertEquals(0L, g.kv.get("tokenizer.ggml.padding_token_id"));
+        assertEquals("my-chat", g.kv.get("general.name"));
+        assertEquals(1L, g.kv.get("general.file_type"));
+        assertFalse(new GgufReader(tmp.resolve("chat.gguf")).kv.containsKey("tokenizer.ggml.merges"));
+    }
 }
