@@ -10,10 +10,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -148,6 +151,7 @@ public final class GgufWriter {
                 writeTo(ch);
                 ch.force(true);
             }
+            publishPermissions(tmp, abs);
             AtomicFiles.move(tmp, abs);
             done = true;
             AtomicFiles.syncDirectory(dir);
@@ -161,6 +165,20 @@ public final class GgufWriter {
                     // best effort; the temporary name never replaces out
                 }
             }
+        }
+    }
+
+    /**
+     * A temporary file is created owner-only; the export is a model to hand to other programs (a
+     * llama.cpp or Ollama service user), so it gets the replaced file's permissions, or rw-r--r--.
+     */
+    private static void publishPermissions(Path tmp, Path target) {
+        try {
+            Set<PosixFilePermission> perms = Files.exists(target) ? Files.getPosixFilePermissions(target)
+                    : PosixFilePermissions.fromString("rw-r--r--");
+            Files.setPosixFilePermissions(tmp, perms);
+        } catch (UnsupportedOperationException | IOException ignored) {
+            // not a POSIX file system: the platform's default stands
         }
     }
 

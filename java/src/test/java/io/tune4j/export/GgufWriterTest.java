@@ -69,6 +69,8 @@ class GgufWriterTest {
             assertEquals(x, dq[i], 0.5f / 127 + 1e-3f, "element " + i);
         }
         assertEquals(g.dataStart + g.tensors.get("h").offset() + 32, g.fileSize, "last tensor padded to the alignment");
+        assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(f)),
+                "readable by the programs it is exported for");
     }
 
     @Test
