@@ -29,6 +29,10 @@ class GgufExportRandomLlamaTest {
     Path tmp;
 
     private Path randomModel() throws IOException {
+        return randomModel("null");
+    }
+
+    private Path randomModel(String ropeScaling) throws IOException {
         Path dir = tmp.resolve("random-llama");
         Files.createDirectories(dir);
         Path tok = Fixtures.require("tokenizers/llama2");
@@ -39,8 +43,8 @@ class GgufExportRandomLlamaTest {
                  "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4,
                  "num_key_value_heads": 2, "head_dim": 32, "max_position_embeddings": 256, "rms_norm_eps": 1e-6,
                  "rope_theta": 10000.0, "hidden_act": "silu", "tie_word_embeddings": false,
-                 "bos_token_id": 1, "eos_token_id": 2}
-                """);
+                 "bos_token_id": 1, "eos_token_id": 2, "rope_scaling": %s}
+                """.formatted(ropeScaling));
         LlamaConfig c = LlamaConfigReader.read(dir);
         try (Arena arena = new Arena()) {
             SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
@@ -71,6 +75,26 @@ class GgufExportRandomLlamaTest {
              HfTokenizer t = HfTokenizer.load(model.resolve("tokenizer.json"))) {
             for (String s : texts) assertArrayEquals(t.encode(s, false), l.encode(s), s);
             assertEquals(expected, l.greedy("Hello world", 20), LlamaCpp.log());
+        }
+    }
+
+    /** Llama 3.1's scaling (rope_freqs.weight, here over all three wavelength regimes) and linear scaling. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {
+            "{\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, "
+                    + "\"original_max_position_embeddings\": 64}",
+            "{\"type\": \"linear\", \"factor\": 4.0}"})
+    void scaledRopeGeneratesAsTune4j(String ropeScaling) throws IOException {
+        Path model = randomModel(ropeScaling);
+        Path gguf = tmp.resolve("rope.gguf");
+        Cli.Run r = Cli.run("export", "--model", model.toString(), "--dtype", "f32", "--out", gguf.toString());
+        assertEquals(0, r.code(), r.err());
+        GgufReader g = new GgufReader(gguf);
+        assertEquals(ropeScaling.contains("llama3"), g.tensors.containsKey("rope_freqs.weight"));
+        String prompt = "Once upon a time in a land far away, there lived a very old king who";
+        String expected = Cli.greedy(prompt, 24, "--model", model.toString());
+        try (LlamaCpp l = new LlamaCpp(gguf)) {
+            assertEquals(expected, l.greedy(prompt, 24), LlamaCpp.log());
         }
     }
 }
