@@ -29,10 +29,11 @@ class GgufExportRandomLlamaTest {
     Path tmp;
 
     private Path randomModel() throws IOException {
-        return randomModel("null");
+        return randomModel("\"head_dim\": 32");
     }
 
-    private Path randomModel(String ropeScaling) throws IOException {
+    /** extraFields: more config.json fields, e.g. "rope_scaling": {...}. */
+    private Path randomModel(String extraFields) throws IOException {
         Path dir = tmp.resolve("random-llama");
         Files.createDirectories(dir);
         Path tok = Fixtures.require("tokenizers/llama2");
@@ -41,10 +42,10 @@ class GgufExportRandomLlamaTest {
         Files.writeString(dir.resolve("config.json"), """
                 {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 32000,
                  "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4,
-                 "num_key_value_heads": 2, "head_dim": 32, "max_position_embeddings": 256, "rms_norm_eps": 1e-6,
+                 "num_key_value_heads": 2, "max_position_embeddings": 256, "rms_norm_eps": 1e-6,
                  "rope_theta": 10000.0, "hidden_act": "silu", "tie_word_embeddings": false,
-                 "bos_token_id": 1, "eos_token_id": 2, "rope_scaling": %s}
-                """.formatted(ropeScaling));
+                 "bos_token_id": 1, "eos_token_id": 2, %s}
+                """.formatted(extraFields));
         LlamaConfig c = LlamaConfigReader.read(dir);
         try (Arena arena = new Arena()) {
             SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
@@ -85,13 +86,28 @@ class GgufExportRandomLlamaTest {
                     + "\"original_max_position_embeddings\": 64}",
             "{\"type\": \"linear\", \"factor\": 4.0}"})
     void scaledRopeGeneratesAsTune4j(String ropeScaling) throws IOException {
-        Path model = randomModel(ropeScaling);
+        Path model = randomModel("\"head_dim\": 32, \"rope_scaling\": " + ropeScaling);
         Path gguf = tmp.resolve("rope.gguf");
         Cli.Run r = Cli.run("export", "--model", model.toString(), "--dtype", "f32", "--out", gguf.toString());
         assertEquals(0, r.code(), r.err());
         GgufReader g = new GgufReader(gguf);
         assertEquals(ropeScaling.contains("llama3"), g.tensors.containsKey("rope_freqs.weight"));
         String prompt = "Once upon a time in a land far away, there lived a very old king who";
+        String expected = Cli.greedy(prompt, 24, "--model", model.toString());
+        try (LlamaCpp l = new LlamaCpp(gguf)) {
+            assertEquals(expected, l.greedy(prompt, 24), LlamaCpp.log());
+        }
+    }
+
+    /** With head_dim = hidden / heads: llama.cpp 4.2.0 wants attn_q.bias to be hidden_size long. */
+    @Test
+    void attentionBiasesAreExportedAndUsed() throws IOException {
+        Path model = randomModel("\"attention_bias\": true");
+        Path gguf = tmp.resolve("bias.gguf");
+        Cli.Run r = Cli.run("export", "--model", model.toString(), "--dtype", "f32", "--out", gguf.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(new GgufReader(gguf).tensors.containsKey("blk.1.attn_k.bias"));
+        String prompt = "The old king said";
         String expected = Cli.greedy(prompt, 24, "--model", model.toString());
         try (LlamaCpp l = new LlamaCpp(gguf)) {
             assertEquals(expected, l.greedy(prompt, 24), LlamaCpp.log());
