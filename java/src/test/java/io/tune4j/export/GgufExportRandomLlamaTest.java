@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A random Llama with the 32000-token byte-fallback BPE tokenizer.json fixture (tokenizers/llama2),
- * an untied LM head and head_dim set apart from hidden_size / heads: llama.cpp must tokenize as tune4j does and generate its text.
+ * an untied LM head and head_dim set apart from hidden_size / heads: llama.cpp must tokenize as
+ * tune4j does and generate its text.
  */
 class GgufExportRandomLlamaTest {
     @TempDir
