@@ -114,7 +114,7 @@ class PreferenceLossTest {
         var losses = torch.log_sigmoid(z).neg();
         var loss = losses.sum();
         String what = "dpo " + rnd;
-        close(what + " loss", new float[] {(float) r.lossSum()}, TorchRef.values(loss), 1e-9);
+        close(what + " loss", new float[] {(float) r.lossSum()}, TorchRef.values(loss), 1e-6); // compared as floats
         close(what + " margin", new float[] {(float) r.marginSum()}, TorchRef.values(z.sum()), 1e-6);
         double correct = 0;
         for (double v : TorchRef.values(z)) if (v > 0) correct++;
