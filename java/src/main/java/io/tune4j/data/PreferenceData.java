@@ -43,6 +43,13 @@ public record PreferenceData(List<TokenizedPair> train, List<TokenizedPair> vali
         return !rs.isEmpty() && PreferenceRecords.isPreference(rs.get(0));
     }
 
+    /** The template for a file of pairs when none is named: alpaca for prompt records, the chat default for chats. */
+    public static String defaultTemplate(Path file, DataFormat format, Path modelDir) {
+        List<RawRecord> rs = RecordReader.read(file, format, TextMode.PARAGRAPHS, new BadRecords(true));
+        boolean instruction = !rs.isEmpty() && rs.get(0).fields().has("prompt");
+        return Templates.defaultFor(instruction ? FieldMapping.Kind.ALPACA : FieldMapping.Kind.CHAT, modelDir);
+    }
+
     private static List<TokenizedPair> read(Path file, DataFormat format, PreferenceTokenizer pt, BadRecords bad, int[] counts) {
         List<TokenizedPair> out = new ArrayList<>();
         for (RawRecord r : RecordReader.read(file, format, TextMode.PARAGRAPHS, bad)) {

@@ -1,14 +1,9 @@
 package io.tune4j.finetune;
 
-import io.tune4j.data.BadRecords;
-import io.tune4j.data.FieldMapping;
 import io.tune4j.data.PreferenceBatchSource;
 import io.tune4j.data.PreferenceData;
 import io.tune4j.data.PromptTemplate;
-import io.tune4j.data.RawRecord;
-import io.tune4j.data.RecordReader;
 import io.tune4j.data.Templates;
-import io.tune4j.data.TextMode;
 import io.tune4j.eval.BeforeAfterReport;
 import io.tune4j.eval.EvalReport;
 import io.tune4j.eval.PreferenceEval;
@@ -19,7 +14,6 @@ import io.tune4j.train.TrainConfig;
 import io.tune4j.train.TrainResult;
 import io.tune4j.train.Trainer;
 import io.tune4j.train.TrainingListener;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -37,7 +31,8 @@ final class PreferenceRun {
     static FineTuneResult run(Context x) {
         DataSpec d = x.spec().data();
         Path trainFile = Path.of(d.train());
-        PromptTemplate template = Templates.byName(templateName(d, trainFile, x.modelDir()), x.modelDir());
+        PromptTemplate template = Templates.byName(d.template() != null ? d.template()
+                : PreferenceData.defaultTemplate(trainFile, d.dataFormat(), x.modelDir()), x.modelDir());
         PreferenceData data = PreferenceData.load(new PreferenceData.Spec(trainFile,
                 d.validation() == null ? null : Path.of(d.validation()), d.valSplit() == null ? 0 : d.valSplit(),
                 d.dataFormat(), template, x.seqLen(), x.config().seed(), Boolean.TRUE.equals(d.skipBadRecords())),
@@ -80,11 +75,4 @@ final class PreferenceRun {
                 new EvalReport.Counts(r.pairs(), null, null, null, null, null, null, null, null), null, null);
     }
 
-    /** The spec's template, else alpaca for prompt records and the chat default for conversations. */
-    private static String templateName(DataSpec d, Path trainFile, Path modelDir) {
-        if (d.template() != null) return d.template();
-        List<RawRecord> rs = RecordReader.read(trainFile, d.dataFormat(), TextMode.PARAGRAPHS, new BadRecords(true));
-        boolean instruction = !rs.isEmpty() && rs.get(0).fields().has("prompt");
-        return Templates.defaultFor(instruction ? FieldMapping.Kind.ALPACA : FieldMapping.Kind.CHAT, modelDir);
-    }
 }

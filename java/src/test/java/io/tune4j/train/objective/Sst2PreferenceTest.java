@@ -60,7 +60,7 @@ class Sst2PreferenceTest {
 
     @Test
     void dpoRaisesHeldOutPreferenceAccuracy(@TempDir Path tmp) throws IOException {
-        run(tmp, TrainConfig.builder().objective(Objective.DPO).beta(0.1).lr(Double.parseDouble(System.getProperty("sst2.lr", "5e-3"))), 8);
+        run(tmp, TrainConfig.builder().objective(Objective.DPO).beta(Double.parseDouble(System.getProperty("sst2.beta", "0.1"))).lr(Double.parseDouble(System.getProperty("sst2.lr", "5e-3"))), 8);
     }
 
     @Test
@@ -82,13 +82,16 @@ class Sst2PreferenceTest {
             assertEquals(DEV_PAIRS, before.pairs());
             TrainConfig tc = config.maxSteps(Integer.getInteger("sst2.steps", 600)).warmupSteps(20).schedule(TrainConfig.Schedule.COSINE).evalEvery(-1)
                     .threads(2).build();
-            try (LoraMethod lora = new LoraMethod(new LoraConfig(r, 2f * r, 0f, io.tune4j.peft.PeftFiles.MODULES, false, 3))) {
+            boolean full = "full".equals(System.getProperty("sst2.method"));
+            try (io.tune4j.peft.FineTuneMethod lora = full ? new io.tune4j.peft.FullMethod(null)
+                    : new LoraMethod(new LoraConfig(r, 2f * r, 0f, io.tune4j.peft.PeftFiles.MODULES, false, 3))) {
                 long t0 = System.nanoTime();
                 TrainResult tr = Trainer.builder().model(m.model()).method(lora).train(trainBatches).validation(devBatches)
                         .config(tc).outputDir(tmp.resolve("run")).progress(false).build().run();
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 lora.setTraining(false);
                 PreferenceEval.Result after = PreferenceEval.evaluate(m.model(), devBatches, 0);
+                System.err.println("train pairs after: " + PreferenceEval.evaluate(m.model(), trainBatches, 25).summary());
                 List<StepMetrics> ms = MetricsLog.read(tmp.resolve("run/metrics.jsonl"));
                 StepMetrics last = ms.get(ms.size() - 1);
                 System.err.printf("%s: base %s; tuned %s; %d steps in %.1f s; last step loss %.4f margins %.4f accuracy %.3f "
