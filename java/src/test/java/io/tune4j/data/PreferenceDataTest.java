@@ -2,7 +2,6 @@ package io.tune4j.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -77,8 +76,10 @@ class PreferenceDataTest {
         assertTrue(cut.chosen().length() <= 32 && cut.rejected().length() <= 32);
         assertEquals(Truncation.targets(full.chosen()), Truncation.targets(cut.chosen()));
         assertEquals(Truncation.targets(full.rejected()), Truncation.targets(cut.rejected()));
-        // a sequence too short to hold any response token leaves the pair out
-        assertNull(new PreferenceTokenizer(new AlpacaTemplate(), et, 2).tokenize(p));
+        // the shortest sequence still holds BOS and the first response token of each side
+        TokenizedPair tiny = new PreferenceTokenizer(new AlpacaTemplate(), et, 2).tokenize(p);
+        assertEquals(1, Truncation.targets(tiny.chosen()));
+        assertEquals(1, Truncation.targets(tiny.rejected()));
     }
 
     @Test

@@ -30,12 +30,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * End to end: a preference set made from SST-2 (prompt "Review: ...\nSentiment:", chosen the true label's
+ * End to end: a preference set made from SST-2 phrases (see {@link #CUES}) (prompt "Review: ...\nSentiment:", chosen the true label's
  * word, rejected the other) trains the stories260K fixture with LoRA + DPO and with ORPO, and the held-out
  * preference accuracy rises above the base model's.
  */
 class Sst2PreferenceTest {
-    static final int TRAIN_PAIRS = Integer.getInteger("sst2.pairs", 2000), DEV_PAIRS = 200, SEQ_LEN = 48;
+    static final int TRAIN_PAIRS = 2000, DEV_PAIRS = 200, SEQ_LEN = 48;
 
     /**
      * The phrases kept: short ones with exactly one common sentiment word. A 260K-parameter model trained on
@@ -78,31 +78,18 @@ class Sst2PreferenceTest {
 
     @Test
     void dpoRaisesHeldOutPreferenceAccuracy(@TempDir Path tmp) throws IOException {
-        run(tmp, TrainConfig.builder().objective(Objective.DPO).beta(Double.parseDouble(System.getProperty("sst2.beta", "0.1"))).lr(Double.parseDouble(System.getProperty("sst2.lr", "5e-3"))), 8);
+        // a higher rate makes DPO push both responses' log-probabilities down together (5e-3: no held-out gain)
+        run(tmp, TrainConfig.builder().objective(Objective.DPO).beta(0.1).lr(1e-3), 8);
     }
 
     @Test
     void orpoRaisesHeldOutPreferenceAccuracy(@TempDir Path tmp) throws IOException {
-        run(tmp, TrainConfig.builder().objective(Objective.ORPO).orpoLambda(0.5).lr(Double.parseDouble(System.getProperty("sst2.lr", "5e-3"))), 8);
+        run(tmp, TrainConfig.builder().objective(Objective.ORPO).orpoLambda(0.5).lr(5e-3), 8);
     }
 
     private void run(Path tmp, TrainConfig.Builder config, int r) throws IOException {
         Path train = pairs(Fixtures.require("data/sst2/train.tsv"), TRAIN_PAIRS, tmp.resolve("train.jsonl"));
         Path dev = pairs(Fixtures.require("data/sst2/dev.tsv"), DEV_PAIRS, tmp.resolve("dev.jsonl"));
-        if (Boolean.getBoolean("sst2.synthetic")) {
-            java.util.Random rnd = new java.util.Random(5);
-            String[] fill = {"the", "cat", "dog", "ran", "a", "big", "red", "ball", "sun", "tree", "girl", "boy"};
-            for (Path f : new Path[] {train, dev}) {
-                StringBuilder sb = new StringBuilder();
-                for (int i = 0; i < (f == train ? TRAIN_PAIRS : DEV_PAIRS); i++) {
-                    boolean pos = rnd.nextBoolean();
-                    String t = fill[rnd.nextInt(12)] + " " + (pos ? "good" : "bad") + " " + fill[rnd.nextInt(12)];
-                    sb.append("{\"prompt\": \"Review: " + t + "\\nSentiment:\", \"chosen\": \"" + (pos ? " positive" : " negative")
-                            + "\", \"rejected\": \"" + (pos ? " negative" : " positive") + "\"}\n");
-                }
-                Files.writeString(f, sb.toString());
-            }
-        }
         try (LoadedModel m = LoadedModel.load(Fixtures.require("models/stories260K-hf"), null, CpuOps.INSTANCE)) {
             PreferenceData data = PreferenceData.load(new PreferenceData.Spec(train, dev, 0, DataFormat.JSONL,
                     new RawTemplate(), SEQ_LEN, 1, false), m.tokenizer());
@@ -112,18 +99,15 @@ class Sst2PreferenceTest {
             PreferenceBatchSource devBatches = new PreferenceBatchSource(data.validation(), batch, SEQ_LEN, 1, 0);
             PreferenceEval.Result before = PreferenceEval.evaluate(m.model(), devBatches, 0);
             assertEquals(DEV_PAIRS, before.pairs());
-            TrainConfig tc = config.maxSteps(Integer.getInteger("sst2.steps", 600)).warmupSteps(20).schedule(TrainConfig.Schedule.COSINE).evalEvery(-1)
+            TrainConfig tc = config.maxSteps(400).warmupSteps(20).schedule(TrainConfig.Schedule.COSINE).evalEvery(-1)
                     .threads(2).build();
-            boolean full = "full".equals(System.getProperty("sst2.method"));
-            try (io.tune4j.peft.FineTuneMethod lora = full ? new io.tune4j.peft.FullMethod(null)
-                    : new LoraMethod(new LoraConfig(r, 2f * r, 0f, io.tune4j.peft.PeftFiles.MODULES, false, 3))) {
+            try (LoraMethod lora = new LoraMethod(new LoraConfig(r, 2f * r, 0f, io.tune4j.peft.PeftFiles.MODULES, false, 3))) {
                 long t0 = System.nanoTime();
                 TrainResult tr = Trainer.builder().model(m.model()).method(lora).train(trainBatches).validation(devBatches)
                         .config(tc).outputDir(tmp.resolve("run")).progress(false).build().run();
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 lora.setTraining(false);
                 PreferenceEval.Result after = PreferenceEval.evaluate(m.model(), devBatches, 0);
-                System.err.println("train pairs after: " + PreferenceEval.evaluate(m.model(), trainBatches, 25).summary());
                 List<StepMetrics> ms = MetricsLog.read(tmp.resolve("run/metrics.jsonl"));
                 StepMetrics last = ms.get(ms.size() - 1);
                 System.err.printf("%s: base %s; tuned %s; %d steps in %.1f s; last step loss %.4f margins %.4f accuracy %.3f "
@@ -134,7 +118,7 @@ class Sst2PreferenceTest {
                 assertNotNull(last.rewardsMargins());
                 assertNotNull(last.valRewardsAccuracy());
                 assertTrue(Files.readString(tmp.resolve("run/metrics.jsonl")).contains("\"rewards/accuracy\""));
-                assertTrue(after.accuracy() > before.accuracy() + 0.05,
+                assertTrue(after.accuracy() > before.accuracy() + 0.15,
                         tc.objective().id() + ": held-out preference accuracy " + before.accuracy() + " -> " + after.accuracy());
             }
         }
