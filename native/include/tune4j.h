@@ -174,6 +174,27 @@ int t4j_cross_entropy(float* losses, float* logits, const int32_t* targets, int 
 int t4j_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float* h, const float* w,
                              const int32_t* targets, int M, int d, int V, float grad_scale, float* ws, int block_rows);
 
+/* Per-sequence log-likelihoods through the LM head: the batch is B sequences of T rows (h [B*T,d]); logp[b] gets
+ * the summed log p(target) over the counted rows of sequence b and counts[b] their number. With dh/dw (they
+ * accumulate) and seq_weight [B], the gradient of sum_b seq_weight[b] * logp[b] is added. Returns the counted rows. */
+int t4j_lmhead_sequence_logprobs(double* logp, int32_t* counts, float* dh, float* dw, const float* h, const float* w,
+                                 const int32_t* targets, const float* seq_weight, int B, int T, int d, int V, float* ws,
+                                 int block_rows);
+
+/* ---- preference.cpp: preference losses over N pairs of summed sequence log-probs, fused with their gradients.
+ * Pairs whose chosen or rejected sequence has no counted tokens are skipped (zero gradient). grad_* [N] (NULL
+ * to skip) get grad_scale * dloss/dlogp per sequence. sums[5]: loss, reward margin, pairs ranked right, chosen
+ * and rejected log-probs, each summed over the counted pairs. Return the number of counted pairs.
+ * DPO: -log sigma(beta * ((pc - rc) - (pr - rr))), rewards beta * (policy - reference).
+ * ORPO: -pc/nc - lambda * log sigma(log odds(pc/nc) - log odds(pr/nr)), odds(a) = e^a / (1 - e^a);
+ *       its margin and ranking use the length-normalised log-probs. */
+int t4j_dpo_loss(double* sums, double* grad_chosen, double* grad_rejected, const double* policy_chosen,
+                 const double* policy_rejected, const double* ref_chosen, const double* ref_rejected,
+                 const int32_t* n_chosen, const int32_t* n_rejected, int N, double beta, double grad_scale);
+int t4j_orpo_loss(double* sums, double* grad_chosen, double* grad_rejected, const double* policy_chosen,
+                  const double* policy_rejected, const int32_t* n_chosen, const int32_t* n_rejected, int N,
+                  double lambda, double grad_scale);
+
 /* ---- optim.cpp ---- */
 /* AdamW with decoupled weight decay and bias correction; step counts from 1. */
 void t4j_adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2,

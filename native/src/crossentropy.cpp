@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <vector>
 
 #include "gemm.h"
 
@@ -112,4 +113,57 @@ int t4j_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float
     loss_out[0] = total;
     loss_out[1] = counted;
     return counted;
+}
+
+int t4j_lmhead_sequence_logprobs(double* logp, int32_t* counts, float* dh, float* dw, const float* h, const float* w,
+                                 const int32_t* targets, const float* seq_weight, int B, int T, int d, int V, float* ws,
+                                 int block_rows) {
+    if (B < 0 || T <= 0 || d <= 0 || V <= 0 || block_rows <= 0 || !logp || !counts) return T4J_EINVAL;
+    const int M = B * T;
+    int rc = check_targets(targets, M, V);
+    if (rc != T4J_OK) return rc;
+    const bool grad = (dh || dw) && seq_weight;
+    if ((dh || dw) && !seq_weight) return T4J_EINVAL;
+    std::fill(logp, logp + B, 0.0);
+    std::fill(counts, counts + B, 0);
+    const int rows = std::min(block_rows, std::max(M, 1));
+    const t4j::GemmB logits_w(true, d, V, w, d, rows);
+    std::optional<t4j::GemmB> dh_w;
+    if (grad && dh) dh_w.emplace(false, V, d, w, d, rows);
+    // rows of a block are reduced in parallel into row_lp, then added in row order: the per-sequence sums do
+    // not depend on the thread count
+    std::vector<double> row_lp(rows);
+    for (int r0 = 0; r0 < M; r0 += block_rows) {
+        const int br = std::min(block_rows, M - r0);
+        const float* hb = h + static_cast<int64_t>(r0) * d;
+        logits_w.multiply(false, br, 1.0f, hb, d, 0.0f, ws, V);
+        int block_count = 0;
+#pragma omp parallel for schedule(static) reduction(+ : block_count)
+        for (int i = 0; i < br; i++) {
+            float* x = ws + static_cast<int64_t>(i) * V;
+            const int t = targets[r0 + i];
+            const float wgt = grad ? seq_weight[(r0 + i) / T] : 0.0f;
+            row_lp[i] = 0.0;
+            if (t == T4J_IGNORE_INDEX) {
+                if (grad) std::fill(x, x + V, 0.0f);
+                continue;
+            }
+            // d(wgt * log p)/dlogits = -wgt * (softmax - onehot): the cross-entropy gradient scaled by -wgt
+            row_lp[i] = -row_ce(x, V, t, -wgt);
+            if (grad && wgt == 0.0f) std::fill(x, x + V, 0.0f);
+            block_count++;
+        }
+        for (int i = 0; i < br; i++) {
+            const int b = (r0 + i) / T;
+            if (targets[r0 + i] == T4J_IGNORE_INDEX) continue;
+            logp[b] += row_lp[i];
+            counts[b]++;
+        }
+        if (!grad || block_count == 0) continue;
+        if (dh) dh_w->multiply(false, br, 1.0f, ws, V, 1.0f, dh + static_cast<int64_t>(r0) * d, d);
+        if (dw) t4j::gemm(true, false, V, d, br, 1.0f, ws, V, hb, d, 1.0f, dw, d);
+    }
+    int total = 0;
+    for (int b = 0; b < B; b++) total += counts[b];
+    return total;
 }

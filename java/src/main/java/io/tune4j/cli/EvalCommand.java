@@ -9,6 +9,10 @@ import io.tune4j.eval.EvalReport;
 import io.tune4j.eval.Evaluator;
 import io.tune4j.eval.Metric;
 import io.tune4j.data.DataLoss;
+import io.tune4j.data.PreferenceBatchSource;
+import io.tune4j.data.PreferenceData;
+import io.tune4j.data.Templates;
+import io.tune4j.eval.PreferenceEval;
 import io.tune4j.finetune.DataSpec;
 import io.tune4j.finetune.FineTuneRun;
 import io.tune4j.finetune.ValidationData;
@@ -104,6 +108,10 @@ final class EvalCommand implements Callable<Integer> {
         Path modelPath = ModelLocator.resolve(model.model);
         Path modelDir = Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent();
         try (LoadedModel m = LoadedModel.load(modelPath, model.tokenizer, io.tune4j.ops.cpu.CpuOps.INSTANCE)) {
+            if (PreferenceData.isPreferenceFile(data, spec.dataFormat())) {
+                preferenceAccuracy(m, spec, modelDir, out);
+                return 0;
+            }
             ValidationData v = ValidationData.read(spec, data, m, modelDir, limit, batchSize, seed);
             System.err.print(v.report().summary());
             if (spec.strict()) DataLoss.requireNone(v.report());
@@ -118,6 +126,26 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Records that are (chosen, rejected) pairs: the fraction whose chosen response the model finds more likely. */
+    private void preferenceAccuracy(LoadedModel m, DataSpec spec, Path modelDir, PrintStream out) throws Exception {
+        String template = spec.template() != null ? spec.template() : PreferenceData.defaultTemplate(data, spec.dataFormat(), modelDir);
+        int seqLen = spec.seqLenFor(0, m.config().maxPositions());
+        PreferenceData pairs = PreferenceData.load(new PreferenceData.Spec(data, null, 0, spec.dataFormat(),
+                Templates.byName(template, modelDir), seqLen, seed, Boolean.TRUE.equals(spec.skipBadRecords())), m.tokenizer());
+        System.err.print(pairs.summary());
+        List<io.tune4j.data.TokenizedPair> kept = limit > 0 ? pairs.train().subList(0, Math.min(limit, pairs.train().size()))
+                : pairs.train();
+        // rows come in (chosen, rejected) pairs
+        int rows = batchSize % 2 == 0 ? batchSize : batchSize + 1;
+        PreferenceBatchSource batches = new PreferenceBatchSource(kept, rows, seqLen, seed, FineTuneRun.padId(m));
+        try (FineTuneMethod method = adapter == null ? null : adapterAttacher.attach(m.model(), adapter)) {
+            if (method != null) method.setTraining(false);
+            PreferenceEval.Result r = PreferenceEval.evaluate(m.model(), batches, 0);
+            out.println(r.toJson());
+            System.err.println(r.summary());
+        }
     }
 
     /** A requested metric with nothing to measure would silently vanish from the JSON: refuse it. */

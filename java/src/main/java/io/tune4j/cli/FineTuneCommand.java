@@ -8,6 +8,7 @@ import io.tune4j.finetune.FineTuneSpec;
 import io.tune4j.finetune.MethodSpec;
 import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.train.TrainConfig;
+import io.tune4j.train.objective.Objective;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -34,6 +35,12 @@ final class FineTuneCommand implements Callable<Integer> {
     String method;
     @Mixin
     DataOptions dataOptions;
+    @Option(names = "--objective", paramLabel = "NAME", description = "sft (default), dpo or orpo; dpo and orpo train on "
+            + "preference pairs (prompt/chosen/rejected records, or chats with a chosen and a rejected final turn)")
+    String objective;
+    @Option(names = "--beta", paramLabel = "B", description = "DPO: tie to the reference (default 0.1)") Double beta;
+    @Option(names = "--orpo-lambda", paramLabel = "L", description = "ORPO: weight of the odds-ratio term (default 0.1)")
+    Double orpoLambda;
     @Option(names = "--max-steps", description = "optimiser steps (default: 1 epoch)") Integer maxSteps;
     @Option(names = "--epochs") Integer epochs;
     @Option(names = "--lr", description = "peak learning rate") Double lr;
@@ -104,6 +111,9 @@ final class FineTuneCommand implements Callable<Integer> {
         if (earlyStoppingPatience != null) tb.earlyStoppingPatience(earlyStoppingPatience);
         tb.gradientCheckpointing(gradientCheckpointing);
         if (precision != null) tb.precision(MatmulPrecision.parse(precision));
+        if (objective != null) tb.objective(Objective.parse(objective));
+        if (beta != null) tb.beta(beta);
+        if (orpoLambda != null) tb.orpoLambda(orpoLambda);
         return new FineTuneSpec(model, tokenizer, d, ms, tb.build(), new EvalSpec(evalMetrics, evalLimit, null), out);
     }
 }

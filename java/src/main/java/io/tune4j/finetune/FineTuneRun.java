@@ -86,6 +86,10 @@ public final class FineTuneRun {
             int seqLen = spec.data().seqLenFor(tc.seqLen(), m.config().maxPositions());
             // the method is built (and its settings checked) before any data work or training
             try (FineTuneMethod method = spec.method().create(modelPath, tc.seed())) {
+                if (tc.objective().preference()) {
+                    return PreferenceRun.run(new PreferenceRun.Context(spec, m, method, tc, seqLen, out, modelDir, log,
+                            listeners, progress, resume));
+                }
                 DatasetPreparer.Spec prep = spec.data().prepareSpec(modelDir, tokenizerFile, seqLen, tc.seed());
                 DatasetPreparer.Result prepared = DatasetPreparer.prepare(prep, m.tokenizer(), new DatasetCache(out.resolve("data")));
                 PreparedDataset data = prepared.dataset();
@@ -123,12 +127,7 @@ public final class FineTuneRun {
                 AtomicFiles.writeString(out.resolve("eval.json"), report.toJson());
                 log.print(report.summary());
 
-                Path result = null;
-                if (tr.finalDir() != null && Files.isDirectory(tr.finalDir())) {
-                    result = out.resolve(spec.method().resultDirName());
-                    replaceDir(tr.finalDir(), result);
-                }
-                return new FineTuneResult(tr, report, result, out);
+                return new FineTuneResult(tr, report, keepResult(tr, out.resolve(spec.method().resultDirName())), out);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(out + ": " + e.getMessage(), e);
@@ -180,6 +179,17 @@ public final class FineTuneRun {
 
     private static String json(Object o) throws IOException {
         return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o);
+    }
+
+    /** Moves the trainer's final/ to its place in the run directory; null when the run left none. */
+    static Path keepResult(TrainResult tr, Path result) {
+        if (tr.finalDir() == null || !Files.isDirectory(tr.finalDir())) return null;
+        try {
+            replaceDir(tr.finalDir(), result);
+        } catch (IOException e) {
+            throw new UncheckedIOException(result + ": " + e.getMessage(), e);
+        }
+        return result;
     }
 
     private static void replaceDir(Path from, Path to) throws IOException {

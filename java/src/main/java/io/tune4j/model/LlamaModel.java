@@ -171,6 +171,48 @@ public final class LlamaModel implements AutoCloseable {
         s.dh.fill(0f);
         double[] r = ops.lmHeadCrossEntropy(s.dh, lmHead.grad(), c.hFinal, lmHead.value(), c.targets, M, d,
                 cfg.vocabSize(), scale, c.lmWs, c.lmBlockRows);
+        backwardFromHead(c);
+        return new Loss(r[0], (int) r[1]);
+    }
+
+    /** Per-sequence summed log-likelihoods of the counted targets, and how many targets each has. */
+    public record SequenceLogProbs(double[] logp, int[] counts) {}
+
+    /**
+     * Forward only: each sequence's log-likelihood of its targets. The activations stay in {@code c}, so
+     * that {@link #backwardSequenceLogProbs} can follow once the weights of the sequences are known.
+     */
+    public SequenceLogProbs sequenceLogProbs(TrainingContext c) {
+        runForward(c);
+        return headLogProbs(c, null);
+    }
+
+    /**
+     * The backward of a preceding {@link #sequenceLogProbs} on the same context: accumulates the gradient of
+     * sum_b weights[b] * logp[b] into the trainable parameters. The LM head runs again (its logits are never
+     * kept) but the layers do not.
+     */
+    public SequenceLogProbs backwardSequenceLogProbs(TrainingContext c, float[] weights) {
+        if (weights.length != c.B) throw new IllegalArgumentException(weights.length + " weights for " + c.B + " sequences");
+        c.scratch.dh.fill(0f);
+        SequenceLogProbs r = headLogProbs(c, weights);
+        backwardFromHead(c);
+        return r;
+    }
+
+    private SequenceLogProbs headLogProbs(TrainingContext c, float[] weights) {
+        double[] logp = new double[c.B];
+        int[] counts = new int[c.B];
+        ops.lmHeadSequenceLogProbs(logp, counts, weights == null ? null : c.scratch.dh,
+                weights == null ? null : lmHead.grad(), c.hFinal, lmHead.value(), c.targets, weights, c.B, c.T,
+                cfg.hiddenSize(), cfg.vocabSize(), c.lmWs, c.lmBlockRows);
+        return new SequenceLogProbs(logp, counts);
+    }
+
+    /** Backward from the gradient of the final hidden states in scratch.dh down to the embedding. */
+    private void backwardFromHead(TrainingContext c) {
+        int M = c.M, d = cfg.hiddenSize();
+        TrainingContext.Scratch s = c.scratch;
         c.dres.fill(0f);
         ops.rmsnormBackward(c.dres, finalNorm.grad(), s.dh, c.xs[layers.size()], finalNorm.value(), c.rstdFinal, M, d);
         int L = layers.size();
@@ -181,7 +223,6 @@ public final class LlamaModel implements AutoCloseable {
             layers.get(l).backward(c, c.acts[l], c.xs[l]);
         }
         if (embed.grad() != null) ops.embeddingBackward(embed.grad(), c.dres, c.ids, M, cfg.vocabSize(), d);
-        return new Loss(r[0], (int) r[1]);
     }
 
     private void runForward(TrainingContext c) {

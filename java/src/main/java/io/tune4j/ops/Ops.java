@@ -127,6 +127,18 @@ public interface Ops {
     double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
                                 float gradScale, Tensor ws, int blockRows);
 
+    /**
+     * The LM head's per-sequence log-likelihoods over a batch of B sequences of T rows: logp[b] is the summed
+     * log p(target) of sequence b's counted rows, counts[b] their number. With dh/dw (accumulated) and
+     * seqWeight[B] it adds the gradient of sum_b seqWeight[b] * logp[b]. Returns the counted rows.
+     */
+    default int lmHeadSequenceLogProbs(double[] logp, int[] counts, Tensor dh, Tensor dw, Tensor h, Tensor w,
+                                       Tensor targets, float[] seqWeight, int B, int T, int d, int V, Tensor ws,
+                                       int blockRows) {
+        throw new UnsupportedOperationException(name() + ": per-sequence log-probabilities (preference tuning) "
+                + "are not implemented on this backend");
+    }
+
     // ---- optimiser ----
     void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long n, AdamWParams params, int step);
 

@@ -108,6 +108,22 @@ public final class AdapterMethod implements FineTuneMethod {
     }
 
     @Override
+    public boolean canDisable() {
+        return true;
+    }
+
+    @Override
+    public void setEnabled(boolean enabled) {
+        if (model == null) throw new IllegalStateException("adapters are not attached to a model");
+        for (Site s : sites) {
+            DecoderLayer layer = model.layers().get(s.layer);
+            AdapterHook h = enabled ? s.hook : null;
+            if (s.position.equals("mlp")) layer.setMlpHook(h);
+            else layer.setAttentionHook(h);
+        }
+    }
+
+    @Override
     public List<Parameter> trainableParameters() {
         List<Parameter> out = new ArrayList<>();
         for (Site s : sites) out.addAll(s.hook.parameters());

@@ -29,6 +29,19 @@ public interface FineTuneMethod extends AutoCloseable {
      */
     default void setTraining(boolean training) {}
 
+    /**
+     * Whether {@link #setEnabled} can take the method out of the model for a while, leaving the base model
+     * (which DPO uses as its frozen reference). A full fine-tune has no separate base to fall back to.
+     */
+    default boolean canDisable() {
+        return false;
+    }
+
+    /** Switches the method off (the model computes as the base model) or back on; attach leaves it on. */
+    default void setEnabled(boolean enabled) {
+        if (!enabled) throw new UnsupportedOperationException("fine-tuning method '" + name() + "' cannot be switched off");
+    }
+
     /** Called after every backward (e.g. prefix tuning backpropagates into its MLP). */
     default void afterBackward() {}
 

@@ -134,6 +134,21 @@ public final class LoraMethod implements FineTuneMethod {
     }
 
     @Override
+    public boolean canDisable() {
+        return true;
+    }
+
+    @Override
+    public void setEnabled(boolean enabled) {
+        if (model == null) throw new IllegalStateException("LoRA is not attached to a model");
+        for (Site s : sites) {
+            DecoderLayer layer = model.layers().get(s.layer);
+            layer.replaceProjection(s.module, enabled ? s.projection : s.projection.base());
+        }
+        savedModules.setEnabled(enabled);
+    }
+
+    @Override
     public void setTraining(boolean training) {
         for (Site s : sites) s.projection.setTraining(training);
     }

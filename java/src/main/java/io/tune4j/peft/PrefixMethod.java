@@ -136,6 +136,19 @@ public final class PrefixMethod implements FineTuneMethod {
     }
 
     @Override
+    public boolean canDisable() {
+        return true;
+    }
+
+    @Override
+    public void setEnabled(boolean enabled) {
+        if (model == null) throw new IllegalStateException("prefix is not attached to a model");
+        for (int l = 0; l < L; l++) {
+            model.layers().get(l).setPrefix(enabled ? keys.get(l) : null, enabled ? values.get(l) : null);
+        }
+    }
+
+    @Override
     public List<Parameter> trainableParameters() {
         if (cfg.prefixProjection()) return List.of(emb, w1, b1, w2, b2);
         List<Parameter> p = new ArrayList<>();

@@ -147,6 +147,11 @@ final class SavedModules implements AutoCloseable {
         }
     }
 
+    /** Puts the base weights (false) or the trainable copies (true) in the model. */
+    void setEnabled(boolean enabled) {
+        for (Site s : sites) replace(model, s.module(), enabled ? s.copy() : s.base());
+    }
+
     /** Puts the base weights back and frees the copies. */
     @Override
     public void close() {

@@ -145,6 +145,22 @@ public final class NativeLib {
             @Cast("const int32_t*") long targets, int M, int d, int V, float gradScale, @Cast("float*") long ws,
             int blockRows);
 
+    public static native int t4j_lmhead_sequence_logprobs(double[] logp, @Cast("int32_t*") int[] counts,
+            @Cast("float*") long dh, @Cast("float*") long dw, @Cast("const float*") long h, @Cast("const float*") long w,
+            @Cast("const int32_t*") long targets, @Cast("const float*") float[] seqWeight, int B, int T, int d, int V,
+            @Cast("float*") long ws, int blockRows);
+
+    // ---- preference losses (host arrays) ----
+    public static native int t4j_dpo_loss(double[] sums, double[] gradChosen, double[] gradRejected,
+            @Cast("const double*") double[] policyChosen, @Cast("const double*") double[] policyRejected,
+            @Cast("const double*") double[] refChosen, @Cast("const double*") double[] refRejected,
+            @Cast("const int32_t*") int[] nChosen, @Cast("const int32_t*") int[] nRejected, int N, double beta,
+            double gradScale);
+    public static native int t4j_orpo_loss(double[] sums, double[] gradChosen, double[] gradRejected,
+            @Cast("const double*") double[] policyChosen, @Cast("const double*") double[] policyRejected,
+            @Cast("const int32_t*") int[] nChosen, @Cast("const int32_t*") int[] nRejected, int N, double lambda,
+            double gradScale);
+
     // ---- optimiser ----
     public static native void t4j_adamw(@Cast("float*") long p, @Cast("const float*") long g, @Cast("float*") long m,
             @Cast("float*") long v, long n, float lr, float beta1, float beta2, float eps, float weightDecay, int step);

@@ -2,6 +2,7 @@ package io.tune4j.train;
 
 import io.tune4j.io.AtomicFiles;
 import io.tune4j.ops.MatmulPrecision;
+import io.tune4j.train.objective.Objective;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonLocation;
@@ -52,6 +53,9 @@ import java.util.regex.PatternSyntaxException;
  * @param gradientCheckpointing recompute each layer's activations in backward instead of keeping them
  * @param precision matrix-product precision of the training steps (fp32, or bf16 mixed precision)
  * @param logEvery steps between log lines when stderr is not a terminal
+ * @param objective sft (token cross-entropy), or dpo / orpo over (chosen, rejected) pairs
+ * @param beta DPO: strength of the tie to the reference (the scale of the implicit reward)
+ * @param orpoLambda ORPO: weight of the odds-ratio term next to the chosen response's NLL
  */
 @JsonDeserialize(builder = TrainConfig.Builder.class)
 public record TrainConfig(
@@ -59,7 +63,8 @@ public record TrainConfig(
         int batchSize, int seqLen, int gradAccumSteps, double maxGradNorm, double weightDecay,
         List<String> noDecay, double beta1, double beta2, double eps, long seed, int threads,
         int checkpointEvery, int keepCheckpoints, int evalEvery, int evalBatches, int earlyStoppingPatience,
-        Select select, boolean gradientCheckpointing, MatmulPrecision precision, int logEvery) {
+        Select select, boolean gradientCheckpointing, MatmulPrecision precision, int logEvery,
+        Objective objective, double beta, double orpoLambda) {
 
     public enum Schedule {
         @JsonProperty("constant") CONSTANT,
@@ -114,6 +119,9 @@ public record TrainConfig(
         require(earlyStoppingPatience >= 0, "earlyStoppingPatience", ">= 0", earlyStoppingPatience);
         require(logEvery >= 1, "logEvery", ">= 1", logEvery);
         require(precision != null, "precision", "fp32 or bf16", null);
+        require(objective != null, "objective", "sft, dpo or orpo", null);
+        require(beta > 0 && Double.isFinite(beta), "beta", "> 0", beta);
+        require(orpoLambda >= 0 && Double.isFinite(orpoLambda), "orpoLambda", ">= 0", orpoLambda);
         for (String p : noDecay) {
             try {
                 Pattern.compile(p);
@@ -249,6 +257,9 @@ public record TrainConfig(
         private boolean gradientCheckpointing = false;
         private MatmulPrecision precision = MatmulPrecision.FP32;
         private int logEvery = 10;
+        private Objective objective = Objective.SFT;
+        private double beta = 0.1;
+        private double orpoLambda = 0.1;
 
         Builder() {}
 
@@ -261,6 +272,7 @@ public record TrainConfig(
             earlyStoppingPatience = c.earlyStoppingPatience; select = c.select; gradientCheckpointing = c.gradientCheckpointing;
             precision = c.precision;
             logEvery = c.logEvery;
+            objective = c.objective; beta = c.beta; orpoLambda = c.orpoLambda;
         }
 
         public Builder lr(double v) { lr = v; return this; }
@@ -289,12 +301,15 @@ public record TrainConfig(
         public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
         public Builder precision(MatmulPrecision v) { precision = v; return this; }
         public Builder logEvery(int v) { logEvery = v; return this; }
+        public Builder objective(Objective v) { objective = v; return this; }
+        public Builder beta(double v) { beta = v; return this; }
+        public Builder orpoLambda(double v) { orpoLambda = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(lr, minLr, schedule, warmupSteps, maxSteps, epochs, batchSize, seqLen,
                     gradAccumSteps, maxGradNorm, weightDecay, noDecay, beta1, beta2, eps, seed, threads,
                     checkpointEvery, keepCheckpoints, evalEvery, evalBatches, earlyStoppingPatience, select,
-                    gradientCheckpointing, precision, logEvery);
+                    gradientCheckpointing, precision, logEvery, objective, beta, orpoLambda);
         }
     }
 }

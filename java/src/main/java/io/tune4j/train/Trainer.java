@@ -9,6 +9,12 @@ import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.Ops;
 import io.tune4j.peft.FineTuneMethod;
 import io.tune4j.runtime.NativeLib;
+import io.tune4j.ops.PreferenceLosses;
+import io.tune4j.train.objective.MethodOffReference;
+import io.tune4j.train.objective.PrecomputedReference;
+import io.tune4j.train.objective.PreferenceObjective;
+import io.tune4j.train.objective.PreferenceStep;
+import io.tune4j.train.objective.ReferenceModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -155,6 +161,8 @@ public final class Trainer {
         try (AdamW opt = AdamW.of(ops, params, config);
              TrainingContext ctx = model.newTrainingContext(train.batchSize(), train.seqLen(), config.gradientCheckpointing());
              Evaluator eval = new Evaluator(ctx)) {
+            PreferenceStep pref = config.objective().preference() ? preferenceStep(ctx) : null;
+            eval.preference = pref;
             pos.rng = config.seed();
             if (resumed != null) {
                 CheckpointStore.restore(resumeFrom, opt);
@@ -195,16 +203,30 @@ public final class Trainer {
                             pos.epoch++;
                         }
                     }
-                    // the loss is the mean over every target token of the window, not a mean of means
-                    float scale = targets == 0 ? 0f : (float) (1.0 / targets);
+                    PreferenceMetrics pm = null;
                     double lossSum = 0;
-                    for (Batch b : window) {
-                        pos.rng = SplitMix.next(pos.rng);
-                        if (scale == 0) continue;
-                        method.beforeForward();
-                        ctx.setBatch(b.ids(), b.targets(), b.positions(), b.kvStart());
-                        lossSum += model.forwardBackward(ctx, scale).sum();
-                        method.afterBackward();
+                    if (pref != null) {
+                        // a preference loss is the mean over the window's pairs: one pair is one example
+                        targets = 0;
+                        for (Batch b : window) targets += PreferenceStep.countedPairs(b);
+                        pm = new PreferenceMetrics();
+                        for (Batch b : window) {
+                            pos.rng = SplitMix.next(pos.rng);
+                            if (targets == 0) continue;
+                            pm.add(pref.train(ctx, b, 1.0 / targets));
+                        }
+                        lossSum = pm.loss;
+                    } else {
+                        // the loss is the mean over every target token of the window, not a mean of means
+                        float scale = targets == 0 ? 0f : (float) (1.0 / targets);
+                        for (Batch b : window) {
+                            pos.rng = SplitMix.next(pos.rng);
+                            if (scale == 0) continue;
+                            method.beforeForward();
+                            ctx.setBatch(b.ids(), b.targets(), b.positions(), b.kvStart());
+                            lossSum += model.forwardBackward(ctx, scale).sum();
+                            method.afterBackward();
+                        }
                     }
                     double loss = targets == 0 ? Double.NaN : lossSum / targets;
                     double gradNorm = GradientClipping.clip(ops, params, config.maxGradNorm());
@@ -218,11 +240,13 @@ public final class Trainer {
                     double stepSeconds = (System.nanoTime() - t0) / 1e9;
 
                     Double valLoss = null;
+                    Double valAccuracy = null;
                     boolean stop = false;
                     boolean evalNow = validation != null && (pos.step == totalSteps || pos.step % evalInterval == 0);
                     if (evalNow) {
                         EvalResult r = eval.run(pos);
                         valLoss = r.loss();
+                        valAccuracy = eval.lastAccuracy;
                         // before the checkpoint of this step: a run resumed from it finds these weights
                         if (r.improved() && keepBest) bestWeights.save(pos.step, r.loss(), params);
                         for (TrainingListener l : listeners) l.onEval(r);
@@ -231,7 +255,9 @@ public final class Trainer {
                     }
                     double elapsed = pos.elapsedBefore + (System.nanoTime() - runStart) / 1e9;
                     StepMetrics m = new StepMetrics(pos.step, pos.epoch + (double) pos.index / train.batchesPerEpoch(),
-                            loss, lr, gradNorm, stepTokens / Math.max(stepSeconds, 1e-9), elapsed, valLoss);
+                            loss, lr, gradNorm, stepTokens / Math.max(stepSeconds, 1e-9), elapsed, valLoss,
+                            pm == null ? null : pm.mean(pm.margin), pm == null ? null : pm.mean(pm.correct),
+                            pm == null ? null : pm.mean(pm.chosen), pm == null ? null : pm.mean(pm.rejected), valAccuracy);
                     history.add(m);
                     log.append(m);
                     for (TrainingListener l : listeners) l.onStep(m);
@@ -273,6 +299,62 @@ public final class Trainer {
         }
     }
 
+    /**
+     * The preference step of this run. A method that can be switched off is its own reference; a full
+     * fine-tune's reference log-probabilities are computed from the initial weights before the first step.
+     */
+    private PreferenceStep preferenceStep(TrainingContext ctx) {
+        PreferenceObjective objective = PreferenceObjective.of(config);
+        if (train.batchSize() % 2 != 0 || (validation != null && validation.batchSize() % 2 != 0)) {
+            throw new IllegalArgumentException(config.objective().id() + ": batches hold (chosen, rejected) row pairs; "
+                    + "the batch size must be even");
+        }
+        ReferenceModel reference = null;
+        if (objective.needsReference()) {
+            if (method.canDisable()) {
+                reference = new MethodOffReference(model, method);
+            } else {
+                if (resumed != null) {
+                    throw new IllegalArgumentException(config.objective().id() + " with method '" + method.name()
+                            + "' cannot resume: its reference is the initial weights, which the checkpoint no longer has");
+                }
+                method.setTraining(false);
+                try {
+                    PrecomputedReference ref = PrecomputedReference.compute(model, ctx, train);
+                    if (validation != null) {
+                        try (TrainingContext vc = model.newTrainingContext(validation.batchSize(), validation.seqLen(),
+                                config.gradientCheckpointing())) {
+                            ref = ref.plus(PrecomputedReference.compute(model, vc, validation));
+                        }
+                    }
+                    reference = ref;
+                } finally {
+                    method.setTraining(true);
+                }
+            }
+        }
+        return new PreferenceStep(model, method, objective, reference);
+    }
+
+    /** The sums of a step's preference results, for the step's metrics. */
+    private static final class PreferenceMetrics {
+        double loss, margin, correct, chosen, rejected;
+        long pairs;
+
+        void add(PreferenceLosses.Result r) {
+            loss += r.lossSum();
+            margin += r.marginSum();
+            correct += r.correct();
+            chosen += r.chosenLogpSum();
+            rejected += r.rejectedLogpSum();
+            pairs += r.pairs();
+        }
+
+        Double mean(double sum) {
+            return pairs == 0 ? null : sum / pairs;
+        }
+    }
+
     private boolean cancelRequested() {
         if (cancelled) return true;
         for (TrainingListener l : listeners) if (l.cancelRequested()) return true;
@@ -299,6 +381,8 @@ public final class Trainer {
     private final class Evaluator implements AutoCloseable {
         private final TrainingContext trainCtx;
         private TrainingContext own;
+        PreferenceStep preference;
+        Double lastAccuracy;
 
         Evaluator(TrainingContext trainCtx) {
             this.trainCtx = trainCtx;
@@ -317,10 +401,12 @@ public final class Trainer {
                     : validation.batchesPerEpoch();
             double sum = 0;
             long count = 0;
+            PreferenceMetrics pm = new PreferenceMetrics();
             // without dropout, as the kept model will be measured and served: otherwise selection follows noise
             method.setTraining(false);
             try {
-                for (int i = 0; i < n; i++) {
+                for (int i = 0; i < n && preference != null; i++) pm.add(preference.evaluate(c, validation.batch(0, i)));
+                for (int i = 0; i < n && preference == null; i++) {
                     Batch b = validation.batch(0, i);
                     method.beforeForward();
                     c.setBatch(b.ids(), b.targets(), b.positions(), b.kvStart());
@@ -330,6 +416,11 @@ public final class Trainer {
                 }
             } finally {
                 method.setTraining(true);
+            }
+            if (preference != null) {
+                sum = pm.loss;
+                count = pm.pairs;
+                lastAccuracy = pm.mean(pm.correct);
             }
             double loss = count == 0 ? Double.NaN : sum / count;
             boolean improved = pos.best == null || loss < pos.best;

@@ -15,7 +15,7 @@ class ConsoleProgressTest {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         ConsoleProgress p = new ConsoleProgress(new PrintStream(bytes, true, StandardCharsets.UTF_8), false);
         p.onStart(TrainConfig.builder().logEvery(5).build(), 0, 12);
-        for (int s = 1; s <= 12; s++) p.onStep(new StepMetrics(s, s / 10.0, 2.5, 1e-4, 1.2, 1000, s, null));
+        for (int s = 1; s <= 12; s++) p.onStep(new StepMetrics(s, s / 10.0, 2.5, 1e-4, 1.2, 1000, s, null, null, null, null, null, null));
         p.onEval(new EvalResult(12, 2.25, 100, true, 0));
         p.onFinish(new TrainResult(TrainResult.Status.COMPLETED, 12, 2.5, 2.25, null, 12, 2.25));
         String[] lines = bytes.toString(StandardCharsets.UTF_8).split("\n");

@@ -293,6 +293,22 @@ public final class CpuOps implements Ops {
     }
 
     @Override
+    public int lmHeadSequenceLogProbs(double[] logp, int[] counts, Tensor dh, Tensor dw, Tensor h, Tensor w,
+                                      Tensor targets, float[] seqWeight, int B, int T, int d, int V, Tensor ws,
+                                      int blockRows) {
+        long M = (long) B * T;
+        f("lm head dh", dh, M * d); f("lm head dw", dw, (long) V * d); f("lm head h", h, M * d); f("lm head w", w, (long) V * d); i("lm head targets", targets, M); f("lm head ws", ws, (long) blockRows * V);
+        if (logp.length < B || counts.length < B || (seqWeight != null && seqWeight.length < B)) {
+            throw new IllegalArgumentException("sequence log-probs: arrays shorter than the batch of " + B);
+        }
+        if ((dh != null || dw != null) && seqWeight == null) {
+            throw new IllegalArgumentException("sequence log-probs: a gradient needs the per-sequence weights");
+        }
+        return NativeStatus.check(t4j_lmhead_sequence_logprobs(logp, counts, a(dh), a(dw), a(h), a(w), a(targets),
+                seqWeight, B, T, d, V, a(ws), blockRows), "sequence log-probs: target outside [0, " + V + ") and not -100");
+    }
+
+    @Override
     public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long n, AdamWParams h, int step) {
         f("adamw p", p, n); f("adamw g", g, n); f("adamw m", m, n); f("adamw v", v, n);
         t4j_adamw(a(p), a(g), a(m), a(v), n, h.lr(), h.beta1(), h.beta2(), h.eps(), h.weightDecay(), step);

@@ -2,6 +2,7 @@ package io.tune4j.server.jobs;
 
 import io.tune4j.finetune.MethodSpec;
 import io.tune4j.train.TrainConfig;
+import io.tune4j.train.objective.Objective;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,6 +33,8 @@ final class JobHyperparameters {
     static final int DEFAULT_CHECKPOINT_EVERY = 50;
 
     final String method;
+    /** sft, or dpo for OpenAI's method type "dpo" (LoRA trained on preference pairs). */
+    final Objective objective;
     private final Map<String, Object> given;
     private final int epochs;
     private final int maxSteps;
@@ -41,11 +44,13 @@ final class JobHyperparameters {
     private final Integer seqLen;
     private final int checkpointEvery;
 
-    private JobHyperparameters(String method, Map<String, Object> given, int contextLimit) {
+    private JobHyperparameters(String method, Objective objective, Map<String, Object> given, int contextLimit) {
         this.method = method;
+        this.objective = objective;
         this.given = given;
         Set<String> allowed = new TreeSet<>(COMMON);
         allowed.addAll(BY_METHOD.get(method));
+        if (objective == Objective.DPO) allowed.add("beta");
         for (String k : given.keySet()) {
             if (!allowed.contains(k)) {
                 throw invalid(k, "unknown hyperparameter '" + k + "' for method " + method + " (known: "
@@ -86,6 +91,10 @@ final class JobHyperparameters {
         string("adapter_kind", List.of("houlsby", "pfeiffer"));
         intOr("virtual_tokens", 1, 1, 4096);
         bool("prefix_projection");
+        number("beta", 0.1, 1e-6, 1e6);
+        if (objective == Objective.DPO && batchSize % 2 != 0) {
+            throw invalid("batch_size", "dpo batches hold (chosen, rejected) row pairs: batch_size must be even, got " + batchSize);
+        }
     }
 
     /**
@@ -94,13 +103,16 @@ final class JobHyperparameters {
      */
     static JobHyperparameters parse(String method, Map<String, Object> raw, int contextLimit) {
         String m = method == null || method.equals("supervised") ? "lora" : method.toLowerCase(Locale.ROOT);
+        // OpenAI's preference fine-tuning: here LoRA with the DPO objective, its reference the base model
+        Objective objective = m.equals("dpo") ? Objective.DPO : Objective.SFT;
+        if (objective == Objective.DPO) m = "lora";
         if (!METHODS.contains(m)) {
-            throw new JobException(JobException.Kind.INVALID, "method.type", "method type must be lora, adapter, prefix or "
-                    + "full, got '" + method + "'");
+            throw new JobException(JobException.Kind.INVALID, "method.type", "method type must be supervised, dpo, lora, "
+                    + "adapter, prefix or full, got '" + method + "'");
         }
         Map<String, Object> given = new LinkedHashMap<>();
         if (raw != null) raw.forEach((k, v) -> { if (v != null) given.put(k, v); });
-        return new JobHyperparameters(m, given, contextLimit);
+        return new JobHyperparameters(m, objective, given, contextLimit);
     }
 
     /** The starting learning rate of each method before the multiplier: adapters and prefixes train fewer weights, harder. */
@@ -128,6 +140,7 @@ final class JobHyperparameters {
         if (maxSteps > 0) m.put("max_steps", maxSteps);
         if (seqLen != null) m.put("seq_len", seqLen);
         m.put("checkpoint_every", checkpointEvery);
+        if (objective == Objective.DPO) m.put("beta", number("beta", 0.1, 1e-6, 1e6));
         given.forEach(m::putIfAbsent);
         return m;
     }
@@ -154,6 +167,8 @@ final class JobHyperparameters {
         TrainConfig.Builder b = TrainConfig.builder().seed(seed).lr(lr).batchSize(batchSize).checkpointEvery(checkpointEvery)
                 .keepCheckpoints(2);
         if (maxSteps > 0) b.maxSteps(maxSteps); else b.epochs(epochs);
+        b.objective(objective);
+        if (given.get("beta") != null) b.beta(number("beta", 0.1, 1e-6, 1e6));
         if (seqLen != null) b.seqLen(seqLen);
         if (given.get("warmup_steps") != null) b.warmupSteps(intOr("warmup_steps", 0, 0, Integer.MAX_VALUE));
         if (given.get("grad_accum_steps") != null) b.gradAccumSteps(intOr("grad_accum_steps", 1, 1, 1024));
