@@ -71,8 +71,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "64", description = "most new tokens per generated answer (default: ${DEFAULT-VALUE})")
     int maxTokens;
 
-    @Option(names = "--limit", defaultValue = "0", description = "evaluate only the first N examples; 0 = all (finetune "
-            + "validates on the first --eval-limit, default 500)")
+    @Option(names = "--limit", defaultValue = "" + io.tune4j.finetune.EvalSpec.DEFAULT_LIMIT, description = "evaluate the "
+            + "first N examples, as finetune validates on its first --eval-limit (default: ${DEFAULT-VALUE}); 0 = all")
     int limit;
 
     @Option(names = "--stop", description = "generation stops at this text (repeatable), e.g. $'\\n'")

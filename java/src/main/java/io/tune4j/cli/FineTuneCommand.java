@@ -66,7 +66,7 @@ final class FineTuneCommand implements Callable<Integer> {
     @Option(names = "--eval-limit", description = "validation records for generation metrics (default 500)") Integer evalLimit;
     @Option(names = "--checkpoint-every") Integer checkpointEvery;
     @Option(names = "--eval-every", paramLabel = "N", description = "steps between validation passes (default: about ten "
-            + "passes a run; -1 = only at the end)") Integer evalEvery;
+            + "passes a run; 0 = only at the end)") Integer evalEvery;
     @Option(names = "--select", paramLabel = "WHICH", description = "best (default: the step with the lowest validation "
             + "loss becomes the result) or last") String select;
     @Option(names = "--early-stopping-patience", paramLabel = "N", description = "stop after N validation passes without "

@@ -46,6 +46,30 @@ public final class ExampleTokenizer {
     }
 
     public TokenizedExample tokenize(List<Segment> segments) {
+        return withPromptLabels(tokenizeResponseLabels(segments));
+    }
+
+    /** As {@link #tokenize}, but only response tokens (and their EOS) carry labels, whatever trainOnPrompt says. */
+    public TokenizedExample tokenizeResponseLabels(List<Segment> segments) {
+        return tokenize(segments, false);
+    }
+
+    /**
+     * With trainOnPrompt, t with every token but BOS labelled (EOS only when EOS is trained);
+     * otherwise t itself. Applied after truncation, which needs the response-only labels.
+     */
+    public TokenizedExample withPromptLabels(TokenizedExample t) {
+        if (!trainOnPrompt) return t;
+        int[] ids = t.ids(), labels = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            boolean skip = ids[i] == bosId && t.labels()[i] == TokenizedExample.IGNORE
+                    || ids[i] == eosId && !trainOnEos;
+            labels[i] = skip ? TokenizedExample.IGNORE : ids[i];
+        }
+        return new TokenizedExample(ids, labels);
+    }
+
+    private TokenizedExample tokenize(List<Segment> segments, boolean promptLabels) {
         IntList ids = new IntList(), labels = new IntList();
         List<Segment> run = new ArrayList<>();
         for (Segment s : segments) {
@@ -53,7 +77,7 @@ public final class ExampleTokenizer {
                 if (!s.text().isEmpty()) run.add(s);
                 continue;
             }
-            flush(run, ids, labels);
+            flush(run, ids, labels, promptLabels);
             if (s.type() == Segment.Type.BOS) {
                 if (bosId >= 0) {
                     ids.add(bosId);
@@ -61,14 +85,14 @@ public final class ExampleTokenizer {
                 }
             } else if (ids.size() == 0 || ids.last() != eosId) {
                 ids.add(eosId);
-                labels.add(trainOnEos && (s.trainable() || trainOnPrompt) ? eosId : TokenizedExample.IGNORE);
+                labels.add(trainOnEos && (s.trainable() || promptLabels) ? eosId : TokenizedExample.IGNORE);
             }
         }
-        flush(run, ids, labels);
+        flush(run, ids, labels, promptLabels);
         return new TokenizedExample(ids.toArray(), labels.toArray());
     }
 
-    private void flush(List<Segment> run, IntList ids, IntList labels) {
+    private void flush(List<Segment> run, IntList ids, IntList labels, boolean promptLabels) {
         if (run.isEmpty()) return;
         StringBuilder text = new StringBuilder();
         for (Segment s : run) text.append(s.text());
@@ -85,7 +109,7 @@ public final class ExampleTokenizer {
                 int[] prefix = tokenizer.encode(text.substring(0, prefixChars), false);
                 to = Math.max(from, commonPrefix(prefix, all));
             }
-            boolean train = s.trainable() || trainOnPrompt;
+            boolean train = s.trainable() || promptLabels;
             for (int i = from; i < to; i++) {
                 ids.add(all[i]);
                 labels.add(train ? all[i] : TokenizedExample.IGNORE);

@@ -199,14 +199,14 @@ public final class Preprocessor {
             if (t.length() > seqLen) overLong++;
             boolean single = pieces.size() == 1;
             long kept = 0;
-            for (TokenizedExample p : pieces) {
+            for (TokenizedExample masked : pieces) {
                 // a target needs a trained label after the first token (targets are shifted by one)
-                long pt = Truncation.targets(p);
-                if (pt == 0) {
+                TokenizedExample p = exTok.withPromptLabels(masked);
+                if (Truncation.targets(p) == 0) {
                     noTarget++;
                     continue;
                 }
-                kept += pt;
+                kept += Truncation.targets(masked);
                 produced++;
                 items.add(new Item(p, single ? nearKeys.get(i) : null));
             }
@@ -243,7 +243,9 @@ public final class Preprocessor {
         Object[] out = new Object[examples.size()];
         IntStream.range(0, out.length).parallel().forEach(i -> {
             try {
-                out[i] = exTok.tokenize(tpl.segments(examples.get(i)));
+                // response-only labels first: truncation and the report must know where the response is,
+                // also when the prompt is trained on (its labels are filled in after truncation)
+                out[i] = exTok.tokenizeResponseLabels(tpl.segments(examples.get(i)));
             } catch (DataFormatException e) {
                 out[i] = e;
             }

@@ -18,7 +18,10 @@ public record EvalSpec(List<String> metrics, Integer limit, Integer maxTokens) {
         return new EvalSpec(null, null, null);
     }
 
+    /** Validation examples a run measures unless told otherwise: `eval` defaults to the same, so the two agree. */
+    public static final int DEFAULT_LIMIT = 500;
+
     public int limitOrDefault() {
-        return limit == null ? 500 : limit;
+        return limit == null ? DEFAULT_LIMIT : limit;
     }
 }

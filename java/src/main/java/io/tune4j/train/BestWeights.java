@@ -3,7 +3,6 @@ package io.tune4j.train;
 import io.tune4j.model.Parameter;
 import io.tune4j.model.io.SafetensorsFile;
 import io.tune4j.model.io.SafetensorsWriter;
-import io.tune4j.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -35,25 +34,25 @@ final class BestWeights {
         w.write(file);
     }
 
-    /** Copies the weights saved at step back into params; the file must hold that step and every parameter. */
-    void restore(int step, List<Parameter> params) {
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalStateException(file + ": missing; the weights of the best step (" + step + ") cannot be restored");
-        }
+    /**
+     * Copies the weights saved at step back into params, or leaves them untouched and says why
+     * not: the file is missing, holds another step, or lacks or misshapes a parameter.
+     */
+    String restore(int step, List<Parameter> params) {
+        if (!Files.isRegularFile(file)) return file + " is missing";
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             String saved = f.metadata().get("step");
-            if (!Integer.toString(step).equals(saved)) {
-                throw new IllegalStateException(file + ": holds step " + saved + ", expected the best step " + step);
-            }
+            if (!Integer.toString(step).equals(saved)) return file + " holds step " + saved + ", not " + step;
             for (Parameter p : params) {
-                if (!f.contains(p.name())) throw new IllegalStateException(file + ": no tensor '" + p.name() + "'");
-                Tensor t = f.tensor(p.name());
-                if (!Arrays.equals(t.shape(), p.value().shape())) {
-                    throw new IllegalStateException(file + ": tensor '" + p.name() + "' has shape " + Arrays.toString(t.shape())
-                            + ", expected " + Arrays.toString(p.value().shape()));
+                if (!f.contains(p.name())) return file + " has no tensor '" + p.name() + "'";
+                if (!Arrays.equals(f.tensor(p.name()).shape(), p.value().shape())) {
+                    return file + ": tensor '" + p.name() + "' has shape " + Arrays.toString(f.tensor(p.name()).shape())
+                            + ", expected " + Arrays.toString(p.value().shape());
                 }
-                p.value().copyFrom(t);
             }
+            // checked in full before the first copy: a half-restored model would be neither step
+            for (Parameter p : params) p.value().copyFrom(f.tensor(p.name()));
+            return null;
         }
     }
 

@@ -44,8 +44,8 @@ import java.util.regex.PatternSyntaxException;
  * @param threads native threads; 0 = leave the current setting (all cores by default)
  * @param checkpointEvery steps between checkpoints; 0 = none
  * @param keepCheckpoints checkpoints kept on disk (oldest deleted first); 0 = all
- * @param evalEvery steps between validation passes; 0 = about ten passes a run ({@link #evalInterval}); -1 = only at
- *                  the end
+ * @param evalEvery steps between validation passes; -1 = about ten passes a run ({@link #evalInterval}, the default);
+ *                  0 = only at the end
  * @param evalBatches validation batches per pass; 0 = the whole validation set
  * @param earlyStoppingPatience validation passes without improvement before stopping; 0 = never stop early
  * @param select which weights a run with validation ends with: those of the step with the lowest validation loss
@@ -72,8 +72,10 @@ public record TrainConfig(
         @JsonProperty("cosine") COSINE
     }
 
-    /** {@link #evalEvery} value: validate only after the last step. */
-    public static final int EVAL_AT_END = -1;
+    /** {@link #evalEvery} value: validate only after the last step (what 0 meant in every run file before auto existed). */
+    public static final int EVAL_AT_END = 0;
+    /** {@link #evalEvery} value: about ten validation passes a run, the default. */
+    public static final int EVAL_AUTO = -1;
 
     /** Which weights become the result of a run that has validation data. */
     public enum Select {
@@ -113,7 +115,7 @@ public record TrainConfig(
         require(threads >= 0, "threads", ">= 0 (0 = all cores)", threads);
         require(checkpointEvery >= 0, "checkpointEvery", ">= 0", checkpointEvery);
         require(keepCheckpoints >= 0, "keepCheckpoints", ">= 0 (0 = keep all)", keepCheckpoints);
-        require(evalEvery >= EVAL_AT_END, "evalEvery", ">= 1, 0 (about ten passes a run) or -1 (only at the end)", evalEvery);
+        require(evalEvery >= EVAL_AUTO, "evalEvery", ">= 1, 0 (only at the end) or -1 (about ten passes a run)", evalEvery);
         require(select != null, "select", "best or last", null);
         require(evalBatches >= 0, "evalBatches", ">= 0", evalBatches);
         require(earlyStoppingPatience >= 0, "earlyStoppingPatience", ">= 0", earlyStoppingPatience);
@@ -148,7 +150,7 @@ public record TrainConfig(
     }
 
     /**
-     * Steps between validation passes of a run of totalSteps: evalEvery, or for 0 about a tenth
+     * Steps between validation passes of a run of totalSteps: evalEvery, or for EVAL_AUTO about a tenth
      * of the run (early enough to catch the best step of a run that starts to overfit), or
      * totalSteps when validating only at the end.
      */
@@ -250,7 +252,7 @@ public record TrainConfig(
         private int threads = 0;
         private int checkpointEvery = 0;
         private int keepCheckpoints = 2;
-        private int evalEvery = 0;
+        private int evalEvery = EVAL_AUTO;
         private int evalBatches = 0;
         private int earlyStoppingPatience = 0;
         private Select select = Select.BEST;

@@ -179,6 +179,8 @@ public final class Trainer {
                 for (StepMetrics m : resumed.metrics()) if (m.step() <= pos.step) history.add(m);
             }
             createDirectories(outDir);
+            // a fresh run in a used directory must never restore an older run's best weights
+            if (resumed == null) bestWeights.delete();
             config.save(outDir.resolve("config.yaml"));
             opt.zeroGrad();
             int startStep = pos.step;
@@ -281,8 +283,15 @@ public final class Trainer {
             int kept = pos.step;
             if (status != TrainResult.Status.CANCELLED) {
                 if (keepBest && pos.bestStep != null && pos.bestStep != pos.step) {
-                    bestWeights.restore(pos.bestStep, params);
-                    kept = pos.bestStep;
+                    // the copy can lag the checkpoint (killed between an improving validation and the next
+                    // checkpoint, or resumed from a --select last run): keep the last step, and say so
+                    String problem = bestWeights.restore(pos.bestStep, params);
+                    if (problem == null) {
+                        kept = pos.bestStep;
+                    } else {
+                        System.err.println("tune4j: warning: keeping the last step (" + pos.step + "), not the best ("
+                                + pos.bestStep + "): " + problem);
+                    }
                 }
                 finalDir = outDir.resolve("final");
                 method.save(finalDir);

@@ -158,6 +158,23 @@ class PreprocessorTest {
     }
 
     @Test
+    void keepResponseStillKeepsTheAnswerWhenThePromptIsTrainedOn() throws IOException {
+        Path f = summaries(4);
+        PrepareOptions o = PrepareOptions.defaults(48).withTrainOnPrompt(true);
+        PreparedDataset d = new Preprocessor(tok, FieldMapping.auto(), new AlpacaTemplate(), null, o).prepare(f, null);
+        DataReport.Coverage c = d.report().sources().get(0).coverage();
+        assertEquals(c.responseTokens(), c.responseTokensKept(), "response tokens, not prompt tokens, are counted and kept");
+        assertEquals(0, c.responsesCut());
+        for (TokenizedExample x : d.train()) {
+            String text = tok.decode(x.ids());
+            assertTrue(text.contains("went to the park"), text);
+            // every token after BOS is trained on, the cut prompt part included
+            long trained = java.util.Arrays.stream(x.labels()).filter(l -> l != TokenizedExample.IGNORE).count();
+            assertEquals(x.length() - 1, trained);
+        }
+    }
+
+    @Test
     void aResponseLongerThanTheSequenceIsCutAtTheEndAndCounted() throws IOException {
         Path f = Files.writeString(tmp.resolve("long.jsonl"), "{\"instruction\": \"Tell\", \"output\": \""
                 + "the cat sat on the mat and looked at the dog. ".repeat(8) + "\"}\n{\"instruction\": \"Say\", \"output\": \"hi\"}\n");

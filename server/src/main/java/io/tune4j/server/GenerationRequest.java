@@ -64,8 +64,10 @@ record GenerationRequest(String model, String prompt, List<Turn> messages, Integ
         if (!(t >= 0 && t <= 2)) throw ApiException.badRequest("temperature", "temperature must be between 0 and 2, got " + t);
         double p = topP == null ? 1 : topP;
         if (!(p > 0 && p <= 1)) throw ApiException.badRequest("top_p", "top_p must be in (0, 1], got " + p);
+        // 0 and -1 both mean no limit: OpenAI-style clients send -1 (vLLM's convention), llama.cpp's send 0
         int k = topK == null ? 0 : topK;
-        if (k < 0) throw ApiException.badRequest("top_k", "top_k must be >= 0 (0 = no limit), got " + k);
+        if (k < -1) throw ApiException.badRequest("top_k", "top_k must be >= 1, or 0 or -1 for no limit, got " + k);
+        k = Math.max(k, 0);
         long seedValue = seed != null ? seed : ThreadLocalRandom.current().nextLong();
         List<String> stops = new ArrayList<>(stop == null ? List.of() : stop);
         if (stops.size() > MAX_STOP) throw ApiException.badRequest("stop", "at most " + MAX_STOP + " stop strings, got " + stops.size());

@@ -256,6 +256,8 @@ class GrpcTest {
         GenerateRequest g = GenerateRequest.newBuilder().setPrompt(ServerTest.PROMPT).setMaxTokens(20).setTemperature(1)
                 .setTopK(1).setSeed(3).build();
         assertEquals(greedyText, collect(stub(INFER).generate(g)).text());
+        // vLLM's "no limit" is accepted
+        httpPost("/v1/completions", "{\"prompt\":\"a\",\"max_tokens\":2,\"top_k\":-1}");
 
         // the same bad field gets the same message from both, and a role error names every accepted role
         String badRole = "{\"messages\":[{\"role\":\"robot\",\"content\":\"y\"}]}";
@@ -264,9 +266,9 @@ class GrpcTest {
         String grpcError = failure(() -> stub(INFER).generate(role).hasNext()).getStatus().getDescription();
         assertEquals(httpError, grpcError);
         for (String r : GenerationRequest.ROLES) assertTrue(httpError.contains(r), httpError);
-        String negativeK = JSON.readTree(httpStatus("/v1/completions", "{\"prompt\":\"a\",\"top_k\":-1}", 400))
+        String negativeK = JSON.readTree(httpStatus("/v1/completions", "{\"prompt\":\"a\",\"top_k\":-2}", 400))
                 .get("error").get("message").asText();
-        GenerateRequest k = greedy("a", 5).toBuilder().setTopK(-1).build();
+        GenerateRequest k = greedy("a", 5).toBuilder().setTopK(-2).build();
         assertEquals(negativeK, failure(() -> stub(INFER).generate(k).hasNext()).getStatus().getDescription());
     }
 

@@ -329,7 +329,7 @@ class JobsTest {
         assertEquals("model", e.get("param").asText());
         assertEquals("model_not_found", e.get("code").asText());
         ObjectNode badMethod = JobsClient.loraJob(trainFile, null, 2);
-        ((ObjectNode) badMethod.get("method")).put("type", "dpo");
+        ((ObjectNode) badMethod.get("method")).put("type", "kto");
         assertEquals("method.type", client.error(400, client.send("POST", "/v1/fine_tuning/jobs", badMethod.toString()))
                 .get("param").asText());
         ObjectNode unknown = JobsClient.loraJob(trainFile, null, 2);

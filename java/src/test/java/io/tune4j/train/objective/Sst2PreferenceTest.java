@@ -99,7 +99,7 @@ class Sst2PreferenceTest {
             PreferenceBatchSource devBatches = new PreferenceBatchSource(data.validation(), batch, SEQ_LEN, 1, 0);
             PreferenceEval.Result before = PreferenceEval.evaluate(m.model(), devBatches, 0);
             assertEquals(DEV_PAIRS, before.pairs());
-            TrainConfig tc = config.maxSteps(400).warmupSteps(20).schedule(TrainConfig.Schedule.COSINE).evalEvery(-1)
+            TrainConfig tc = config.maxSteps(400).warmupSteps(20).schedule(TrainConfig.Schedule.COSINE).evalEvery(TrainConfig.EVAL_AT_END)
                     .threads(2).build();
             try (LoraMethod lora = new LoraMethod(new LoraConfig(r, 2f * r, 0f, io.tune4j.peft.PeftFiles.MODULES, false, 3))) {
                 long t0 = System.nanoTime();
