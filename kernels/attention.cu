@@ -21,6 +21,7 @@ constexpr int MAXC = 8;    // head dims per lane: hd <= 32 * MAXC
 struct Shape {
     int B, Tq, Tk, P, nh, nkv, hd, G;
     float scale;
+    int window;  // sliding window over real keys; 0: none
 };
 
 __global__ void attn_check_kernel(Scratch* sc, const int32_t* q_start, const int32_t* kv_start, Shape s) {
@@ -56,6 +57,7 @@ __device__ inline RowInfo row_info(const Shape& s, const int32_t* q_start, const
     int qs = q_start ? q_start[b] : 0;
     ri.lo = ri.valid ? (kv_start ? kv_start[ri.qi] : 0) : INT_MAX;
     ri.hi = ri.valid ? qs + i : -1;
+    if (ri.valid && s.window > 0) ri.lo = max(ri.lo, ri.hi - s.window + 1);  // the window's oldest key
     return ri;
 }
 
@@ -268,14 +270,14 @@ __global__ void __launch_bounds__(WARPS * 32) attn_bwd_kernel(const Scratch* sc,
 
 int check_host(const Shape& s, const float* pk, const float* pv) {
     if (s.B <= 0 || s.Tq <= 0 || s.Tk <= 0 || s.P < 0 || s.nh <= 0 || s.nkv <= 0 || s.hd <= 0) return T4JC_EINVAL;
-    if (s.nh % s.nkv != 0 || s.hd > 32 * MAXC) return T4JC_EINVAL;
+    if (s.nh % s.nkv != 0 || s.hd > 32 * MAXC || s.window < 0) return T4JC_EINVAL;
     if (s.P > 0 && (!pk || !pv)) return T4JC_EINVAL;
     if ((int64_t)s.Tq * (s.nh / s.nkv) / WARPS + 1 > INT_MAX || s.nkv > 65535 || s.B > 65535) return T4JC_EINVAL;
     return T4JC_OK;
 }
 
 Shape make_shape(int B, int Tq, int Tk, int P, int nh, int nkv, int hd) {
-    Shape s{B, Tq, Tk, P, nh, nkv, hd, nkv > 0 ? nh / nkv : 1, 0.0f};
+    Shape s{B, Tq, Tk, P, nh, nkv, hd, nkv > 0 ? nh / nkv : 1, 0.0f, 0};
     s.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
     return s;
 }
@@ -316,9 +318,10 @@ int64_t t4jc_attention_ws_floats(int B, int Tq, int Tk, int P, int nh, int nkv, 
 
 int t4jc_attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, const float* pk,
                        const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                       int nh, int nkv, int hd, float* ws, void* stream) {
+                       int nh, int nkv, int hd, int window, float* ws, void* stream) {
     (void)ws;
     Shape s = make_shape(B, Tq, Tk, P, nh, nkv, hd);
+    s.window = window;
     int rc = check_host(s, pk, pv);
     if (rc) return rc;
     Scratch* sc = scratch();
@@ -335,8 +338,9 @@ int t4jc_attention_fwd(float* out, float* lse, const float* q, const float* k, c
 int t4jc_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, const float* dout, const float* out,
                        const float* lse, const float* q, const float* k, const float* v, const float* pk,
                        const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                       int nh, int nkv, int hd, float* ws, void* stream) {
+                       int nh, int nkv, int hd, int window, float* ws, void* stream) {
     Shape s = make_shape(B, Tq, Tk, P, nh, nkv, hd);
+    s.window = window;
     int rc = check_host(s, pk, pv);
     if (rc) return rc;
     if (!dq && !dk && !dv && !(P > 0 && (dpk || dpv))) return T4JC_OK;

@@ -109,17 +109,17 @@ int t4jc_embedding_bwd(float* dtable, const float* dout, const int32_t* ids, int
 int t4jc_embedding_fwd_bf16(float* out, const int32_t* ids, const uint16_t* table, int M, int V, int d,
                             void* stream);
 
-/* ---- attention.cu: the semantics of t4j_attention_* (causal GQA, prefix, q_start, kv_start).
+/* ---- attention.cu: the semantics of t4j_attention_* (causal GQA, prefix, q_start, kv_start, window).
  * Forward is flash style (online softmax, lse saved); backward recomputes the probabilities and
  * accumulates dk/dv/dpk/dpv with atomics. hd <= 256. ws: t4jc_attention_ws_floats() floats. */
 int64_t t4jc_attention_ws_floats(int B, int Tq, int Tk, int P, int nh, int nkv, int hd);
 int t4jc_attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, const float* pk,
                        const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                       int nh, int nkv, int hd, float* ws, void* stream);
+                       int nh, int nkv, int hd, int window, float* ws, void* stream);
 int t4jc_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, const float* dout, const float* out,
                        const float* lse, const float* q, const float* k, const float* v, const float* pk,
                        const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                       int nh, int nkv, int hd, float* ws, void* stream);
+                       int nh, int nkv, int hd, int window, float* ws, void* stream);
 int t4jc_kv_write(float* cache, const float* src, const int32_t* q_start, int B, int Tq, int Tmax, int width,
                   void* stream);
 

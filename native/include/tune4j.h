@@ -135,17 +135,19 @@ int t4j_rope_bwd(float* dx, const int32_t* pos, const float* cos, const float* s
  * pk,pv [P,nkv,hd] are extra keys/values every query sees (prefix tuning; P may be 0, pointers NULL).
  * Query i of sequence b sits at absolute position q_start[b]+i (q_start NULL: all 0) and sees
  * keys j with lo <= j <= q_start[b]+i, where lo = kv_start[b*Tq+i] (kv_start NULL: 0; used to keep
- * packed examples apart). Scale 1/sqrt(hd). Head h uses KV head h / (nh/nkv).
+ * packed examples apart). With window > 0 (sliding-window attention, Mistral/Qwen/Gemma) lo is raised to
+ * at least q_start[b]+i-window+1: a query sees itself and the window-1 keys before it; the prefix stays
+ * visible. window 0: no window. Scale 1/sqrt(hd). Head h uses KV head h / (nh/nkv).
  * out [B,Tq,nh,hd]; lse [B,Tq,nh] (log-sum-exp of each row's scores) saved for backward.
  * ws: t4j_attention_ws_floats(...) floats. */
 int64_t t4j_attention_ws_floats(int B, int Tq, int Tk, int P, int nh, int nkv, int hd);
 int t4j_attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, const float* pk,
                       const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                      int nh, int nkv, int hd, float* ws);
+                      int nh, int nkv, int hd, int window, float* ws);
 int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, const float* dout, const float* out,
                       const float* lse, const float* q, const float* k, const float* v, const float* pk,
                       const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                      int nh, int nkv, int hd, float* ws);
+                      int nh, int nkv, int hd, int window, float* ws);
 /* Writes src [B,Tq,nkv*hd] into cache [B,Tmax,nkv*hd] at rows q_start[b]..q_start[b]+Tq-1. */
 int t4j_kv_write(float* cache, const float* src, const int32_t* q_start, int B, int Tq, int Tmax, int width);
 

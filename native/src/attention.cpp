@@ -28,6 +28,7 @@ inline int64_t r16(int64_t n) { return (n + 15) & ~int64_t{15}; }
 
 struct Dims {
     int B, Tq, Tk, P, nh, nkv, hd, G, QB, RB;
+    int window;          // sliding window over real keys (keys at distance >= window are hidden); 0: none
     int64_t qrow, krow;  // floats between consecutive positions of q/out and of k/v
     float scale;
 };
@@ -35,6 +36,7 @@ struct Dims {
 Dims make_dims(int B, int Tq, int Tk, int P, int nh, int nkv, int hd) {
     Dims d;
     d.B = B; d.Tq = Tq; d.Tk = Tk; d.P = P; d.nh = nh; d.nkv = nkv; d.hd = hd;
+    d.window = 0;
     d.G = nkv > 0 ? nh / nkv : 1;
     d.QB = std::max(1, RT / std::max(1, d.G));
     d.QB = std::min(d.QB, std::max(1, Tq));
@@ -89,9 +91,15 @@ Slot make_slot(float* base, const Dims& d) {
     return sl;
 }
 
+// First real key a query at absolute position pos sees: its document's start (packing) or, with a
+// sliding window, the oldest key still inside the window, whichever is later. The prefix stays visible.
+inline int first_key(const Dims& d, int lo, int pos) {
+    return d.window > 0 ? std::max(lo, pos - d.window + 1) : lo;
+}
+
 int check_args(const Dims& d, const float* pk, const float* pv, const int32_t* q_start, const int32_t* kv_start) {
     if (d.B <= 0 || d.Tq <= 0 || d.Tk <= 0 || d.P < 0 || d.nh <= 0 || d.nkv <= 0 || d.hd <= 0) return T4J_EINVAL;
-    if (d.nh % d.nkv != 0) return T4J_EINVAL;
+    if (d.nh % d.nkv != 0 || d.window < 0) return T4J_EINVAL;
     if (d.P > 0 && (!pk || !pv)) return T4J_EINVAL;
     for (int b = 0; b < d.B; b++) {
         int qs = q_start ? q_start[b] : 0;
@@ -296,8 +304,8 @@ void load_rows(const Slot& sl, const Dims& d, const float* q, const int32_t* q_s
         float* dst = sl.qs + iq * gw;
 #pragma omp simd
         for (int64_t x = 0; x < gw; x++) dst[x] = src[x] * d.scale;
-        int lo = kv_start ? kv_start[static_cast<int64_t>(b) * d.Tq + i] : 0;
         int hi = qs + i;
+        int lo = first_key(d, kv_start ? kv_start[static_cast<int64_t>(b) * d.Tq + i] : 0, hi);
         jmin = std::min(jmin, lo);
         jmax = std::max(jmax, hi);
         for (int g = 0; g < d.G; g++) {
@@ -409,7 +417,7 @@ void fwd_decode(float* out, float* lse, const float* q, const float* k, const fl
     const int hd = d.hd, nh = d.nh, G = d.G;
     const int64_t qi = static_cast<int64_t>(b) * d.Tq + i;
     const int pos = (q_start ? q_start[b] : 0) + i;
-    const int lo = kv_start ? kv_start[qi] : 0;
+    const int lo = first_key(d, kv_start ? kv_start[qi] : 0, pos);
     const int n = d.P + (pos - lo + 1);  // keys: the prefix, then cache rows lo..pos
     const float* qr = q + qi * d.qrow;
     auto key = [&](int j) {
@@ -464,8 +472,9 @@ int64_t t4j_attention_ws_floats(int B, int Tq, int Tk, int P, int nh, int nkv, i
 
 int t4j_attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, const float* pk,
                       const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                      int nh, int nkv, int hd, float* ws) {
+                      int nh, int nkv, int hd, int window, float* ws) {
     Dims d = make_dims(B, Tq, Tk, P, nh, nkv, hd);
+    d.window = window;
     int rc = check_args(d, pk, pv, q_start, kv_start);
     if (rc != T4J_OK) return rc;
     float* slots = ws + shared_floats(d);
@@ -540,8 +549,9 @@ int t4j_attention_fwd(float* out, float* lse, const float* q, const float* k, co
 int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, const float* dout, const float* out,
                       const float* lse, const float* q, const float* k, const float* v, const float* pk,
                       const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                      int nh, int nkv, int hd, float* ws) {
+                      int nh, int nkv, int hd, int window, float* ws) {
     Dims d = make_dims(B, Tq, Tk, P, nh, nkv, hd);
+    d.window = window;
     int rc = check_args(d, pk, pv, q_start, kv_start);
     if (rc != T4J_OK) return rc;
     const bool want_kv = dk || dv;

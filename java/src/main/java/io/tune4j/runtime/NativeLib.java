@@ -110,14 +110,14 @@ public final class NativeLib {
             @Cast("const float*") long q, @Cast("const float*") long k, @Cast("const float*") long v,
             @Cast("const float*") long pk, @Cast("const float*") long pv, @Cast("const int32_t*") long qStart,
             @Cast("const int32_t*") long kvStart, int B, int Tq, int Tk, int P, int nh, int nkv, int hd,
-            @Cast("float*") long ws);
+            int window, @Cast("float*") long ws);
     public static native int t4j_attention_bwd(@Cast("float*") long dq, @Cast("float*") long dk,
             @Cast("float*") long dv, @Cast("float*") long dpk, @Cast("float*") long dpv,
             @Cast("const float*") long dout, @Cast("const float*") long out, @Cast("const float*") long lse,
             @Cast("const float*") long q, @Cast("const float*") long k, @Cast("const float*") long v,
             @Cast("const float*") long pk, @Cast("const float*") long pv, @Cast("const int32_t*") long qStart,
             @Cast("const int32_t*") long kvStart, int B, int Tq, int Tk, int P, int nh, int nkv, int hd,
-            @Cast("float*") long ws);
+            int window, @Cast("float*") long ws);
     public static native int t4j_kv_write(@Cast("float*") long cache, @Cast("const float*") long src,
             @Cast("const int32_t*") long qStart, int B, int Tq, int Tmax, int width);
 

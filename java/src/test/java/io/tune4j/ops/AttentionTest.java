@@ -59,6 +59,16 @@ class AttentionTest {
             new Case("mqa, 16 heads per kv head", new AttentionShape(2, 10, 10, 0, 16, 1, 8), null, null),
             new Case("hd128 two query tiles", new AttentionShape(1, 130, 130, 0, 2, 2, 128), null, null),
             new Case("training shape", new AttentionShape(4, 256, 256, 0, 9, 3, 64), null, null),
+            // sliding windows: narrower than a key tile, across tiles, with documents, a prefix and a cache
+            new Case("sliding window 5", new AttentionShape(2, 40, 40, 0, 4, 2, 16, 5), null, null),
+            new Case("sliding window 70 over 150 rows", new AttentionShape(1, 150, 150, 0, 6, 2, 32, 70), null, null),
+            new Case("sliding window + documents + prefix", new AttentionShape(2, 40, 40, 2, 4, 2, 16, 12), null,
+                    packed(40, new int[] {0, 17}, new int[] {0, 9, 30})),
+            new Case("sliding window, one-pass backward", new AttentionShape(4, 90, 90, 0, 4, 2, 16, 33), null, null),
+            new Case("sliding window decode vs cache", new AttentionShape(3, 1, 100, 0, 4, 1, 8, 16),
+                    new int[] {0, 37, 99}, null),
+            new Case("sliding window chunked prefill", new AttentionShape(3, 5, 80, 1, 6, 3, 12, 9),
+                    new int[] {0, 11, 75}, null),
         };
     }
 
@@ -132,6 +142,7 @@ class AttentionTest {
                 int qs = c.qStart() == null ? 0 : c.qStart()[b];
                 for (int i = 0; i < Tq; i++) {
                     int lo = c.kvStart() == null ? 0 : c.kvStart()[b * Tq + i];
+                    if (s.window() > 0) lo = Math.max(lo, qs + i - s.window() + 1);
                     for (int j = 0; j < Tk; j++) {
                         boolean visible = j >= lo && j <= qs + i;
                         mask[(b * Tq + i) * (P + Tk) + P + j] = visible ? 0f : Float.NEGATIVE_INFINITY;

@@ -222,7 +222,7 @@ public final class CpuOps implements Ops {
                                  Tensor qStart, Tensor kvStart, AttentionShape s, Tensor ws) {
         attn(s, out, lse, q, k, v, pk, pv, qStart, kvStart, ws); prefixGiven(s, pk, pv);
         NativeStatus.check(t4j_attention_fwd(a(out), a(lse), a(q), a(k), a(v), a(pk), a(pv), a(qStart), a(kvStart),
-                s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), a(ws)), "attention " + s);
+                s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(), a(ws)), "attention " + s);
     }
 
     @Override
@@ -232,7 +232,7 @@ public final class CpuOps implements Ops {
         attn(s, out, lse, q, k, v, pk, pv, qStart, kvStart, ws); prefixGiven(s, pk, pv); attn(s, dout, null, dq, dk, dv, dpk, dpv, null, null, null);
         NativeStatus.check(t4j_attention_bwd(a(dq), a(dk), a(dv), a(dpk), a(dpv), a(dout), a(out), a(lse), a(q), a(k),
                 a(v), a(pk), a(pv), a(qStart), a(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(),
-                a(ws)), "attention backward " + s);
+                s.window(), a(ws)), "attention backward " + s);
     }
 
     @Override

@@ -274,7 +274,7 @@ public final class CudaOps implements Ops {
     public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
                                  Tensor qStart, Tensor kvStart, AttentionShape s, Tensor ws) {
         checkDevice(t4jc_attention_fwd(d(out), d(lse), d(q), d(k), d(v), d(pk), d(pv), d(qStart), d(kvStart), s.B(),
-                s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), d(ws), STREAM), "attention " + s);
+                s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(), d(ws), STREAM), "attention " + s);
     }
 
     @Override
@@ -282,8 +282,8 @@ public final class CudaOps implements Ops {
                                   Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv, Tensor qStart,
                                   Tensor kvStart, AttentionShape s, Tensor ws) {
         checkDevice(t4jc_attention_bwd(d(dq), d(dk), d(dv), d(dpk), d(dpv), d(dout), d(out), d(lse), d(q), d(k), d(v),
-                d(pk), d(pv), d(qStart), d(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), d(ws),
-                STREAM), "attention backward " + s);
+                d(pk), d(pv), d(qStart), d(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(),
+                d(ws), STREAM), "attention backward " + s);
     }
 
     @Override
