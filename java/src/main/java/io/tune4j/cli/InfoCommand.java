@@ -2,6 +2,8 @@ package io.tune4j.cli;
 
 import io.tune4j.model.LlamaConfig;
 import io.tune4j.model.LoadedModel;
+import io.tune4j.model.arch.Architecture;
+import io.tune4j.model.arch.Architectures;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -18,7 +20,9 @@ final class InfoCommand implements Callable<Integer> {
         try (LoadedModel m = LoadedModel.load(model.model, model.tokenizer)) {
             LlamaConfig c = m.config();
             System.out.println("model:        " + m.source());
-            System.out.println("architecture: LlamaForCausalLM");
+            Architecture arch = Architectures.of(c.features());
+            System.out.println("architecture: " + arch.hfClass() + " (model_type " + arch.modelType() + ")");
+            System.out.println("features:     " + String.join("; ", arch.describe(c)));
             System.out.printf("parameters:   %,d%n", c.parameterCount());
             System.out.println("dtype:        " + m.dtype());
             System.out.println("layers:       " + c.numLayers());

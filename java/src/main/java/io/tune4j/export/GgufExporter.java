@@ -35,6 +35,14 @@ public final class GgufExporter {
 
     public static Result export(LoadedModel m, FineTuneMethod method, GgufType dtype, String name, Path out) {
         LlamaConfig c = m.config();
+        boolean plainBlock = c.modelType().equals("llama")
+                || c.modelType().equals("mistral") && c.features().slidingWindow() == 0;
+        if (!plainBlock) {
+            throw new IllegalArgumentException("model_type '" + c.modelType() + "'"
+                    + (c.modelType().equals("mistral") ? " with sliding_window " + c.features().slidingWindow() : "")
+                    + " cannot be exported to GGUF yet: the exporter writes llama.cpp's llama architecture (model_type "
+                    + "llama, or mistral without a sliding window)");
+        }
         if (!"silu".equals(c.hiddenAct())) {
             throw new IllegalArgumentException("hidden_act '" + c.hiddenAct() + "' cannot be exported: llama.cpp's llama "
                     + "architecture uses silu");

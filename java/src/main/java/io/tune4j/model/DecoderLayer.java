@@ -1,5 +1,6 @@
 package io.tune4j.model;
 
+import io.tune4j.model.arch.ModuleTable.Proj;
 import io.tune4j.ops.AttentionShape;
 import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Tensor;
@@ -7,9 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One Llama block: x + attn(norm(x)), then + mlp(norm(.)). Projections are pluggable so
- * fine-tuning methods can wrap them; an optional prefix of trainable keys/values per layer
- * serves prefix tuning.
+ * One Llama-family block: x + attn(norm(x)), then + mlp(norm(.)). The family's extras (q/k norms,
+ * a sliding window) come from the config. Projections are pluggable so fine-tuning methods can wrap
+ * them; an optional prefix of trainable keys/values per layer serves prefix tuning.
  */
 public final class DecoderLayer implements AutoCloseable {
     final int index;
@@ -17,26 +18,52 @@ public final class DecoderLayer implements AutoCloseable {
     final Ops ops;
     Parameter attnNorm;     // input_layernorm
     Parameter ffnNorm;      // post_attention_layernorm
-    Projection q, k, v, o, gate, up, down;
+    Parameter qNorm, kNorm; // self_attn.q_norm / k_norm [headDim] (Qwen3), or null
+    final int window;       // sliding-window size of this layer's attention, 0: full causal
+    private final Projection[] proj = new Projection[Proj.values().length];
+    Projection q, k, v, o, gate, up, down; // proj's entries, named for the block's forward
     Parameter prefixKeys;   // [P, kvDim] or null
     Parameter prefixValues; // [P, kvDim] or null
     BlockHook attnHook;     // applied to o_proj's output before the residual add, or null
     BlockHook mlpHook;      // applied to down_proj's output before the residual add, or null
 
-    DecoderLayer(int index, LlamaConfig cfg, Ops ops, Parameter attnNorm, Parameter ffnNorm, Projection q,
-                 Projection k, Projection v, Projection o, Projection gate, Projection up, Projection down) {
+    DecoderLayer(int index, LlamaConfig cfg, Ops ops, Parameter attnNorm, Parameter ffnNorm, Parameter qNorm,
+                 Parameter kNorm, java.util.Map<Proj, Projection> projections) {
         this.index = index;
         this.cfg = cfg;
         this.ops = ops;
         this.attnNorm = attnNorm;
         this.ffnNorm = ffnNorm;
-        this.q = q;
-        this.k = k;
-        this.v = v;
-        this.o = o;
-        this.gate = gate;
-        this.up = up;
-        this.down = down;
+        this.qNorm = qNorm;
+        this.kNorm = kNorm;
+        this.window = cfg.features().windowOf(index);
+        if ((qNorm == null) == cfg.features().qkNorm() || (kNorm == null) == cfg.features().qkNorm()) {
+            throw new IllegalArgumentException("layer " + index + ": q_norm/k_norm must be given exactly when the "
+                    + cfg.modelType() + " config has them");
+        }
+        for (Proj p : Proj.values()) {
+            Projection x = projections.get(p);
+            if (x == null) throw new IllegalArgumentException("layer " + index + ": " + p.module + " is missing");
+            set(p, x);
+        }
+    }
+
+    private void set(Proj p, Projection x) {
+        proj[p.ordinal()] = x;
+        switch (p) {
+            case Q -> q = x;
+            case K -> k = x;
+            case V -> v = x;
+            case O -> o = x;
+            case GATE -> gate = x;
+            case UP -> up = x;
+            case DOWN -> down = x;
+        }
+    }
+
+    /** This layer's sliding window (0: full causal attention). */
+    public int window() {
+        return window;
     }
 
     public int index() {
@@ -73,27 +100,23 @@ public final class DecoderLayer implements AutoCloseable {
 
     /** Projection by Hugging Face module name (q_proj, ..., down_proj). */
     public Projection projection(String module) {
-        switch (module) {
-            case "q_proj": return q;
-            case "k_proj": return k;
-            case "v_proj": return v;
-            case "o_proj": return o;
-            case "gate_proj": return gate;
-            case "up_proj": return up;
-            case "down_proj": return down;
-            default: throw new IllegalArgumentException("unknown module '" + module
-                    + "' (expected q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj or down_proj)");
-        }
+        return proj[Proj.of(module).ordinal()];
     }
 
-    /** RMSNorm weight by Hugging Face module name: input_layernorm or post_attention_layernorm. */
+    /** RMSNorm weight by Hugging Face module path: input_layernorm, post_attention_layernorm, self_attn.q_norm/k_norm. */
     public Parameter norm(String module) {
-        switch (module) {
-            case "input_layernorm": return attnNorm;
-            case "post_attention_layernorm": return ffnNorm;
-            default: throw new IllegalArgumentException("unknown norm '" + module
-                    + "' (expected input_layernorm or post_attention_layernorm)");
+        Parameter n = switch (module) {
+            case "input_layernorm" -> attnNorm;
+            case "post_attention_layernorm" -> ffnNorm;
+            case "self_attn.q_norm" -> qNorm;
+            case "self_attn.k_norm" -> kNorm;
+            default -> null;
+        };
+        if (n == null) {
+            throw new IllegalArgumentException("unknown norm '" + module + "' (expected input_layernorm, "
+                    + "post_attention_layernorm" + (qNorm != null ? ", self_attn.q_norm or self_attn.k_norm)" : ")"));
         }
+        return n;
     }
 
     /** Replaces a norm weight (e.g. with a trainable copy of it), same shape; returns the old one. */
@@ -104,23 +127,20 @@ public final class DecoderLayer implements AutoCloseable {
                     + java.util.Arrays.toString(replacement.value().shape()) + ", expected "
                     + java.util.Arrays.toString(old.value().shape()));
         }
-        if (module.equals("input_layernorm")) attnNorm = replacement;
-        else ffnNorm = replacement;
+        switch (module) {
+            case "input_layernorm" -> attnNorm = replacement;
+            case "post_attention_layernorm" -> ffnNorm = replacement;
+            case "self_attn.q_norm" -> qNorm = replacement;
+            default -> kNorm = replacement;
+        }
         return old;
     }
 
     /** Replaces a projection (e.g. with a LoRA wrapper around it); returns the old one. */
     public Projection replaceProjection(String module, Projection replacement) {
-        Projection old = projection(module);
-        switch (module) {
-            case "q_proj": q = replacement; break;
-            case "k_proj": k = replacement; break;
-            case "v_proj": v = replacement; break;
-            case "o_proj": o = replacement; break;
-            case "gate_proj": gate = replacement; break;
-            case "up_proj": up = replacement; break;
-            default: down = replacement; break;
-        }
+        Proj p = Proj.of(module);
+        Projection old = proj[p.ordinal()];
+        set(p, replacement);
         return old;
     }
 
@@ -128,6 +148,10 @@ public final class DecoderLayer implements AutoCloseable {
         List<Parameter> out = new ArrayList<>();
         out.add(attnNorm);
         for (Projection p : List.of(q, k, v, o)) out.addAll(p.parameters());
+        if (qNorm != null) {
+            out.add(qNorm);
+            out.add(kNorm);
+        }
         out.add(ffnNorm);
         for (Projection p : List.of(gate, up, down)) out.addAll(p.parameters());
         if (attnHook != null) out.addAll(attnHook.parameters());
@@ -152,6 +176,11 @@ public final class DecoderLayer implements AutoCloseable {
         }
     }
 
+    // Qwen3's q_norm/k_norm: RMSNorm over each head's hd values, one weight shared by the heads
+    private void headNorm(Tensor y, Tensor rstd, Tensor x, Parameter w, int M, int heads) {
+        ops.rmsnormForward(y, rstd, x, w.value(), M * heads, cfg.headDim(), cfg.rmsNormEps());
+    }
+
     private Tensor pk() {
         return prefixKeys == null ? null : prefixKeys.value();
     }
@@ -166,12 +195,19 @@ public final class DecoderLayer implements AutoCloseable {
     void forward(TrainingContext c, TrainingContext.LayerActs a, Tensor xIn, Tensor xOut) {
         int M = c.M, d = cfg.hiddenSize(), hd = cfg.headDim();
         ops.rmsnormForward(a.h1, a.rstd1, xIn, attnNorm.value(), M, d, cfg.rmsNormEps());
-        q.forward(a.q, a.h1, M);
-        k.forward(a.k, a.h1, M);
+        if (qNorm != null) {
+            q.forward(a.qPre, a.h1, M);
+            k.forward(a.kPre, a.h1, M);
+            headNorm(a.q, a.rstdQ, a.qPre, qNorm, M, cfg.numHeads());
+            headNorm(a.k, a.rstdK, a.kPre, kNorm, M, cfg.numKvHeads());
+        } else {
+            q.forward(a.q, a.h1, M);
+            k.forward(a.k, a.h1, M);
+        }
         v.forward(a.v, a.h1, M);
         rope(c.model, a.q, c.positions, M, cfg.numHeads(), false);
         rope(c.model, a.k, c.positions, M, cfg.numKvHeads(), false);
-        AttentionShape s = c.attentionShape(prefixLength());
+        AttentionShape s = c.attentionShape(prefixLength(), window);
         ops.attentionForward(a.att, a.lse, a.q, a.k, a.v, pk(), pv(), null, c.kvStart, s, c.attentionWs(s));
         o.forward(a.x2, a.att, M);
         if (attnHook != null) attnHook.forward(a.x2, M);
@@ -215,15 +251,24 @@ public final class DecoderLayer implements AutoCloseable {
         g.dq.fill(0f);
         g.dk.fill(0f);
         g.dv.fill(0f);
-        AttentionShape s = c.attentionShape(prefixLength());
+        AttentionShape s = c.attentionShape(prefixLength(), window);
         ops.attentionBackward(g.dq, g.dk, g.dv, prefixKeys == null ? null : prefixKeys.grad(),
                 prefixValues == null ? null : prefixValues.grad(), g.datt, a.att, a.lse, a.q, a.k, a.v, pk(), pv(),
                 null, c.kvStart, s, c.attentionWs(s));
         rope(c.model, g.dq, c.positions, M, cfg.numHeads(), true);
         rope(c.model, g.dk, c.positions, M, cfg.numKvHeads(), true);
+        Tensor dq = g.dq, dk = g.dk;
+        if (qNorm != null) {
+            g.dqPre.fill(0f);
+            g.dkPre.fill(0f);
+            ops.rmsnormBackward(g.dqPre, qNorm.grad(), g.dq, a.qPre, qNorm.value(), a.rstdQ, M * cfg.numHeads(), hd);
+            ops.rmsnormBackward(g.dkPre, kNorm.grad(), g.dk, a.kPre, kNorm.value(), a.rstdK, M * cfg.numKvHeads(), hd);
+            dq = g.dqPre;
+            dk = g.dkPre;
+        }
         g.dh.fill(0f);
-        q.backward(g.dh, g.dq, a.h1, M);
-        k.backward(g.dh, g.dk, a.h1, M);
+        q.backward(g.dh, dq, a.h1, M);
+        k.backward(g.dh, dk, a.h1, M);
         v.backward(g.dh, g.dv, a.h1, M);
         ops.rmsnormBackward(c.dres, attnNorm.grad(), g.dh, xIn, attnNorm.value(), a.rstd1, M, d);
     }
@@ -242,6 +287,10 @@ public final class DecoderLayer implements AutoCloseable {
         q.forwardInference(b.q, b.h, M, c.rowAdapters);
         k.forwardInference(b.k, b.h, M, c.rowAdapters);
         v.forwardInference(b.v, b.h, M, c.rowAdapters);
+        if (qNorm != null) { // in place: each row's norm is reduced before it is written
+            headNorm(b.q, b.rstdHeads, b.q, qNorm, M, cfg.numHeads());
+            headNorm(b.k, b.rstdHeads, b.k, kNorm, M, cfg.numKvHeads());
+        }
         rope(c.model, b.q, c.positions, M, cfg.numHeads(), false);
         rope(c.model, b.k, c.positions, M, cfg.numKvHeads(), false);
         Tensor cacheK = c.cacheK[index], cacheV = c.cacheV[index];
@@ -252,7 +301,7 @@ public final class DecoderLayer implements AutoCloseable {
             Tensor kSlot = cacheK.slice(slot, slot + 1), vSlot = cacheV.slice(slot, slot + 1);
             ops.kvWrite(kSlot, b.k.slice(row, row + n), start, 1, n, T, kvDim);
             ops.kvWrite(vSlot, b.v.slice(row, row + n), start, 1, n, T, kvDim);
-            AttentionShape s = new AttentionShape(1, n, T, prefixLength(), cfg.numHeads(), cfg.numKvHeads(), hd);
+            AttentionShape s = new AttentionShape(1, n, T, prefixLength(), cfg.numHeads(), cfg.numKvHeads(), hd, window);
             ops.attentionForward(b.att.slice(row, row + n), b.lse, b.q.slice(row, row + n), kSlot, vSlot, pk(), pv(),
                     start, null, s, c.attnWs);
         }

@@ -34,6 +34,7 @@ public final class InferenceContext implements AutoCloseable {
 
     static final class Buffers {
         Tensor h, rstd, q, k, v, att, lse, tmp, g, u;
+        Tensor rstdHeads; // per-head q/k norms' rstd (Qwen3), else null
     }
 
     InferenceContext(LlamaModel model, int slots, int maxSeq, int maxRows) {
@@ -52,6 +53,7 @@ public final class InferenceContext implements AutoCloseable {
         }
         buf.h = arena.f32(maxRows, d);
         buf.rstd = arena.f32(maxRows);
+        if (cfg.features().qkNorm()) buf.rstdHeads = arena.f32((long) maxRows * cfg.numHeads());
         buf.q = arena.f32(maxRows, cfg.qDim());
         buf.k = arena.f32(maxRows, cfg.kvDim());
         buf.v = arena.f32(maxRows, cfg.kvDim());

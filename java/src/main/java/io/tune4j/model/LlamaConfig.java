@@ -1,11 +1,15 @@
 package io.tune4j.model;
 
+import io.tune4j.model.arch.ArchFeatures;
 import io.tune4j.ops.RopeScaling;
 import java.util.Arrays;
 
 /**
- * Architecture of a Llama-family decoder (Llama 2/3, TinyLlama, SmolLM, stories*), as read from
- * config.json or a llama2.c header. headDim is hiddenSize / numHeads unless config.json says otherwise.
+ * Shape and features of a Llama-family decoder (Llama 2/3, TinyLlama, SmolLM, stories*, Mistral,
+ * Qwen2/2.5, Qwen3), as read from config.json or a llama2.c header. headDim is hiddenSize / numHeads
+ * unless config.json says otherwise. attentionBias is config.json's attention_bias (all four attention
+ * projections); what the family adds on top (Qwen2's q/k/v biases, q/k norms, sliding windows) is in
+ * {@link #features}.
  */
 public record LlamaConfig(
         int vocabSize,
@@ -23,7 +27,8 @@ public record LlamaConfig(
         int[] eosTokenIds,
         String hiddenAct,
         boolean attentionBias,
-        boolean mlpBias) {
+        boolean mlpBias,
+        ArchFeatures features) {
 
     public LlamaConfig {
         requirePositive("vocab_size", vocabSize);
@@ -40,6 +45,40 @@ public record LlamaConfig(
         }
         if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim must be even for RoPE, got " + headDim);
         eosTokenIds = eosTokenIds == null ? new int[0] : eosTokenIds.clone();
+        if (features == null) features = ArchFeatures.LLAMA;
+        for (int l : features.slidingLayers()) {
+            if (l < 0 || l >= numLayers) throw new IllegalArgumentException("sliding layer " + l + " is not one of the "
+                    + numLayers + " layers");
+        }
+    }
+
+    /** A plain Llama model. */
+    public LlamaConfig(int vocabSize, int hiddenSize, int intermediateSize, int numLayers, int numHeads, int numKvHeads,
+                       int headDim, int maxPositions, float rmsNormEps, RopeScaling rope, boolean tieWordEmbeddings,
+                       int bosTokenId, int[] eosTokenIds, String hiddenAct, boolean attentionBias, boolean mlpBias) {
+        this(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, maxPositions, rmsNormEps,
+                rope, tieWordEmbeddings, bosTokenId, eosTokenIds, hiddenAct, attentionBias, mlpBias, ArchFeatures.LLAMA);
+    }
+
+    /** The same model with other features (another family's block). */
+    public LlamaConfig withFeatures(ArchFeatures f) {
+        return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                maxPositions, rmsNormEps, rope, tieWordEmbeddings, bosTokenId, eosTokenIds, hiddenAct, attentionBias,
+                mlpBias, f);
+    }
+
+    /** q_proj, k_proj and v_proj have biases. */
+    public boolean qkvBias() {
+        return attentionBias || features.qkvBias();
+    }
+
+    /** o_proj has a bias. */
+    public boolean oBias() {
+        return attentionBias;
+    }
+
+    public String modelType() {
+        return features.modelType();
     }
 
     private static void requirePositive(String field, int v) {
@@ -58,7 +97,9 @@ public record LlamaConfig(
     public long parameterCount() {
         long d = hiddenSize, v = vocabSize, i = intermediateSize;
         long attn = d * qDim() + 2L * d * kvDim() + (long) qDim() * d;
-        if (attentionBias) attn += qDim() + 2L * kvDim() + d;
+        if (qkvBias()) attn += qDim() + 2L * kvDim();
+        if (oBias()) attn += d;
+        if (features.qkNorm()) attn += 2L * headDim;
         long mlp = 3 * d * i + (mlpBias ? 2 * i + d : 0);
         long perLayer = attn + mlp + 2 * d;
         return v * d + numLayers * perLayer + d + (tieWordEmbeddings ? 0 : v * d);
@@ -77,7 +118,7 @@ public record LlamaConfig(
                 && headDim == c.headDim && maxPositions == c.maxPositions && rmsNormEps == c.rmsNormEps
                 && rope.equals(c.rope) && tieWordEmbeddings == c.tieWordEmbeddings && bosTokenId == c.bosTokenId
                 && Arrays.equals(eosTokenIds, c.eosTokenIds) && hiddenAct.equals(c.hiddenAct)
-                && attentionBias == c.attentionBias && mlpBias == c.mlpBias;
+                && attentionBias == c.attentionBias && mlpBias == c.mlpBias && features.equals(c.features);
     }
 
     @Override

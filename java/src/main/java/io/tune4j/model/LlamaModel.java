@@ -1,10 +1,13 @@
 package io.tune4j.model;
 
+import io.tune4j.model.arch.ModuleTable;
+import io.tune4j.model.arch.ModuleTable.Proj;
 import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -51,25 +54,24 @@ public final class LlamaModel implements AutoCloseable {
         Parameter head = cfg.tieWordEmbeddings() ? embed
                 : param(w, "lm_head.weight", cfg.vocabSize(), cfg.hiddenSize());
         List<DecoderLayer> layers = new ArrayList<>();
-        int d = cfg.hiddenSize(), I = cfg.intermediateSize();
+        int d = cfg.hiddenSize(), hd = cfg.headDim();
+        boolean qkNorm = cfg.features().qkNorm();
         for (int l = 0; l < cfg.numLayers(); l++) {
-            String p = "model.layers." + l + ".";
+            Map<Proj, Projection> proj = new EnumMap<>(Proj.class);
+            for (Proj p : Proj.values()) {
+                String prefix = ModuleTable.layer(l, p.path());
+                long[] shape = ModuleTable.shape(cfg, p);
+                proj.put(p, new DenseProjection(ops, param(w, prefix + ".weight", shape),
+                        ModuleTable.hasBias(cfg, p) ? param(w, prefix + ".bias", shape[0]) : null));
+            }
             layers.add(new DecoderLayer(l, cfg, ops,
-                    param(w, p + "input_layernorm.weight", d),
-                    param(w, p + "post_attention_layernorm.weight", d),
-                    dense(ops, w, p + "self_attn.q_proj", cfg.qDim(), d, cfg.attentionBias()),
-                    dense(ops, w, p + "self_attn.k_proj", cfg.kvDim(), d, cfg.attentionBias()),
-                    dense(ops, w, p + "self_attn.v_proj", cfg.kvDim(), d, cfg.attentionBias()),
-                    dense(ops, w, p + "self_attn.o_proj", d, cfg.qDim(), cfg.attentionBias()),
-                    dense(ops, w, p + "mlp.gate_proj", I, d, cfg.mlpBias()),
-                    dense(ops, w, p + "mlp.up_proj", I, d, cfg.mlpBias()),
-                    dense(ops, w, p + "mlp.down_proj", d, I, cfg.mlpBias())));
+                    param(w, ModuleTable.layer(l, "input_layernorm.weight"), d),
+                    param(w, ModuleTable.layer(l, "post_attention_layernorm.weight"), d),
+                    qkNorm ? param(w, ModuleTable.layer(l, "self_attn.q_norm.weight"), hd) : null,
+                    qkNorm ? param(w, ModuleTable.layer(l, "self_attn.k_norm.weight"), hd) : null,
+                    proj));
         }
         return new LlamaModel(cfg, ops, embed, norm, head, layers);
-    }
-
-    private static DenseProjection dense(Ops ops, Map<String, Tensor> w, String prefix, int out, int in, boolean bias) {
-        return new DenseProjection(ops, param(w, prefix + ".weight", out, in), bias ? param(w, prefix + ".bias", out) : null);
     }
 
     private static Parameter param(Map<String, Tensor> w, String name, long... shape) {

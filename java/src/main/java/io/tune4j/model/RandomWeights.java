@@ -1,5 +1,6 @@
 package io.tune4j.model;
 
+import io.tune4j.model.arch.ModuleTable;
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.Tensor;
 import java.nio.FloatBuffer;
@@ -17,28 +18,10 @@ public final class RandomWeights {
     public static Map<String, Tensor> create(LlamaConfig cfg, long seed, float std, Arena arena) {
         SplittableRandom rng = new SplittableRandom(seed);
         Map<String, Tensor> w = new LinkedHashMap<>();
-        int d = cfg.hiddenSize(), I = cfg.intermediateSize();
-        w.put("model.embed_tokens.weight", normal(arena, rng, std, cfg.vocabSize(), d));
-        for (int l = 0; l < cfg.numLayers(); l++) {
-            String p = "model.layers." + l + ".";
-            w.put(p + "input_layernorm.weight", ones(arena, rng, d));
-            w.put(p + "post_attention_layernorm.weight", ones(arena, rng, d));
-            w.put(p + "self_attn.q_proj.weight", normal(arena, rng, std, cfg.qDim(), d));
-            w.put(p + "self_attn.k_proj.weight", normal(arena, rng, std, cfg.kvDim(), d));
-            w.put(p + "self_attn.v_proj.weight", normal(arena, rng, std, cfg.kvDim(), d));
-            w.put(p + "self_attn.o_proj.weight", normal(arena, rng, std, d, cfg.qDim()));
-            w.put(p + "mlp.gate_proj.weight", normal(arena, rng, std, I, d));
-            w.put(p + "mlp.up_proj.weight", normal(arena, rng, std, I, d));
-            w.put(p + "mlp.down_proj.weight", normal(arena, rng, std, d, I));
-            if (cfg.attentionBias()) {
-                w.put(p + "self_attn.q_proj.bias", normal(arena, rng, std, cfg.qDim()));
-                w.put(p + "self_attn.k_proj.bias", normal(arena, rng, std, cfg.kvDim()));
-                w.put(p + "self_attn.v_proj.bias", normal(arena, rng, std, cfg.kvDim()));
-                w.put(p + "self_attn.o_proj.bias", normal(arena, rng, std, d));
-            }
+        for (Map.Entry<String, ModuleTable.Entry> e : ModuleTable.entries(cfg).entrySet()) {
+            ModuleTable.Entry m = e.getValue();
+            w.put(e.getKey(), m.kind() == ModuleTable.Kind.NORM ? ones(arena, m.shape()) : normal(arena, rng, std, m.shape()));
         }
-        w.put("model.norm.weight", ones(arena, rng, d));
-        if (!cfg.tieWordEmbeddings()) w.put("lm_head.weight", normal(arena, rng, std, cfg.vocabSize(), d));
         return w;
     }
 
@@ -60,8 +43,8 @@ public final class RandomWeights {
         return t;
     }
 
-    private static Tensor ones(Arena arena, SplittableRandom rng, long d) {
-        Tensor t = arena.f32(d);
+    private static Tensor ones(Arena arena, long... shape) {
+        Tensor t = arena.f32(shape);
         t.fill(1f);
         return t;
     }

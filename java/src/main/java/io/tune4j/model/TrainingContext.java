@@ -39,10 +39,12 @@ public final class TrainingContext implements AutoCloseable {
 
     static final class LayerActs {
         Tensor h1, rstd1, q, k, v, att, lse, x2, h2, rstd2, g, u, s;
+        Tensor qPre, kPre, rstdQ, rstdK; // q/k before their per-head norms (Qwen3), else null
     }
 
     static final class Scratch {
         Tensor ds, dg, du, dh, datt, dq, dk, dv;
+        Tensor dqPre, dkPre; // gradients of q/k before their per-head norms, else null
     }
 
     TrainingContext(LlamaModel model, int B, int T, boolean gradientCheckpointing) {
@@ -83,6 +85,12 @@ public final class TrainingContext implements AutoCloseable {
             a.g = arena.f32(M, I);
             a.u = arena.f32(M, I);
             a.s = arena.f32(M, I);
+            if (cfg.features().qkNorm()) {
+                a.qPre = arena.f32(M, cfg.qDim());
+                a.kPre = arena.f32(M, cfg.kvDim());
+                a.rstdQ = arena.f32((long) M * cfg.numHeads());
+                a.rstdK = arena.f32((long) M * cfg.numKvHeads());
+            }
             acts[l] = a;
         }
         hFinal = arena.f32(M, d);
@@ -97,14 +105,18 @@ public final class TrainingContext implements AutoCloseable {
         scratch.dq = arena.f32(M, cfg.qDim());
         scratch.dk = arena.f32(M, cfg.kvDim());
         scratch.dv = arena.f32(M, cfg.kvDim());
+        if (cfg.features().qkNorm()) {
+            scratch.dqPre = arena.f32(M, cfg.qDim());
+            scratch.dkPre = arena.f32(M, cfg.kvDim());
+        }
         // logits exist for a block of rows at a time: cap the block at ~64 MiB of floats
         lmBlockRows = (int) Math.max(1, Math.min(M, (16L << 20) / cfg.vocabSize()));
         lmWs = arena.f32((long) lmBlockRows * cfg.vocabSize());
     }
 
-    AttentionShape attentionShape(int prefix) {
+    AttentionShape attentionShape(int prefix, int window) {
         LlamaConfig cfg = model.config();
-        return new AttentionShape(B, T, T, prefix, cfg.numHeads(), cfg.numKvHeads(), cfg.headDim());
+        return new AttentionShape(B, T, T, prefix, cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), window);
     }
 
     /** Attention scratch, grown (rarely: only when the prefix length changes) to the largest need. */

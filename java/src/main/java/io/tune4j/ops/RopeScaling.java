@@ -19,4 +19,14 @@ public record RopeScaling(float theta, Type type, float factor, float lowFreqFac
     public static RopeScaling none(float theta) {
         return new RopeScaling(theta, Type.NONE, 1f, 1f, 4f, 8192);
     }
+
+    /** One line for {@code tune4j info}. */
+    public String describe() {
+        return switch (type) {
+            case NONE -> "RoPE (theta " + theta + ")";
+            case LINEAR -> "RoPE (theta " + theta + ", linear scaling x" + factor + ")";
+            case LLAMA3 -> "RoPE (theta " + theta + ", Llama 3 scaling x" + factor + " from " + originalMaxPositions
+                    + " positions)";
+        };
+    }
 }

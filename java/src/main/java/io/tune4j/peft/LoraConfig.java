@@ -46,7 +46,7 @@ public record LoraConfig(int r, float alpha, float dropout, List<String> targetM
         }
         // names are checked before any model is loaded (against a deep model, so that entries naming a layer
         // pass); attaching checks them against the real model
-        SavedModules.resolve(modulesToSave, 128);
+        SavedModules.resolveAnyModel(modulesToSave);
     }
 
     /** LoRA alone, no modules_to_save. */

@@ -80,7 +80,7 @@ public final class LoraMethod implements FineTuneMethod {
             }
         }
         // checked before anything changes: an entry that selects no norm of this model fails here
-        SavedModules.resolve(cfg.modulesToSave(), model.layers().size());
+        SavedModules.resolve(cfg.modulesToSave(), model.config());
         for (Parameter p : model.parameters()) p.freeze();
         for (DecoderLayer layer : model.layers()) {
             for (int mi = 0; mi < cfg.targetModules().size(); mi++) {

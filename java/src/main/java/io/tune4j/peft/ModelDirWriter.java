@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tune4j.model.LlamaConfig;
 import io.tune4j.model.LlamaModel;
 import io.tune4j.model.Parameter;
+import io.tune4j.model.arch.Architecture;
+import io.tune4j.model.arch.Architectures;
 import io.tune4j.model.io.SafetensorsWriter;
 import io.tune4j.ops.RopeScaling;
 import io.tune4j.tensor.DType;
@@ -80,8 +82,9 @@ public final class ModelDirWriter {
 
     static ObjectNode configJson(LlamaConfig c) {
         ObjectNode o = PeftFiles.object();
-        o.putArray("architectures").add("LlamaForCausalLM");
-        o.put("model_type", "llama");
+        Architecture arch = Architectures.of(c.features());
+        o.putArray("architectures").add(arch.hfClass());
+        o.put("model_type", arch.modelType());
         o.put("vocab_size", c.vocabSize());
         o.put("hidden_size", c.hiddenSize());
         o.put("intermediate_size", c.intermediateSize());
@@ -117,6 +120,7 @@ public final class ModelDirWriter {
         }
         o.put("attention_bias", c.attentionBias());
         o.put("mlp_bias", c.mlpBias());
+        arch.writeFeatures(o, c);
         o.put("torch_dtype", "float32");
         return o;
     }

@@ -1,6 +1,8 @@
 package io.tune4j.peft;
 
 import io.tune4j.model.DecoderLayer;
+import io.tune4j.model.LlamaConfig;
+import io.tune4j.model.arch.ModuleTable;
 import io.tune4j.model.LlamaModel;
 import io.tune4j.model.Parameter;
 import io.tune4j.model.io.ModelFormatException;
@@ -46,8 +48,21 @@ final class SavedModules implements AutoCloseable {
      * PEFT matches them (the full module name ends with the entry); returns the selected module
      * paths in model order. Entries that select nothing, or any module other than an RMSNorm, fail.
      */
+    static List<String> resolve(List<String> entries, LlamaConfig c) {
+        return resolve(entries, moduleNames(c.numLayers(), c.features().qkNorm()));
+    }
+
+    /** {@link #resolve(List, LlamaConfig)} for a plain Llama model of the given depth. */
     static List<String> resolve(List<String> entries, int layers) {
-        List<String> all = moduleNames(layers);
+        return resolve(entries, moduleNames(layers, false));
+    }
+
+    /** Checks entries before any model is loaded: against a deep model with every optional norm. */
+    static List<String> resolveAnyModel(List<String> entries) {
+        return resolve(entries, moduleNames(128, true));
+    }
+
+    private static List<String> resolve(List<String> entries, List<String> all) {
         Set<String> out = new LinkedHashSet<>();
         for (String e : entries) {
             List<String> hits = all.stream().filter(n -> n.endsWith(e)).toList();
@@ -72,19 +87,25 @@ final class SavedModules implements AutoCloseable {
 
     private static boolean isNorm(String module) {
         return module.equals("model.norm") || module.endsWith(".input_layernorm")
-                || module.endsWith(".post_attention_layernorm");
+                || module.endsWith(".post_attention_layernorm") || module.endsWith(".self_attn.q_norm")
+                || module.endsWith(".self_attn.k_norm");
     }
 
-    /** Every module of LlamaForCausalLM (as named_modules lists them, the root left out). */
-    static List<String> moduleNames(int layers) {
+    /** Every module of the model, in named_modules order (the root left out), its projections from {@link ModuleTable};
+     * qkNorm adds Qwen3's self_attn.q_norm and k_norm. */
+    static List<String> moduleNames(int layers, boolean qkNorm) {
         List<String> out = new ArrayList<>(List.of("model", "model.embed_tokens", "model.layers"));
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l;
             out.add(p);
-            out.add(p + ".self_attn");
-            for (String m : List.of("q_proj", "k_proj", "v_proj", "o_proj")) out.add(p + ".self_attn." + m);
-            out.add(p + ".mlp");
-            for (String m : List.of("gate_proj", "up_proj", "down_proj")) out.add(p + ".mlp." + m);
+            for (String parent : List.of("self_attn", "mlp")) {
+                out.add(p + "." + parent);
+                for (ModuleTable.Proj x : ModuleTable.Proj.values()) if (x.parent.equals(parent)) out.add(p + "." + x.path());
+                if (parent.equals("self_attn") && qkNorm) {
+                    out.add(p + ".self_attn.q_norm");
+                    out.add(p + ".self_attn.k_norm");
+                }
+            }
             out.add(p + ".mlp.act_fn");
             out.add(p + ".input_layernorm");
             out.add(p + ".post_attention_layernorm");
@@ -96,7 +117,7 @@ final class SavedModules implements AutoCloseable {
     /** Swaps a trainable copy in for every selected module's weight. */
     void attach(LlamaModel model, List<String> entries) {
         if (entries.isEmpty()) return;
-        List<String> modules = resolve(entries, model.layers().size());
+        List<String> modules = resolve(entries, model.config());
         this.model = model;
         for (String module : modules) {
             Parameter base = weight(model, module);
@@ -133,7 +154,7 @@ final class SavedModules implements AutoCloseable {
 
     private static Parameter weight(LlamaModel model, String module) {
         if (module.equals("model.norm")) return model.finalNorm();
-        String[] parts = module.split("\\.");
+        String[] parts = module.split("\\.", 4);
         return model.layers().get(Integer.parseInt(parts[2])).norm(parts[3]);
     }
 
@@ -141,7 +162,7 @@ final class SavedModules implements AutoCloseable {
         if (module.equals("model.norm")) {
             model.replaceFinalNorm(p);
         } else {
-            String[] parts = module.split("\\.");
+            String[] parts = module.split("\\.", 4);
             DecoderLayer layer = model.layers().get(Integer.parseInt(parts[2]));
             layer.replaceNorm(parts[3], p);
         }

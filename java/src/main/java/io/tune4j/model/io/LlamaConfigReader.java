@@ -2,6 +2,10 @@ package io.tune4j.model.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tune4j.model.LlamaConfig;
+import io.tune4j.model.arch.ArchFeatures;
+import io.tune4j.model.arch.Architecture;
+import io.tune4j.model.arch.Architectures;
+import io.tune4j.model.arch.ConfigFields;
 import io.tune4j.ops.RopeScaling;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,7 +16,8 @@ import java.util.LinkedHashSet;
 import java.util.Set;
 
 /**
- * Reads a Hugging Face config.json (Llama 2/3, TinyLlama, SmolLM, ...) into a {@link LlamaConfig},
+ * Reads a Hugging Face config.json of a supported family ({@link Architectures}: Llama 2/3, TinyLlama,
+ * SmolLM, Mistral, Qwen2/2.5, Qwen3) into a {@link LlamaConfig},
  * merging the end-of-sequence ids of generation_config.json when it sits beside it.
  */
 public final class LlamaConfigReader {
@@ -57,7 +62,7 @@ public final class LlamaConfigReader {
     /** Parses an already-read config.json; {@code file} is used in error messages. */
     public static LlamaConfig parse(Path file, JsonNode r) {
         if (r == null || !r.isObject()) throw new ModelFormatException(file, "expected a JSON object");
-        checkArchitecture(file, r);
+        Architecture arch = architecture(file, r);
         int hidden = reqInt(file, r, "hidden_size");
         int heads = reqInt(file, r, "num_attention_heads");
         int vocab = reqInt(file, r, "vocab_size");
@@ -87,29 +92,36 @@ public final class LlamaConfigReader {
         }
         boolean attnBias = optBool(file, r, "attention_bias", false);
         boolean mlpBias = optBool(file, r, "mlp_bias", false);
+        if (layers <= 0) throw new ModelFormatException(file, "num_hidden_layers must be positive, got " + layers);
+        ArchFeatures features = arch.readFeatures(new ConfigFields(file, r), layers);
         try {
             return new LlamaConfig(vocab, hidden, inter, layers, heads, kvHeads, headDim, maxPos, eps, rope, tie, bos,
-                    eos, "silu", attnBias, mlpBias);
+                    eos, "silu", attnBias, mlpBias, features);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, e.getMessage(), e);
         }
     }
 
-    private static void checkArchitecture(Path file, JsonNode r) {
+    /** The family named by model_type, else by architectures[]; Llama when neither is given. */
+    private static Architecture architecture(Path file, JsonNode r) {
         JsonNode type = r.get("model_type");
-        if (type != null && !type.isNull() && !"llama".equals(type.asText())) {
-            throw new ModelFormatException(file, "model_type '" + type.asText()
-                    + "' is not supported; tune4j loads Llama-architecture models (model_type 'llama', LlamaForCausalLM)");
+        JsonNode classes = r.get("architectures");
+        Architecture byType = null;
+        if (type != null && !type.isNull()) {
+            byType = Architectures.byModelType(type.asText()).orElseThrow(() -> new ModelFormatException(file,
+                    "model_type '" + type.asText() + "' is not supported; tune4j loads " + Architectures.supported()));
         }
-        JsonNode arch = r.get("architectures");
-        if (arch != null && arch.isArray() && arch.size() > 0) {
-            boolean ok = false;
-            for (JsonNode a : arch) ok |= "LlamaForCausalLM".equals(a.asText());
-            if (!ok) {
-                throw new ModelFormatException(file, "architectures " + arch
-                        + " are not supported; tune4j loads Llama-architecture models (LlamaForCausalLM)");
+        if (classes != null && classes.isArray() && classes.size() > 0) {
+            for (JsonNode a : classes) {
+                var byClass = Architectures.byClass(a.asText());
+                if (byClass.isPresent() && (byType == null || byType == byClass.get())) return byClass.get();
             }
+            String expected = byType != null ? byType.hfClass() : "one of " + Architectures.all().stream()
+                    .map(Architecture::hfClass).toList();
+            throw new ModelFormatException(file, "architectures " + classes + " are not supported (expected "
+                    + expected + "); tune4j loads " + Architectures.supported());
         }
+        return byType != null ? byType : Architectures.byModelType("llama").orElseThrow();
     }
 
     private static RopeScaling rope(Path file, JsonNode r) {
@@ -153,7 +165,7 @@ public final class LlamaConfigReader {
     static LlamaConfig withEos(LlamaConfig c, int[] eos) {
         return new LlamaConfig(c.vocabSize(), c.hiddenSize(), c.intermediateSize(), c.numLayers(), c.numHeads(),
                 c.numKvHeads(), c.headDim(), c.maxPositions(), c.rmsNormEps(), c.rope(), c.tieWordEmbeddings(),
-                c.bosTokenId(), eos, c.hiddenAct(), c.attentionBias(), c.mlpBias());
+                c.bosTokenId(), eos, c.hiddenAct(), c.attentionBias(), c.mlpBias(), c.features());
     }
 
     static int[] mergeIds(int[] a, int[] b) {

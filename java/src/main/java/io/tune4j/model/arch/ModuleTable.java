@@ -1,0 +1,122 @@
+package io.tune4j.model.arch;
+
+import io.tune4j.model.LlamaConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The tensors of a model as Hugging Face names them, with shapes, in checkpoint order: the one list
+ * that loaders, {@code RandomWeights}, the writers and PEFT's key mapping read.
+ */
+public final class ModuleTable {
+    public static final String EMBED_TOKENS = "model.embed_tokens.weight";
+    public static final String NORM = "model.norm.weight";
+    public static final String LM_HEAD = "lm_head.weight";
+
+    /** What a tensor is, which decides how it is initialised and whether LoRA can wrap it. */
+    public enum Kind { EMBEDDING, LINEAR, BIAS, NORM }
+
+    /** The seven projections of a block: module name, parent (self_attn or mlp). */
+    public enum Proj {
+        Q("q_proj", "self_attn"), K("k_proj", "self_attn"), V("v_proj", "self_attn"), O("o_proj", "self_attn"),
+        GATE("gate_proj", "mlp"), UP("up_proj", "mlp"), DOWN("down_proj", "mlp");
+
+        public final String module;
+        public final String parent;
+
+        Proj(String module, String parent) {
+            this.module = module;
+            this.parent = parent;
+        }
+
+        /** "self_attn.q_proj" */
+        public String path() {
+            return parent + "." + module;
+        }
+
+        public static Proj of(String module) {
+            for (Proj p : values()) if (p.module.equals(module)) return p;
+            throw new IllegalArgumentException("unknown module '" + module + "' (expected " + names() + ")");
+        }
+
+        public static String names() {
+            StringBuilder sb = new StringBuilder();
+            for (Proj p : values()) sb.append(sb.length() == 0 ? "" : ", ").append(p.module);
+            return sb.toString();
+        }
+    }
+
+    /** One tensor of a layer: its name after "model.layers.{i}.", kind and shape. */
+    public record Entry(String suffix, Kind kind, long[] shape) {}
+
+    private ModuleTable() {}
+
+    /** "model.layers.{layer}.{suffix}" */
+    public static String layer(int layer, String suffix) {
+        return "model.layers." + layer + "." + suffix;
+    }
+
+    /** [out, in] of a projection. */
+    public static long[] shape(LlamaConfig c, Proj p) {
+        long d = c.hiddenSize(), q = c.qDim(), kv = c.kvDim(), i = c.intermediateSize();
+        return switch (p) {
+            case Q -> new long[] {q, d};
+            case K, V -> new long[] {kv, d};
+            case O -> new long[] {d, q};
+            case GATE, UP -> new long[] {i, d};
+            case DOWN -> new long[] {d, i};
+        };
+    }
+
+    public static boolean hasBias(LlamaConfig c, Proj p) {
+        return switch (p) {
+            case Q, K, V -> c.qkvBias();
+            case O -> c.oBias();
+            default -> c.mlpBias();
+        };
+    }
+
+    /** Every tensor of one layer (the same for each layer), in checkpoint order. */
+    public static List<Entry> layerEntries(LlamaConfig c) {
+        List<Entry> out = new ArrayList<>();
+        long d = c.hiddenSize(), hd = c.headDim();
+        out.add(new Entry("input_layernorm.weight", Kind.NORM, new long[] {d}));
+        for (Proj p : List.of(Proj.Q, Proj.K, Proj.V, Proj.O)) addProjection(out, c, p);
+        if (c.features().qkNorm()) {
+            out.add(new Entry("self_attn.q_norm.weight", Kind.NORM, new long[] {hd}));
+            out.add(new Entry("self_attn.k_norm.weight", Kind.NORM, new long[] {hd}));
+        }
+        out.add(new Entry("post_attention_layernorm.weight", Kind.NORM, new long[] {d}));
+        for (Proj p : List.of(Proj.GATE, Proj.UP, Proj.DOWN)) addProjection(out, c, p);
+        return out;
+    }
+
+    private static void addProjection(List<Entry> out, LlamaConfig c, Proj p) {
+        long[] s = shape(c, p);
+        out.add(new Entry(p.path() + ".weight", Kind.LINEAR, s));
+        if (hasBias(c, p)) out.add(new Entry(p.path() + ".bias", Kind.BIAS, new long[] {s[0]}));
+    }
+
+    /** Every tensor of the model by name with its kind, in checkpoint order; lm_head is absent when tied. */
+    public static Map<String, Entry> entries(LlamaConfig c) {
+        Map<String, Entry> m = new LinkedHashMap<>();
+        long d = c.hiddenSize(), v = c.vocabSize();
+        m.put(EMBED_TOKENS, new Entry(EMBED_TOKENS, Kind.EMBEDDING, new long[] {v, d}));
+        List<Entry> perLayer = layerEntries(c);
+        for (int l = 0; l < c.numLayers(); l++) {
+            for (Entry e : perLayer) m.put(layer(l, e.suffix()), e);
+        }
+        m.put(NORM, new Entry(NORM, Kind.NORM, new long[] {d}));
+        if (!c.tieWordEmbeddings()) m.put(LM_HEAD, new Entry(LM_HEAD, Kind.LINEAR, new long[] {v, d}));
+        return m;
+    }
+
+    /** Every tensor's shape by name, in checkpoint order. */
+    public static Map<String, long[]> shapes(LlamaConfig c) {
+        Map<String, long[]> m = new LinkedHashMap<>();
+        entries(c).forEach((k, e) -> m.put(k, e.shape()));
+        return m;
+    }
+}
