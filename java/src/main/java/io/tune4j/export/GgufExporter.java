@@ -38,7 +38,7 @@ public final class GgufExporter {
         boolean plainBlock = c.modelType().equals("llama")
                 || c.modelType().equals("mistral") && c.features().slidingWindow() == 0;
         if (!plainBlock) {
-            throw new IllegalArgumentException("model_type '" + c.modelType() + "'"
+            throw new IllegalArgumentException(m.source() + ": model_type '" + c.modelType() + "'"
                     + (c.modelType().equals("mistral") ? " with sliding_window " + c.features().slidingWindow() : "")
                     + " cannot be exported to GGUF yet: the exporter writes llama.cpp's llama architecture (model_type "
                     + "llama, or mistral without a sliding window)");

@@ -110,8 +110,9 @@ class ExportCommandTest {
         }
         Files.writeString(dir.resolve("config.json"), Files.readString(Path.of(model()).resolve("config.json"))
                 .replace("\"llama\"", "\"mistral\"").replace("LlamaForCausalLM", "MistralForCausalLM"));
+        // no sliding_window key: MistralConfig's default window of 4096, which llama.cpp's llama architecture lacks
         assertBadInput(Cli.run("export", "--model", dir.toString(), "--out", tmp.resolve("m.gguf").toString()),
-                "config.json", "mistral");
+                dir.toString(), "mistral", "sliding_window 4096");
         assertNothingWritten();
     }
 

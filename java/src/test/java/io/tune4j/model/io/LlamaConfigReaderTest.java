@@ -96,9 +96,13 @@ class LlamaConfigReaderTest {
 
     @Test
     void rejectsOtherArchitectures() throws IOException {
-        Path p = write("{\"architectures\":[\"MistralForCausalLM\"],\"model_type\":\"mistral\",\"hidden_size\":8}");
+        Path p = write("{\"architectures\":[\"Gemma2ForCausalLM\"],\"model_type\":\"gemma2\",\"hidden_size\":8}");
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
-        assertTrue(e.getMessage().startsWith(p + ": model_type 'mistral' is not supported"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(p + ": model_type 'gemma2' is not supported; tune4j loads llama, mistral, "
+                + "qwen2, qwen3"), e.getMessage());
+        write("{\"architectures\":[\"Qwen2ForCausalLM\"],\"model_type\":\"llama\",\"hidden_size\":8}");
+        e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
+        assertTrue(e.getMessage().contains("expected LlamaForCausalLM"), e.getMessage());
         write("{\"architectures\":[\"GPT2LMHeadModel\"],\"hidden_size\":8}");
         e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
         assertTrue(e.getMessage().contains("GPT2LMHeadModel"), e.getMessage());
