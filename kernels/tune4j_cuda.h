@@ -183,6 +183,15 @@ int t4jc_lora_bwd_x(float* dx, const float* dt, const float* a, int M, int K, in
 int t4jc_bgmv_lora(float* y, float* t, const float* x, const float* as, const float* bs, const float* scales,
                    const int32_t* idx, int M, int K, int N, int r, int n_adapters, void* stream);
 
+/* ---- dora.cu: t4j_dora_* semantics (tune4j.h); ws of t4jc_dora_norm: t4jc_dora_norm_ws_floats() floats
+ * (the whole adapted weight V, built by the tiled GEMM). */
+int64_t t4jc_dora_norm_ws_floats(int K, int N, int r);
+int t4jc_dora_norm(float* norm, float* g, const float* w, const float* a, const float* b, const float* m, int K, int N,
+                   int r, float scale, float* ws, void* stream);
+int t4jc_dora_scale_fwd(float* y, const float* u, const float* g, const float* bias, int M, int N, void* stream);
+int t4jc_dora_scale_bwd(float* du, float* dm, float* dbias, const float* dy, const float* u, const float* g,
+                        const float* norm, int M, int N, void* stream);
+
 /* ---- lora_multi.cu: t4j_lora_multi_* semantics (tune4j.h); inference only. x, y, row_slot and ws are
  * device memory; a, b (device addresses), ranks and scales are HOST arrays of n_slots entries, at most
  * T4JC_LORA_MULTI_MAX_SLOTS. A row slot outside [-1, n_slots) is recorded in the device status word

@@ -86,6 +86,19 @@ void t4j_lora_bwd(float* dx, float* dw, float* dbias, float* da, float* db, cons
                   const float* t, const float* w, const float* a, const float* b, int M, int K, int N, int r,
                   float scale, float dropout, uint64_t seed, float* ws);
 
+/* ---- dora.cpp: DoRA's magnitude rescaling around the fused LoRA op. With V = W + s.B.A [N,K]:
+ *   norm[j] = ||V_j|| (row j of the [out,in] weight; PEFT's column norm of W^T), g[j] = m[j] / norm[j]
+ *   (0 for a zero row); the norm is detached from the gradient, so it has no backward.
+ *   y[M,N] = g o u (+bias) with u = x.W^T + s.(drop(x).A^T).B^T from t4j_lora_fwd (bias NULL) saved;
+ *   backward: du = g o dy (overwritten), dm[j] += sum_i dy_ij u_ij / norm[j], dbias += colsum(dy).
+ * g, du, dm and dbias may be NULL. ws of t4j_dora_norm: t4j_dora_norm_ws_floats(K,N,r) floats. */
+int64_t t4j_dora_norm_ws_floats(int K, int N, int r);
+void t4j_dora_norm(float* norm, float* g, const float* w, const float* a, const float* b, const float* m, int K,
+                   int N, int r, float scale, float* ws);
+void t4j_dora_scale_fwd(float* y, const float* u, const float* g, const float* bias, int M, int N);
+void t4j_dora_scale_bwd(float* du, float* dm, float* dbias, const float* dy, const float* u, const float* g,
+                        const float* norm, int M, int N);
+
 /* ---- lora_multi.cpp: segmented multi-adapter LoRA (SGMV/BGMV) for serving; inference only, no backward.
  * y [M,N] already holds the shared base projection x.W^T. Each row i with s = row_slot[i] >= 0 adds
  *   y_i += scales[s] . (x_i . A_s^T) . B_s^T,   A_s = a[s] [ranks[s], K], B_s = b[s] [N, ranks[s]].

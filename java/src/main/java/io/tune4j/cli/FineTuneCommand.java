@@ -7,10 +7,16 @@ import io.tune4j.finetune.FineTuneRun;
 import io.tune4j.finetune.FineTuneSpec;
 import io.tune4j.finetune.MethodSpec;
 import io.tune4j.ops.MatmulPrecision;
+import io.tune4j.peft.MethodOption;
+import io.tune4j.peft.MethodOptions;
+import io.tune4j.peft.MethodPlugin;
+import io.tune4j.peft.Methods;
 import io.tune4j.train.TrainConfig;
 import io.tune4j.train.objective.Objective;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,8 +37,12 @@ final class FineTuneCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "FILE", description = "training data: .json, .jsonl, .csv, .tsv or .txt") String data;
     @Option(names = "--val-data", paramLabel = "FILE", description = "validation data") String valData;
     @Option(names = "--val-split", paramLabel = "F", description = "fraction of --data held out for validation") Double valSplit;
-    @Option(names = "--method", defaultValue = "lora", description = "lora, adapter, prefix or full (default: ${DEFAULT-VALUE})")
+    @Option(names = "--method", defaultValue = "lora", description = "a registered method: lora, dora, adapter, prefix, full, "
+            + "... (default: ${DEFAULT-VALUE}); an unknown name lists them")
     String method;
+    @Option(names = "--method-option", paramLabel = "NAME=VALUE", description = "a setting of the method by its run.yaml "
+            + "name (e.g. r=16, targetModules=q_proj,v_proj); repeatable; a wrong name lists the method's settings")
+    List<String> methodOptions;
     @Mixin
     DataOptions dataOptions;
     @Option(names = "--objective", paramLabel = "NAME", description = "sft (default), dpo or orpo; dpo and orpo train on "
@@ -89,13 +99,54 @@ final class FineTuneCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * The method flags by the names of the settings they set; the method's schema refuses a flag that
+     * is not one of its settings (e.g. --bottleneck for lora), naming the flag.
+     */
+    private Map<String, Object> methodSettings() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, String> flagOf = new LinkedHashMap<>();
+        Object[][] flags = {{"r", "--lora-r", loraR}, {"alpha", "--lora-alpha", loraAlpha}, {"dropout", "--lora-dropout", loraDropout},
+                {"targetModules", "--target-modules", targetModules}, {"rsLora", "--rslora", rsLora},
+                {"modulesToSave", "--modules-to-save", modulesToSave}, {"adapterKind", "--adapter-kind", adapterKind},
+                {"bottleneck", "--bottleneck", bottleneck}, {"virtualTokens", "--virtual-tokens", virtualTokens},
+                {"prefixProjection", "--prefix-projection", prefixProjection}};
+        for (Object[] f : flags) {
+            if (f[2] == null) continue;
+            m.put((String) f[0], f[2]);
+            flagOf.put((String) f[0], (String) f[1]);
+        }
+        if (methodOptions != null) {
+            for (String kv : methodOptions) {
+                int eq = kv.indexOf('=');
+                if (eq <= 0) throw new IllegalArgumentException("--method-option expects NAME=VALUE, got '" + kv + "'");
+                String k = kv.substring(0, eq).strip();
+                if (m.containsKey(k)) {
+                    throw new IllegalArgumentException("method setting '" + k + "' is given twice (" + flagOf.getOrDefault(k,
+                            "--method-option") + " and --method-option)");
+                }
+                m.put(k, kv.substring(eq + 1).strip());
+                flagOf.put(k, "--method-option " + k);
+            }
+        }
+        MethodPlugin plugin = Methods.byName(method.toLowerCase(java.util.Locale.ROOT));
+        for (String k : m.keySet()) {
+            if (plugin.option(k) == null) {
+                List<String> known = plugin.options().stream().map(MethodOption::name).toList();
+                throw new IllegalArgumentException(flagOf.get(k) + " is not a setting of method " + plugin.name()
+                        + " (its settings: " + (known.isEmpty() ? "none" : String.join(", ", known)) + ")"
+                        + MethodOptions.ownersOf(k));
+            }
+        }
+        return m;
+    }
+
     private FineTuneSpec fromFlags() {
         if (model == null) throw new IllegalArgumentException("--model is required (or --config FILE)");
         if (data == null) throw new IllegalArgumentException("--data is required (or --config FILE)");
         if (out == null) throw new IllegalArgumentException("--out is required");
         DataSpec d = dataOptions.spec(data, valData, valSplit);
-        MethodSpec ms = new MethodSpec(method, loraR, loraAlpha, loraDropout, targetModules, rsLora, adapterKind, bottleneck,
-                null, virtualTokens, prefixProjection, null, modulesToSave);
+        MethodSpec ms = new MethodSpec(method, methodSettings());
         TrainConfig.Builder tb = TrainConfig.builder().seed(seed);
         if (maxSteps != null) tb.maxSteps(maxSteps);
         if (epochs != null) tb.epochs(epochs);

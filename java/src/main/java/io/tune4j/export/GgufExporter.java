@@ -6,7 +6,7 @@ import io.tune4j.model.Parameter;
 import io.tune4j.ops.Ops;
 import io.tune4j.ops.RopeScaling;
 import io.tune4j.peft.FineTuneMethod;
-import io.tune4j.peft.LoraProjection;
+import io.tune4j.peft.MergedWeight;
 import io.tune4j.peft.Merger;
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.Tensor;
@@ -47,7 +47,7 @@ public final class GgufExporter {
             throw new IllegalArgumentException("hidden_act '" + c.hiddenAct() + "' cannot be exported: llama.cpp's llama "
                     + "architecture uses silu");
         }
-        Map<String, LoraProjection> merged = Merger.mergeableSites(method);
+        Map<String, MergedWeight> merged = Merger.mergeableSites(method);
         GgufWriter w = new GgufWriter();
         writeArchitecture(w, c, dtype, name);
         GgufTokenizer.of(m.tokenizer(), c.vocabSize()).writeTo(w);
@@ -63,9 +63,9 @@ public final class GgufExporter {
             if (p == null) throw new IllegalStateException("the model has no weight " + hf);
             long[] shape = p.value().shape();
             int heads = LlamaGgufMapping.ropeHeads(hf, c);
-            LoraProjection lora = merged.get(hf);
-            Supplier<GgufWriter.RowReader> data = lora != null
-                    ? () -> mergedRows(ops, lora, heads)
+            MergedWeight folded = merged.get(hf);
+            Supplier<GgufWriter.RowReader> data = folded != null
+                    ? () -> mergedRows(ops, folded, heads)
                     : () -> rows(p.value(), heads, null);
             if (shape.length == 1) {
                 w.addVector(gguf, shape[0], data);
@@ -151,11 +151,11 @@ public final class GgufExporter {
         };
     }
 
-    /** W + scale·B·A, computed when the writer reaches the tensor and freed after it. */
-    private static GgufWriter.RowReader mergedRows(Ops ops, LoraProjection lora, int heads) {
+    /** The merged weight (W + scale·B·A for LoRA), computed when the writer reaches the tensor and freed after it. */
+    private static GgufWriter.RowReader mergedRows(Ops ops, MergedWeight folded, int heads) {
         Arena arena = new Arena();
         try {
-            return rows(Merger.mergedWeight(ops, lora, arena), heads, arena);
+            return rows(folded.compute(ops, arena), heads, arena);
         } catch (RuntimeException e) {
             arena.close();
             throw e;

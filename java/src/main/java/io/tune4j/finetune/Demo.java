@@ -69,9 +69,8 @@ public final class Demo {
         DataSpec sst = new DataSpec(fixture("data/sst2/train.tsv").toString(), fixture("data/sst2/dev.tsv").toString(),
                 null, "none", null, null, "label", null, Map.of("0", "bad", "1", "good"), "Review sentiment",
                 128, null, null, null, null, true, false, null);
-        MethodSpec lora = new MethodSpec("lora", 16, 32f, 0f,
-                List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), null, null, null, null,
-                null, null, null, null);
+        MethodSpec lora = new MethodSpec("lora", Map.of("r", 16, "alpha", 32f, "dropout", 0f, "targetModules",
+                List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")));
         // a prompted review is ~50 tokens: packed about 2.5 to a 128-token row (attention kept within each
         // review), so 400 steps of 32 rows see ~32k of the 52k training reviews, each once
         TrainConfig sstTrain = TrainConfig.builder().lr(3e-3).warmupSteps(20).maxSteps(steps(400)).batchSize(32)

@@ -1,69 +1,71 @@
 package io.tune4j.finetune;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import io.tune4j.ops.Activation;
-import io.tune4j.peft.AdapterConfig;
-import io.tune4j.peft.AdapterMethod;
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import io.tune4j.peft.FineTuneMethod;
-import io.tune4j.peft.FullMethod;
-import io.tune4j.peft.LoraConfig;
-import io.tune4j.peft.LoraMethod;
-import io.tune4j.peft.PrefixConfig;
-import io.tune4j.peft.PrefixMethod;
+import io.tune4j.peft.MethodOptions;
+import io.tune4j.peft.MethodPlugin;
+import io.tune4j.peft.Methods;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 
-/** Which fine-tuning method a run uses and its settings; unset fields take the method's defaults. */
-@JsonInclude(JsonInclude.Include.NON_NULL)
-public record MethodSpec(String type, Integer r, Float alpha, Float dropout, List<String> targetModules, Boolean rsLora,
-                         String adapterKind, Integer bottleneck, String activation, Integer virtualTokens,
-                         Boolean prefixProjection, Integer prefixHidden, List<String> modulesToSave) {
+/**
+ * Which fine-tuning method a run uses and the settings given for it; settings not given take the
+ * method's defaults. The type names a registered {@link MethodPlugin}, whose schema checks the
+ * settings when the spec is built. In run.yaml it is one flat mapping: {@code type} and the settings
+ * by name ({@code {type: lora, r: 16, alpha: 32}}).
+ */
+public record MethodSpec(String type, Map<String, Object> options) {
 
     public MethodSpec {
         type = type == null ? "lora" : type.toLowerCase(Locale.ROOT);
-        if (!List.of("lora", "adapter", "prefix", "full").contains(type)) {
-            throw new IllegalArgumentException("method: unknown type '" + type + "' (expected lora, adapter, prefix or full)");
-        }
-        if (modulesToSave != null && !modulesToSave.isEmpty() && !type.equals("lora")) {
-            throw new IllegalArgumentException("method: modulesToSave is a LoRA setting (PEFT's modules_to_save), not one of '"
-                    + type + "'");
-        }
+        MethodPlugin plugin = Methods.byName(type);
+        options = MethodOptions.of(plugin, options).given();
     }
 
     public static MethodSpec of(String type) {
-        return new MethodSpec(type, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new MethodSpec(type, Map.of());
+    }
+
+    /** run.yaml's flat form. */
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    static MethodSpec fromMap(Map<String, Object> m) {
+        Map<String, Object> rest = new LinkedHashMap<>(m);
+        Object t = rest.remove("type");
+        if (t != null && !(t instanceof String)) throw new IllegalArgumentException("method: 'type' must be a string, got " + t);
+        return new MethodSpec((String) t, rest);
+    }
+
+    @JsonValue
+    Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", type);
+        m.putAll(options);
+        return m;
+    }
+
+    /** A copy with one more setting (null removes it). */
+    public MethodSpec with(String name, Object value) {
+        Map<String, Object> m = new LinkedHashMap<>(options);
+        if (value == null) m.remove(name);
+        else m.put(name, value);
+        return new MethodSpec(type, m);
+    }
+
+    public MethodPlugin plugin() {
+        return Methods.byName(type);
     }
 
     /** Builds the method; errors (unknown module, rank <= 0) surface here, before any training. */
     public FineTuneMethod create(Path modelSource, long seed) {
-        switch (type) {
-            case "lora": {
-                LoraConfig d = LoraConfig.defaults();
-                return new LoraMethod(new LoraConfig(r != null ? r : d.r(), alpha != null ? alpha : d.alpha(),
-                        dropout != null ? dropout : d.dropout(), targetModules != null ? targetModules : d.targetModules(),
-                        rsLora != null ? rsLora : d.useRsLora(), seed,
-                        modulesToSave != null ? modulesToSave : d.modulesToSave()));
-            }
-            case "adapter": {
-                AdapterConfig d = AdapterConfig.defaults();
-                return new AdapterMethod(new AdapterConfig(adapterKind != null ? AdapterConfig.parseKind(adapterKind) : d.kind(),
-                        bottleneck != null ? bottleneck : d.bottleneck(),
-                        activation != null ? Activation.parse(activation) : d.activation(), d.initStd(), seed));
-            }
-            case "prefix": {
-                PrefixConfig d = PrefixConfig.defaults();
-                return new PrefixMethod(new PrefixConfig(virtualTokens != null ? virtualTokens : d.numVirtualTokens(),
-                        prefixProjection != null ? prefixProjection : d.prefixProjection(),
-                        prefixHidden != null ? prefixHidden : d.encoderHiddenSize(), seed));
-            }
-            default:
-                return new FullMethod(modelSource);
-        }
+        MethodPlugin p = plugin();
+        return p.create(MethodOptions.of(p, options), modelSource, seed);
     }
 
     /** Where the deployable result goes inside the run directory. */
     public String resultDirName() {
-        return type.equals("full") ? "model" : "adapter";
+        return plugin().peftType() == null ? "model" : "adapter";
     }
 }

@@ -52,6 +52,23 @@ public interface Ops {
                       Tensor w, Tensor a, Tensor b, int M, int K, int N, int r, float scale, float dropout,
                       long seed, Tensor ws);
 
+    // ---- DoRA: y = g o u (+bias), g = m / ||W + scale b a|| per output row, u = loraForward's output without bias ----
+    /** Scratch for {@link #doraNorm}. */
+    long doraNormWorkspaceFloats(int K, int N, int r);
+
+    /**
+     * norm[N] = the row norms of V = w + scale·b·a ([N,K]; PEFT's column norm of V^T) and g[N] = m / norm
+     * (0 for a zero row; g may be null). Detached from the gradient: there is no backward.
+     */
+    void doraNorm(Tensor norm, Tensor g, Tensor w, Tensor a, Tensor b, Tensor m, int K, int N, int r, float scale,
+                  Tensor ws);
+
+    /** y[M,N] = g[N] o u[M,N] (+ bias[N]), g broadcast over the rows. */
+    void doraScaleForward(Tensor y, Tensor u, Tensor g, Tensor bias, int M, int N);
+
+    /** du = g o dy (overwritten); dm[j] += sum_i dy_ij u_ij / norm[j]; dbias += column sums of dy. Any output may be null. */
+    void doraScaleBackward(Tensor du, Tensor dm, Tensor dbias, Tensor dy, Tensor u, Tensor g, Tensor norm, int M, int N);
+
     // ---- multi-adapter LoRA for serving; inference only (no backward) ----
     /** Scratch for {@link #loraMultiForward} where every used slot's rank is at most maxRank. */
     long loraMultiWorkspaceFloats(int M, int K, int N, int maxRank);

@@ -6,13 +6,13 @@ import io.tune4j.model.DecoderLayer;
 import io.tune4j.model.LlamaModel;
 import io.tune4j.model.Parameter;
 import io.tune4j.model.io.ModelFormatException;
-import io.tune4j.model.io.SafetensorsFile;
 import io.tune4j.model.io.SafetensorsWriter;
 import io.tune4j.ops.Activation;
 import io.tune4j.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
@@ -29,7 +29,7 @@ import java.util.SplittableRandom;
  * {@code base_model.model.model.layers.{i}.{p}.adapter.down.weight} [m, hidden],
  * {@code ...down.bias} [m], {@code ...up.weight} [hidden, m], {@code ...up.bias} [hidden].
  */
-public final class AdapterMethod implements FineTuneMethod {
+public final class AdapterMethod extends PeftMethod {
     public static final String PEFT_TYPE = "BOTTLENECK";
 
     /** An adapter and where it sits: position is "self_attn" or "mlp". */
@@ -39,12 +39,63 @@ public final class AdapterMethod implements FineTuneMethod {
         }
     }
 
+    /** The registry's entry for bottleneck adapters. */
+    public static final class Plugin implements MethodPlugin {
+        @Override
+        public String name() {
+            return "adapter";
+        }
+
+        @Override
+        public String description() {
+            return "bottleneck adapters (Houlsby or Pfeiffer) after the sub-blocks (tune4j's peft_type BOTTLENECK)";
+        }
+
+        @Override
+        public String peftType() {
+            return PEFT_TYPE;
+        }
+
+        @Override
+        public List<MethodOption> options() {
+            AdapterConfig d = AdapterConfig.defaults();
+            return List.of(
+                    MethodOption.string("adapterKind", d.kind().name().toLowerCase(Locale.ROOT), "adapter_kind",
+                            List.of("houlsby", "pfeiffer"), "houlsby (after attention and MLP) or pfeiffer (after the MLP)"),
+                    MethodOption.integer("bottleneck", d.bottleneck(), "bottleneck", 1, 1 << 20, "bottleneck width"),
+                    MethodOption.string("activation", d.activation().name().toLowerCase(Locale.ROOT), null,
+                            null, "the bottleneck's nonlinearity: relu, gelu or silu"));
+        }
+
+        @Override
+        public FineTuneMethod create(MethodOptions o, Path modelSource, long seed) {
+            AdapterConfig d = AdapterConfig.defaults();
+            return new AdapterMethod(new AdapterConfig(AdapterConfig.parseKind(o.string("adapterKind")), o.integer("bottleneck"),
+                    Activation.parse(o.string("activation")), d.initStd(), seed));
+        }
+
+        @Override
+        public FineTuneMethod load(Path dir, LlamaModel model) {
+            return AdapterMethod.load(dir, model);
+        }
+
+        @Override
+        public String whyNotMergeable() {
+            return "bottleneck adapters cannot be merged into the model: they add a nonlinear block that no Llama weight "
+                    + "can express; serve them with --adapter instead";
+        }
+
+        @Override
+        public double defaultLearningRate() {
+            return 1e-3;
+        }
+    }
+
     private final AdapterConfig cfg;
     private final List<Site> sites = new ArrayList<>();
-    private LlamaModel model;
-    private String baseModel;
 
     public AdapterMethod(AdapterConfig cfg) {
+        super("adapters");
         this.cfg = cfg;
     }
 
@@ -52,8 +103,9 @@ public final class AdapterMethod implements FineTuneMethod {
         return cfg;
     }
 
+    @Override
     public AdapterMethod baseModel(String nameOrPath) {
-        this.baseModel = nameOrPath;
+        super.baseModel(nameOrPath);
         return this;
     }
 
@@ -67,14 +119,21 @@ public final class AdapterMethod implements FineTuneMethod {
     }
 
     @Override
-    public void attach(LlamaModel model) {
-        if (this.model != null) throw new IllegalStateException("adapters are already attached to a model");
+    protected String peftType() {
+        return PEFT_TYPE;
+    }
+
+    @Override
+    protected void checkAttachable(LlamaModel model) {
         for (DecoderLayer layer : model.layers()) {
             if (layer.mlpHook() != null || layer.attentionHook() != null) {
                 throw new IllegalStateException("layer " + layer.index() + " already has an adapter; detach it first");
             }
         }
-        for (Parameter p : model.parameters()) p.freeze();
+    }
+
+    @Override
+    protected void install(LlamaModel model) {
         int d = model.config().hiddenSize();
         for (DecoderLayer layer : model.layers()) {
             if (cfg.kind() == AdapterConfig.Kind.HOULSBY) {
@@ -84,7 +143,6 @@ public final class AdapterMethod implements FineTuneMethod {
             AdapterHook h = newHook(model, layer.index(), "mlp", d);
             layer.setMlpHook(h);
         }
-        this.model = model;
     }
 
     private AdapterHook newHook(LlamaModel model, int layer, String position, int d) {
@@ -108,15 +166,9 @@ public final class AdapterMethod implements FineTuneMethod {
     }
 
     @Override
-    public boolean canDisable() {
-        return true;
-    }
-
-    @Override
-    public void setEnabled(boolean enabled) {
-        if (model == null) throw new IllegalStateException("adapters are not attached to a model");
+    protected void enable(boolean enabled) {
         for (Site s : sites) {
-            DecoderLayer layer = model.layers().get(s.layer);
+            DecoderLayer layer = model().layers().get(s.layer);
             AdapterHook h = enabled ? s.hook : null;
             if (s.position.equals("mlp")) layer.setMlpHook(h);
             else layer.setAttentionHook(h);
@@ -131,33 +183,26 @@ public final class AdapterMethod implements FineTuneMethod {
     }
 
     @Override
-    public void save(Path dir) {
-        if (model == null) throw new IllegalStateException("adapters are not attached to a model");
-        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+    protected void writeWeights(SafetensorsWriter w) {
         for (Site s : sites) {
             for (Parameter p : s.hook.parameters()) w.add(p.name(), p.value());
         }
-        w.write(dir.resolve(PeftFiles.WEIGHTS));
-        ObjectNode c = PeftFiles.object();
-        c.put("peft_type", PEFT_TYPE);
-        c.put("task_type", "CAUSAL_LM");
+    }
+
+    @Override
+    protected void writeConfig(ObjectNode c) {
         c.put("adapter_type", cfg.kind().name().toLowerCase(java.util.Locale.ROOT));
         c.put("bottleneck_size", cfg.bottleneck());
         c.put("non_linearity", cfg.activation().name().toLowerCase(java.util.Locale.ROOT));
-        c.put("hidden_size", model.config().hiddenSize());
-        c.put("num_layers", model.config().numLayers());
-        c.put("base_model_name_or_path", baseModel);
-        c.put("inference_mode", true);
+        c.put("hidden_size", model().config().hiddenSize());
+        c.put("num_layers", model().config().numLayers());
         c.put("format_version", 1);
-        PeftFiles.writeJson(dir.resolve(PeftFiles.CONFIG), c);
     }
 
     /** Reads an adapter directory in the format above, attaches it and freezes it for inference. */
     public static AdapterMethod load(Path dir, LlamaModel model) {
         Path file = dir.resolve(PeftFiles.CONFIG);
-        JsonNode c = PeftFiles.readConfig(dir);
-        String type = PeftFiles.reqText(file, c, "peft_type");
-        if (!type.equals(PEFT_TYPE)) throw new ModelFormatException(file, "peft_type is " + type + ", expected " + PEFT_TYPE);
+        JsonNode c = readConfig(dir, PEFT_TYPE);
         AdapterConfig cfg;
         try {
             cfg = new AdapterConfig(AdapterConfig.parseKind(PeftFiles.reqText(file, c, "adapter_type")),
@@ -172,21 +217,14 @@ public final class AdapterMethod implements FineTuneMethod {
                     + " layers, but the model has " + model.config().hiddenSize() + " and " + model.config().numLayers());
         }
         AdapterMethod m = new AdapterMethod(cfg);
-        m.baseModel = c.hasNonNull("base_model_name_or_path") ? c.get("base_model_name_or_path").asText() : null;
-        m.attach(model);
-        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(PeftFiles.WEIGHTS))) {
+        return attachSaved(m, dir, c, model, f -> {
             for (Site s : m.sites) for (Parameter p : s.hook.parameters()) LoraMethod.copy(f, p.name(), p);
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
-        for (Parameter p : m.trainableParameters()) p.freeze();
-        return m;
+        });
     }
 
     /** Removes the adapters from the model and frees them. */
     @Override
-    public void close() {
+    protected void release(LlamaModel model) {
         if (model != null) {
             for (Site s : sites) {
                 DecoderLayer layer = model.layers().get(s.layer);
@@ -196,6 +234,5 @@ public final class AdapterMethod implements FineTuneMethod {
         }
         for (Site s : sites) s.hook.close();
         sites.clear();
-        model = null;
     }
 }

@@ -11,7 +11,7 @@ import java.util.List;
  */
 public interface FineTuneMethod extends AutoCloseable {
 
-    /** "full", "lora", "adapter" or "prefix". */
+    /** The name of its {@link MethodPlugin} ("full", "lora", "adapter", "prefix", ...). */
     String name();
 
     /** Installs itself (wraps projections, inserts adapters or a prefix) and makes its parameters trainable. */
@@ -51,6 +51,15 @@ public interface FineTuneMethod extends AutoCloseable {
      * name, fsynced and renamed.
      */
     void save(Path dir);
+
+    /**
+     * The base weights this method changes, by their Hugging Face names, each folded into a plain
+     * weight on demand (empty: the model's weights are the result as they are). Only methods whose
+     * plug-in says they are mergeable implement it.
+     */
+    default java.util.Map<String, MergedWeight> mergedWeights() {
+        throw new UnsupportedOperationException("fine-tuning method '" + name() + "' cannot be merged into plain weights");
+    }
 
     @Override
     default void close() {}

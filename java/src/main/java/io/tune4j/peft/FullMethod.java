@@ -13,6 +13,39 @@ import java.util.Map;
  * model.safetensors with the trained weights in F32.
  */
 public final class FullMethod implements FineTuneMethod {
+    /** The registry's entry for full fine-tuning. */
+    public static final class Plugin implements MethodPlugin {
+        @Override
+        public String name() {
+            return "full";
+        }
+
+        @Override
+        public String description() {
+            return "full fine-tuning: every weight trains; saves a complete model directory";
+        }
+
+        @Override
+        public String peftType() {
+            return null;
+        }
+
+        @Override
+        public List<MethodOption> options() {
+            return List.of();
+        }
+
+        @Override
+        public FineTuneMethod create(MethodOptions options, Path modelSource, long seed) {
+            return new FullMethod(modelSource);
+        }
+
+        @Override
+        public double defaultLearningRate() {
+            return 2e-5;
+        }
+    }
+
     private final Path source;
     private LlamaModel model;
 
@@ -45,6 +78,12 @@ public final class FullMethod implements FineTuneMethod {
     public void save(Path dir) {
         if (model == null) throw new IllegalStateException("full fine-tuning is not attached to a model");
         ModelDirWriter.write(dir, model, Map.of(), source);
+    }
+
+    /** The trained weights are the model's own: nothing to fold in. */
+    @Override
+    public Map<String, MergedWeight> mergedWeights() {
+        return Map.of();
     }
 
     /** Frees the gradients; the trained weights stay in the model. */

@@ -94,8 +94,8 @@ public final class LoraBank implements AutoCloseable {
                     int l = layer.index();
                     as[l][mi] = Tensor.allocate(DType.F32, r, p.inFeatures());
                     bs[l][mi] = Tensor.allocate(DType.F32, p.outFeatures(), r);
-                    LoraMethod.copy(f, key + ".lora_A.weight", as[l][mi]);
-                    LoraMethod.copy(f, key + ".lora_B.weight", bs[l][mi]);
+                    PeftFiles.copy(f, key + ".lora_A.weight", as[l][mi]);
+                    PeftFiles.copy(f, key + ".lora_B.weight", bs[l][mi]);
                 }
             }
         } catch (RuntimeException e) {

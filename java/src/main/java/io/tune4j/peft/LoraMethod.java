@@ -11,12 +11,12 @@ import io.tune4j.model.Projection;
 import io.tune4j.model.io.ModelFormatException;
 import io.tune4j.model.io.SafetensorsFile;
 import io.tune4j.model.io.SafetensorsWriter;
-import io.tune4j.tensor.DType;
 import io.tune4j.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -29,7 +29,9 @@ import java.util.SplittableRandom;
  * selected RMSNorm weights train too, as copies, saved as {@code base_model.model.model.norm.weight}
  * and the like.
  */
-public final class LoraMethod implements FineTuneMethod {
+public final class LoraMethod extends PeftMethod {
+    public static final String PEFT_TYPE = "LORA";
+
     /** A wrapped projection and where it sits. */
     public record Site(int layer, String module, LoraProjection projection) {
         public String keyPrefix() {
@@ -37,14 +39,88 @@ public final class LoraMethod implements FineTuneMethod {
         }
     }
 
+    /** The LoRA settings every LoRA variant shares, with their jobs-API names. */
+    public static List<MethodOption> loraOptions() {
+        LoraConfig d = LoraConfig.defaults();
+        return List.of(
+                MethodOption.integer("r", d.r(), "lora_r", 1, 4096, "rank"),
+                MethodOption.number("alpha", d.alpha(), "lora_alpha", 0, 1e6, "lora_alpha: the update is scaled by alpha/r"),
+                MethodOption.number("dropout", d.dropout(), "lora_dropout", 0, 0.99, "lora_dropout on the projection's input"),
+                MethodOption.list("targetModules", d.targetModules(), "target_modules", "projections to wrap, e.g. q_proj,v_proj"),
+                MethodOption.bool("rsLora", d.useRsLora(), null, "scale by alpha/sqrt(r) (rank-stabilised LoRA)"));
+    }
+
+    /** The LoRA settings of a run as a config (with PEFT's modules_to_save where modulesToSave is given). */
+    public static LoraConfig loraConfig(MethodOptions o, long seed, List<String> modulesToSave) {
+        return new LoraConfig(o.integer("r"), o.number("alpha"), o.number("dropout"), o.list("targetModules"),
+                o.bool("rsLora"), seed, modulesToSave);
+    }
+
+    /** The registry's entry for LoRA. */
+    public static final class Plugin implements MethodPlugin {
+        @Override
+        public String name() {
+            return "lora";
+        }
+
+        @Override
+        public String description() {
+            return "LoRA: a trainable low-rank update scale*B*A beside each target projection (PEFT peft_type LORA)";
+        }
+
+        @Override
+        public String peftType() {
+            return PEFT_TYPE;
+        }
+
+        @Override
+        public boolean recognises(JsonNode c) {
+            return !c.path("use_dora").asBoolean(false);
+        }
+
+        @Override
+        public List<MethodOption> options() {
+            List<MethodOption> o = new ArrayList<>(loraOptions());
+            o.add(MethodOption.list("modulesToSave", List.of(), null, "PEFT's modules_to_save: RMSNorm weights that train "
+                    + "whole and are saved with the adapter (norm, input_layernorm, post_attention_layernorm)"));
+            return o;
+        }
+
+        @Override
+        public FineTuneMethod create(MethodOptions o, Path modelSource, long seed) {
+            return new LoraMethod(loraConfig(o, seed, o.list("modulesToSave")));
+        }
+
+        @Override
+        public FineTuneMethod load(Path dir, LlamaModel model) {
+            return LoraMethod.load(dir, model);
+        }
+
+        /** Plain LoRA only adds scale*B*A: the bank's rows do exactly that. modules_to_save replace base weights. */
+        @Override
+        public boolean sharesBatch(JsonNode c) {
+            JsonNode saved = c.get("modules_to_save");
+            return saved == null || saved.isNull() || saved.isEmpty();
+        }
+
+        @Override
+        public boolean wrapsProjections() {
+            return true;
+        }
+
+        @Override
+        public double defaultLearningRate() {
+            return 2e-4;
+        }
+    }
+
     private final LoraConfig cfg;
     private final List<Site> sites = new ArrayList<>();
     private final SavedModules savedModules = new SavedModules();
-    private LlamaModel model;
-    private String baseModel;
     private long step;
 
     public LoraMethod(LoraConfig cfg) {
+        super("LoRA");
         this.cfg = cfg;
     }
 
@@ -52,9 +128,9 @@ public final class LoraMethod implements FineTuneMethod {
         return cfg;
     }
 
-    /** base_model_name_or_path written into adapter_config.json. */
+    @Override
     public LoraMethod baseModel(String nameOrPath) {
-        this.baseModel = nameOrPath;
+        super.baseModel(nameOrPath);
         return this;
     }
 
@@ -68,31 +144,40 @@ public final class LoraMethod implements FineTuneMethod {
     }
 
     @Override
-    public void attach(LlamaModel model) {
-        if (this.model != null) throw new IllegalStateException("LoRA is already attached to a model");
-        int r = cfg.r();
+    protected String peftType() {
+        return PEFT_TYPE;
+    }
+
+    @Override
+    protected void checkAttachable(LlamaModel model) {
+        requireDense(model, cfg.targetModules());
+        // an entry that selects no norm of this model fails here
+        SavedModules.resolve(cfg.modulesToSave(), model.config());
+    }
+
+    /** Refuses target projections that another method has wrapped already. */
+    public static void requireDense(LlamaModel model, List<String> modules) {
         for (DecoderLayer layer : model.layers()) {
-            for (String module : cfg.targetModules()) {
+            for (String module : modules) {
                 if (!(layer.projection(module) instanceof DenseProjection)) {
                     throw new IllegalStateException("layer " + layer.index() + " " + module + " is already wrapped by "
                             + layer.projection(module).getClass().getSimpleName() + "; detach the other method first");
                 }
             }
         }
-        // checked before anything changes: an entry that selects no norm of this model fails here
-        SavedModules.resolve(cfg.modulesToSave(), model.config());
-        for (Parameter p : model.parameters()) p.freeze();
+    }
+
+    @Override
+    protected void install(LlamaModel model) {
         for (DecoderLayer layer : model.layers()) {
-            for (int mi = 0; mi < cfg.targetModules().size(); mi++) {
-                String module = cfg.targetModules().get(mi);
+            for (String module : cfg.targetModules()) {
                 DenseProjection base = (DenseProjection) layer.projection(module);
-                int in = base.inFeatures(), out = base.outFeatures();
-                long site = (long) layer.index() * PeftFiles.MODULES.size() + PeftFiles.MODULES.indexOf(module);
                 String key = PeftFiles.KEY_PREFIX + PeftFiles.modulePath(layer.index(), module);
-                Parameter a = new Parameter(key + ".lora_A.weight", kaimingUniform(r, in, Seeds.mix(cfg.seed(), -1, site)));
-                Parameter b = new Parameter(key + ".lora_B.weight", Tensor.zeros(out, r));
+                Parameter a = initialA(cfg, layer.index(), module, base.inFeatures(), key + ".lora_A.weight");
+                Parameter b = new Parameter(key + ".lora_B.weight", Tensor.zeros(base.outFeatures(), cfg.r()));
                 a.requireGrad();
                 b.requireGrad();
+                long site = siteId(layer.index(), module);
                 LoraProjection p = new LoraProjection(model.ops(), base, a, b, cfg.scale(), cfg.dropout(),
                         () -> Seeds.mix(cfg.seed(), step, site));
                 layer.replaceProjection(module, p);
@@ -100,20 +185,32 @@ public final class LoraMethod implements FineTuneMethod {
             }
         }
         savedModules.attach(model, cfg.modulesToSave());
-        this.model = model;
+    }
+
+    private static long siteId(int layer, String module) {
+        return (long) layer * PeftFiles.MODULES.size() + PeftFiles.MODULES.indexOf(module);
+    }
+
+    /**
+     * LoRA's A for one site [r, in]: Kaiming-uniform with bound 1/sqrt(in) (PEFT's
+     * kaiming_uniform_(a=sqrt(5))), drawn from a stream of its own so sites do not depend on one another.
+     */
+    public static Parameter initialA(LoraConfig cfg, int layer, String module, int in, String name) {
+        SplittableRandom rng = new SplittableRandom(Seeds.mix(cfg.seed(), -1, siteId(layer, module)));
+        double bound = 1.0 / Math.sqrt(in);
+        float[] v = new float[Math.multiplyExact(cfg.r(), in)];
+        for (int i = 0; i < v.length; i++) v[i] = (float) ((2 * rng.nextDouble() - 1) * bound);
+        return new Parameter(name, Tensor.of(v, cfg.r(), in));
+    }
+
+    /** The dropout seed of one site at one step (every forward draws fresh masks, its backward reuses them). */
+    public static long dropoutSeed(LoraConfig cfg, long step, int layer, String module) {
+        return Seeds.mix(cfg.seed(), step, siteId(layer, module));
     }
 
     /** The trainable copies of the modules_to_save weights (named as the base weights they replace). */
     public List<Parameter> savedModuleParameters() {
         return savedModules.parameters();
-    }
-
-    private static Tensor kaimingUniform(int rows, int in, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        double bound = 1.0 / Math.sqrt(in);
-        float[] v = new float[Math.multiplyExact(rows, in)];
-        for (int i = 0; i < v.length; i++) v[i] = (float) ((2 * rng.nextDouble() - 1) * bound);
-        return Tensor.of(v, rows, in);
     }
 
     @Override
@@ -134,15 +231,9 @@ public final class LoraMethod implements FineTuneMethod {
     }
 
     @Override
-    public boolean canDisable() {
-        return true;
-    }
-
-    @Override
-    public void setEnabled(boolean enabled) {
-        if (model == null) throw new IllegalStateException("LoRA is not attached to a model");
+    protected void enable(boolean enabled) {
         for (Site s : sites) {
-            DecoderLayer layer = model.layers().get(s.layer);
+            DecoderLayer layer = model().layers().get(s.layer);
             layer.replaceProjection(s.module, enabled ? s.projection : s.projection.base());
         }
         savedModules.setEnabled(enabled);
@@ -154,22 +245,21 @@ public final class LoraMethod implements FineTuneMethod {
     }
 
     @Override
-    public void save(Path dir) {
-        requireAttached();
-        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+    protected void writeWeights(SafetensorsWriter w) {
         for (Site s : sites) {
             w.add(s.keyPrefix() + ".lora_A.weight", s.projection.loraA().value());
             w.add(s.keyPrefix() + ".lora_B.weight", s.projection.loraB().value());
         }
         savedModules.save(w);
-        w.write(dir.resolve(PeftFiles.WEIGHTS));
-        PeftFiles.writeJson(dir.resolve(PeftFiles.CONFIG), configJson());
     }
 
-    ObjectNode configJson() {
-        ObjectNode c = PeftFiles.object();
-        c.put("peft_type", "LORA");
-        c.put("task_type", "CAUSAL_LM");
+    @Override
+    protected void writeConfig(ObjectNode c) {
+        writeLoraFields(c, cfg, false);
+    }
+
+    /** PEFT's LoraConfig fields for cfg, with use_dora as given. */
+    public static void writeLoraFields(ObjectNode c, LoraConfig cfg, boolean useDora) {
         c.put("r", cfg.r());
         c.put("lora_alpha", cfg.alpha());
         c.put("lora_dropout", cfg.dropout());
@@ -177,9 +267,7 @@ public final class LoraMethod implements FineTuneMethod {
         cfg.targetModules().forEach(targets::add);
         c.put("use_rslora", cfg.useRsLora());
         c.put("bias", "none");
-        c.put("base_model_name_or_path", baseModel);
         c.put("fan_in_fan_out", false);
-        c.put("inference_mode", true);
         c.put("init_lora_weights", true);
         if (cfg.modulesToSave().isEmpty()) {
             c.putNull("modules_to_save");
@@ -188,8 +276,18 @@ public final class LoraMethod implements FineTuneMethod {
             cfg.modulesToSave().forEach(mods::add);
         }
         c.putNull("layers_to_transform");
-        c.put("use_dora", false);
-        return c;
+        c.put("use_dora", useDora);
+    }
+
+    /** W + scale*B*A for every wrapped projection; the modules_to_save copies are the model's weights while attached. */
+    @Override
+    public Map<String, MergedWeight> mergedWeights() {
+        Map<String, MergedWeight> out = new LinkedHashMap<>();
+        for (Site s : sites) {
+            LoraProjection p = s.projection;
+            out.put(p.base().weight().name(), (ops, arena) -> Merger.mergedWeight(ops, p, arena));
+        }
+        return out;
     }
 
     /**
@@ -199,33 +297,34 @@ public final class LoraMethod implements FineTuneMethod {
     public static LoraMethod load(Path dir, LlamaModel model) {
         Saved saved = readConfig(dir);
         LoraMethod m = new LoraMethod(saved.config());
-        m.baseModel = saved.baseModel();
-        m.attach(model);
-        Path weights = dir.resolve(PeftFiles.WEIGHTS);
-        try (SafetensorsFile f = SafetensorsFile.open(weights)) {
+        return attachSaved(m, dir, PeftFiles.readConfig(dir), model, f -> {
             for (Site s : m.sites) {
                 copy(f, s.keyPrefix() + ".lora_A.weight", s.projection.loraA());
                 copy(f, s.keyPrefix() + ".lora_B.weight", s.projection.loraB());
             }
             m.savedModules.load(f);
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
-        m.setTraining(false);
-        for (Parameter p : m.trainableParameters()) p.freeze();
-        return m;
+        });
     }
 
     /** What a PEFT LoRA directory's adapter_config.json says; the weights are read separately. */
     public record Saved(LoraConfig config, String baseModel) {}
 
-    /** Reads and validates dir/adapter_config.json of a PEFT LoRA directory; errors name the file and field. */
+    /** Reads and validates dir/adapter_config.json of a plain PEFT LoRA directory; errors name the file and field. */
     public static Saved readConfig(Path dir) {
         Path file = dir.resolve(PeftFiles.CONFIG);
-        JsonNode c = PeftFiles.readConfig(dir);
-        String type = PeftFiles.reqText(file, c, "peft_type");
-        if (!type.equals("LORA")) throw new ModelFormatException(file, "peft_type is " + type + ", expected LORA");
+        JsonNode c = readConfig(dir, PEFT_TYPE);
+        if (PeftFiles.optBool(file, c, "use_dora", false)) {
+            throw new ModelFormatException(file, "use_dora is true: this is a DoRA adapter, which plain LoRA (and the "
+                    + "shared multi-LoRA batch) cannot apply");
+        }
+        return parseConfig(file, c);
+    }
+
+    /**
+     * The LoRA fields of a PEFT LORA config, use_dora aside (variants such as DoRA check it
+     * themselves); errors name the file and field.
+     */
+    public static Saved parseConfig(Path file, JsonNode c) {
         int r = PeftFiles.reqInt(file, c, "r");
         float alpha = (float) PeftFiles.optNumber(file, c, "lora_alpha", 8);
         float dropout = (float) PeftFiles.optNumber(file, c, "lora_dropout", 0);
@@ -233,7 +332,6 @@ public final class LoraMethod implements FineTuneMethod {
         if (PeftFiles.optBool(file, c, "fan_in_fan_out", false)) {
             throw new ModelFormatException(file, "fan_in_fan_out true is for GPT-2-style Conv1D weights, not Llama");
         }
-        if (PeftFiles.optBool(file, c, "use_dora", false)) throw new ModelFormatException(file, "DoRA (use_dora) is not supported");
         if (c.hasNonNull("bias") && !c.get("bias").asText().equals("none")) {
             throw new ModelFormatException(file, "bias '" + c.get("bias").asText() + "' is not supported (expected none)");
         }
@@ -272,27 +370,12 @@ public final class LoraMethod implements FineTuneMethod {
     }
 
     static void copy(SafetensorsFile f, String key, Parameter into) {
-        copy(f, key, into.value());
-    }
-
-    /** Copies tensor key of f (any stored float type) into a tensor of the same shape. */
-    static void copy(SafetensorsFile f, String key, Tensor into) {
-        if (!f.contains(key)) throw new ModelFormatException(f.path(), "tensor '" + key + "' is missing");
-        Tensor src = f.tensor(key);
-        if (!Arrays.equals(src.shape(), into.shape())) {
-            throw new ModelFormatException(f.path(), "tensor '" + key + "' has shape " + Arrays.toString(src.shape())
-                    + ", expected " + Arrays.toString(into.shape()));
-        }
-        into.copyFrom(src);
-    }
-
-    private void requireAttached() {
-        if (model == null) throw new IllegalStateException("LoRA is not attached to a model");
+        PeftFiles.copy(f, key, into.value());
     }
 
     /** Puts the original projections (and modules_to_save weights) back and frees the LoRA weights. */
     @Override
-    public void close() {
+    protected void release(LlamaModel model) {
         savedModules.close();
         for (Site s : sites) {
             DecoderLayer layer = model.layers().get(s.layer);
@@ -301,6 +384,5 @@ public final class LoraMethod implements FineTuneMethod {
             s.projection.close();
         }
         sites.clear();
-        model = null;
     }
 }

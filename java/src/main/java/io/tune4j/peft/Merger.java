@@ -6,13 +6,12 @@ import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * Folds a fine-tuning result into plain weights and writes a complete Hugging Face model directory.
- * LoRA merges exactly: W' = W + scale·B·A, computed by the native GEMM. Adapters and prefixes add
- * computation that no weight of the base architecture can express, so they cannot be merged.
+ * What a method folds in is its own ({@link FineTuneMethod#mergedWeights}); whether it can be merged
+ * at all its plug-in declares. LoRA merges exactly: W' = W + scale·B·A, computed by the native GEMM.
  */
 public final class Merger {
     private Merger() {}
@@ -22,36 +21,25 @@ public final class Merger {
      * @param source model directory or llama2.c file to copy config and tokenizer from (may be null)
      */
     public static void merge(LlamaModel model, FineTuneMethod method, Path source, Path outDir) {
-        Map<String, LoraProjection> sites = mergeableSites(method);
+        Map<String, MergedWeight> sites = mergeableSites(method);
         try (Arena arena = new Arena()) {
             Map<String, Tensor> merged = new HashMap<>();
-            for (Map.Entry<String, LoraProjection> e : sites.entrySet()) {
-                merged.put(e.getKey(), mergedWeight(model.ops(), e.getValue(), arena));
+            for (Map.Entry<String, MergedWeight> e : sites.entrySet()) {
+                merged.put(e.getKey(), e.getValue().compute(model.ops(), arena));
             }
             ModelDirWriter.write(outDir, model, merged, source);
         }
     }
 
     /**
-     * The LoRA projections of method by the Hugging Face name of the weight each one folds into
-     * (empty for null or full fine-tuning); throws when method cannot be merged at all.
+     * The weights method changes by their Hugging Face names, each to be folded in on demand (empty
+     * for null or full fine-tuning); throws, with the method's own reason, when it cannot be merged.
      */
-    public static Map<String, LoraProjection> mergeableSites(FineTuneMethod method) {
-        if (method instanceof AdapterMethod) {
-            throw new IllegalArgumentException("bottleneck adapters cannot be merged into the model: they add a nonlinear "
-                    + "block that no Llama weight can express; serve them with --adapter instead");
-        }
-        if (method instanceof PrefixMethod) {
-            throw new IllegalArgumentException("a prefix-tuning adapter cannot be merged into the model: its virtual "
-                    + "keys/values are not weights of the base architecture; serve it with --adapter instead");
-        }
-        Map<String, LoraProjection> sites = new LinkedHashMap<>();
-        if (method instanceof LoraMethod lora) {
-            for (LoraMethod.Site s : lora.sites()) sites.put(s.projection().base().weight().name(), s.projection());
-        } else if (method != null && !(method instanceof FullMethod)) {
-            throw new IllegalArgumentException("cannot merge fine-tuning method '" + method.name() + "'");
-        }
-        return sites;
+    public static Map<String, MergedWeight> mergeableSites(FineTuneMethod method) {
+        if (method == null) return Map.of();
+        MethodPlugin plugin = Methods.of(method);
+        if (!plugin.mergeable()) throw new IllegalArgumentException(plugin.whyNotMergeable());
+        return method.mergedWeights();
     }
 
     /** W + scale·B·A as a new tensor; the model keeps its own weights. */

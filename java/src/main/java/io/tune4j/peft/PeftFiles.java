@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tune4j.model.io.ModelFormatException;
+import io.tune4j.model.io.SafetensorsFile;
+import io.tune4j.tensor.Tensor;
+import java.util.Arrays;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -39,17 +42,28 @@ public final class PeftFiles {
         return "model.layers." + layer + "." + block + "." + module;
     }
 
-    static ObjectNode object() {
+    public static ObjectNode object() {
         return JSON.createObjectNode();
     }
 
     /** Writes JSON to a temp file beside {@code file}, fsyncs it and renames it into place. */
-    static void writeJson(Path file, JsonNode node) {
+    public static void writeJson(Path file, JsonNode node) {
         try {
             writeAtomically(file, JSON.writeValueAsBytes(node));
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Copies tensor key of f (any stored float type) into a tensor of the same shape; errors name the file and key. */
+    public static void copy(SafetensorsFile f, String key, Tensor into) {
+        if (!f.contains(key)) throw new ModelFormatException(f.path(), "tensor '" + key + "' is missing");
+        Tensor src = f.tensor(key);
+        if (!Arrays.equals(src.shape(), into.shape())) {
+            throw new ModelFormatException(f.path(), "tensor '" + key + "' has shape " + Arrays.toString(src.shape())
+                    + ", expected " + Arrays.toString(into.shape()));
+        }
+        into.copyFrom(src);
     }
 
     static void writeAtomically(Path file, byte[] bytes) {
@@ -75,13 +89,13 @@ public final class PeftFiles {
         }
     }
 
-    static String reqText(Path file, JsonNode r, String field) {
+    public static String reqText(Path file, JsonNode r, String field) {
         JsonNode v = r.get(field);
         if (v == null || !v.isTextual()) throw new ModelFormatException(file, "field '" + field + "' must be a string");
         return v.asText();
     }
 
-    static int reqInt(Path file, JsonNode r, String field) {
+    public static int reqInt(Path file, JsonNode r, String field) {
         JsonNode v = r.get(field);
         if (v == null || !v.canConvertToInt() || !v.isIntegralNumber()) {
             throw new ModelFormatException(file, "field '" + field + "' must be an integer");
@@ -89,14 +103,14 @@ public final class PeftFiles {
         return v.asInt();
     }
 
-    static double optNumber(Path file, JsonNode r, String field, double dflt) {
+    public static double optNumber(Path file, JsonNode r, String field, double dflt) {
         JsonNode v = r.get(field);
         if (v == null || v.isNull()) return dflt;
         if (!v.isNumber()) throw new ModelFormatException(file, "field '" + field + "' must be a number");
         return v.asDouble();
     }
 
-    static boolean optBool(Path file, JsonNode r, String field, boolean dflt) {
+    public static boolean optBool(Path file, JsonNode r, String field, boolean dflt) {
         JsonNode v = r.get(field);
         if (v == null || v.isNull()) return dflt;
         if (!v.isBoolean()) throw new ModelFormatException(file, "field '" + field + "' must be true or false");

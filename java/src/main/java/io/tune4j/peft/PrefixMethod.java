@@ -7,7 +7,6 @@ import io.tune4j.model.LlamaConfig;
 import io.tune4j.model.LlamaModel;
 import io.tune4j.model.Parameter;
 import io.tune4j.model.io.ModelFormatException;
-import io.tune4j.model.io.SafetensorsFile;
 import io.tune4j.model.io.SafetensorsWriter;
 import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Arena;
@@ -30,21 +29,73 @@ import java.util.SplittableRandom;
  * per layer the key then the value, each [kvHeads*headDim]; with projection, the MLP's output.
  * As PEFT does for grouped-query models, token_dim is kvDim and num_attention_heads the KV heads.
  */
-public final class PrefixMethod implements FineTuneMethod {
+public final class PrefixMethod extends PeftMethod {
     public static final String KEY = "prompt_embeddings";
+    public static final String PEFT_TYPE = "PREFIX_TUNING";
+
+    /** The registry's entry for prefix tuning. */
+    public static final class Plugin implements MethodPlugin {
+        @Override
+        public String name() {
+            return "prefix";
+        }
+
+        @Override
+        public String description() {
+            return "prefix tuning: trainable keys/values every layer attends to (PEFT peft_type PREFIX_TUNING)";
+        }
+
+        @Override
+        public String peftType() {
+            return PEFT_TYPE;
+        }
+
+        @Override
+        public List<MethodOption> options() {
+            PrefixConfig d = PrefixConfig.defaults();
+            return List.of(
+                    MethodOption.integer("virtualTokens", d.numVirtualTokens(), "virtual_tokens", 1, 4096, "num_virtual_tokens"),
+                    MethodOption.bool("prefixProjection", d.prefixProjection(), "prefix_projection",
+                            "reparameterise the prefix through PEFT's MLP"),
+                    MethodOption.integer("prefixHidden", d.encoderHiddenSize(), null, 0, 1 << 20,
+                            "encoder_hidden_size of that MLP"));
+        }
+
+        @Override
+        public FineTuneMethod create(MethodOptions o, Path modelSource, long seed) {
+            return new PrefixMethod(new PrefixConfig(o.integer("virtualTokens"), o.bool("prefixProjection"),
+                    o.integer("prefixHidden"), seed));
+        }
+
+        @Override
+        public FineTuneMethod load(Path dir, LlamaModel model) {
+            return PrefixMethod.load(dir, model);
+        }
+
+        @Override
+        public String whyNotMergeable() {
+            return "a prefix-tuning adapter cannot be merged into the model: its virtual keys/values are not weights of "
+                    + "the base architecture; serve it with --adapter instead";
+        }
+
+        @Override
+        public double defaultLearningRate() {
+            return 1e-2;
+        }
+    }
 
     private final PrefixConfig cfg;
     private final Arena arena = new Arena();
     private final List<Parameter> keys = new ArrayList<>();
     private final List<Parameter> values = new ArrayList<>();
-    private LlamaModel model;
-    private String baseModel;
     private int n, L, kvDim, width;
     // reparameterisation MLP and its buffers (null without projection)
     private Parameter emb, w1, b1, w2, b2;
     private Tensor hid, act, out, dOut, dAct, dHid;
+    private Tensor savedPrompt;
 
     public PrefixMethod(PrefixConfig cfg) {
+        super("prefix");
         this.cfg = cfg;
     }
 
@@ -52,9 +103,15 @@ public final class PrefixMethod implements FineTuneMethod {
         return cfg;
     }
 
+    @Override
     public PrefixMethod baseModel(String nameOrPath) {
-        this.baseModel = nameOrPath;
+        super.baseModel(nameOrPath);
         return this;
+    }
+
+    @Override
+    protected String peftType() {
+        return PEFT_TYPE;
     }
 
     @Override
@@ -63,12 +120,14 @@ public final class PrefixMethod implements FineTuneMethod {
     }
 
     @Override
-    public void attach(LlamaModel model) {
-        if (this.model != null) throw new IllegalStateException("prefix is already attached to a model");
+    protected void checkAttachable(LlamaModel model) {
         for (DecoderLayer layer : model.layers()) {
             if (layer.prefixLength() != 0) throw new IllegalStateException("layer " + layer.index() + " already has a prefix");
         }
-        for (Parameter p : model.parameters()) p.freeze();
+    }
+
+    @Override
+    protected void install(LlamaModel model) {
         LlamaConfig mc = model.config();
         n = cfg.numVirtualTokens();
         L = mc.numLayers();
@@ -104,7 +163,6 @@ public final class PrefixMethod implements FineTuneMethod {
             dAct = arena.f32(n, H);
             dHid = arena.f32(n, H);
         }
-        this.model = model;
         for (int l = 0; l < L; l++) model.layers().get(l).setPrefix(keys.get(l), values.get(l));
         beforeForward();
     }
@@ -136,15 +194,9 @@ public final class PrefixMethod implements FineTuneMethod {
     }
 
     @Override
-    public boolean canDisable() {
-        return true;
-    }
-
-    @Override
-    public void setEnabled(boolean enabled) {
-        if (model == null) throw new IllegalStateException("prefix is not attached to a model");
+    protected void enable(boolean enabled) {
         for (int l = 0; l < L; l++) {
-            model.layers().get(l).setPrefix(enabled ? keys.get(l) : null, enabled ? values.get(l) : null);
+            model().layers().get(l).setPrefix(enabled ? keys.get(l) : null, enabled ? values.get(l) : null);
         }
     }
 
@@ -163,7 +215,7 @@ public final class PrefixMethod implements FineTuneMethod {
     @Override
     public void beforeForward() {
         if (emb == null) return;
-        Ops ops = model.ops();
+        Ops ops = model().ops();
         int H = cfg.encoderHiddenSize();
         ops.linearForward(hid, emb.value(), w1.value(), b1.value(), n, kvDim, H);
         ops.tanhForward(act, hid, (long) n * H);
@@ -175,7 +227,7 @@ public final class PrefixMethod implements FineTuneMethod {
     @Override
     public void afterBackward() {
         if (emb == null) return;
-        Ops ops = model.ops();
+        Ops ops = model().ops();
         int H = cfg.encoderHiddenSize();
         Tensor rows = dOut.view((long) n * 2 * L, kvDim);
         for (int i = 0; i < n; i++) {
@@ -221,17 +273,17 @@ public final class PrefixMethod implements FineTuneMethod {
     }
 
     @Override
-    public void save(Path dir) {
-        if (model == null) throw new IllegalStateException("prefix is not attached to a model");
-        LlamaConfig mc = model.config();
-        try (Tensor prompt = Tensor.zeros(n, width)) {
-            beforeForward(); // with projection, the keys/values reflect the current MLP weights
-            gather(prompt);
-            new SafetensorsWriter().metadata("format", "pt").add(KEY, prompt).write(dir.resolve(PeftFiles.WEIGHTS));
-        }
-        ObjectNode c = PeftFiles.object();
-        c.put("peft_type", "PREFIX_TUNING");
-        c.put("task_type", "CAUSAL_LM");
+    protected void writeWeights(SafetensorsWriter w) {
+        // one buffer for every save: checkpoints save often, and the writer reads it before save returns
+        if (savedPrompt == null) savedPrompt = arena.f32(n, width);
+        beforeForward(); // with projection, the keys/values reflect the current MLP weights
+        gather(savedPrompt);
+        w.add(KEY, savedPrompt);
+    }
+
+    @Override
+    protected void writeConfig(ObjectNode c) {
+        LlamaConfig mc = model().config();
         c.put("num_virtual_tokens", n);
         c.put("token_dim", kvDim);
         c.put("num_layers", L);
@@ -239,9 +291,6 @@ public final class PrefixMethod implements FineTuneMethod {
         c.put("num_transformer_submodules", 1);
         c.put("prefix_projection", cfg.prefixProjection());
         c.put("encoder_hidden_size", cfg.prefixProjection() ? cfg.encoderHiddenSize() : mc.hiddenSize());
-        c.put("base_model_name_or_path", baseModel);
-        c.put("inference_mode", true);
-        PeftFiles.writeJson(dir.resolve(PeftFiles.CONFIG), c);
     }
 
     /**
@@ -250,9 +299,7 @@ public final class PrefixMethod implements FineTuneMethod {
      */
     public static PrefixMethod load(Path dir, LlamaModel model) {
         Path file = dir.resolve(PeftFiles.CONFIG);
-        JsonNode c = PeftFiles.readConfig(dir);
-        String type = PeftFiles.reqText(file, c, "peft_type");
-        if (!type.equals("PREFIX_TUNING")) throw new ModelFormatException(file, "peft_type is " + type + ", expected PREFIX_TUNING");
+        JsonNode c = readConfig(dir, PEFT_TYPE);
         LlamaConfig mc = model.config();
         int n = PeftFiles.reqInt(file, c, "num_virtual_tokens");
         int layers = PeftFiles.reqInt(file, c, "num_layers");
@@ -266,15 +313,14 @@ public final class PrefixMethod implements FineTuneMethod {
         }
         int subs = c.hasNonNull("num_transformer_submodules") ? PeftFiles.reqInt(file, c, "num_transformer_submodules") : 1;
         if (subs != 1) throw new ModelFormatException(file, "num_transformer_submodules is " + subs + ", expected 1 (decoder-only)");
-        PrefixMethod m;
+        PrefixConfig cfg;
         try {
-            m = new PrefixMethod(new PrefixConfig(n, false, 0, 0L));
+            cfg = new PrefixConfig(n, false, 0, 0L);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, e.getMessage(), e);
         }
-        m.baseModel = c.hasNonNull("base_model_name_or_path") ? c.get("base_model_name_or_path").asText() : null;
-        m.attach(model);
-        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(PeftFiles.WEIGHTS))) {
+        PrefixMethod m = new PrefixMethod(cfg);
+        return attachSaved(m, dir, c, model, f -> {
             if (!f.contains(KEY)) throw new ModelFormatException(f.path(), "tensor '" + KEY + "' is missing");
             Tensor src = f.tensor(KEY);
             long[] want = {n, 2L * layers * tokenDim};
@@ -283,17 +329,12 @@ public final class PrefixMethod implements FineTuneMethod {
                         + ", expected " + Arrays.toString(want));
             }
             m.scatter(src);
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
-        for (Parameter p : m.trainableParameters()) p.freeze();
-        return m;
+        });
     }
 
     /** Removes the prefix from the model and frees it. */
     @Override
-    public void close() {
+    protected void release(LlamaModel model) {
         if (model != null) {
             for (int l = 0; l < L; l++) {
                 DecoderLayer layer = model.layers().get(l);
@@ -305,7 +346,6 @@ public final class PrefixMethod implements FineTuneMethod {
         if (emb != null) for (Parameter p : List.of(emb, w1, b1, w2, b2)) p.close();
         keys.clear();
         values.clear();
-        model = null;
         arena.close();
     }
 }

@@ -156,6 +156,18 @@ public final class CudaLib {
             @Cast("const float*") long scales, @Cast("const int32_t*") long idx, int M, int K, int N, int r,
             int nAdapters, @Cast("void*") long stream);
 
+    // ---- dora ----
+    public static native long t4jc_dora_norm_ws_floats(int K, int N, int r);
+    public static native int t4jc_dora_norm(@Cast("float*") long norm, @Cast("float*") long g,
+            @Cast("const float*") long w, @Cast("const float*") long a, @Cast("const float*") long b,
+            @Cast("const float*") long m, int K, int N, int r, float scale, @Cast("float*") long ws,
+            @Cast("void*") long stream);
+    public static native int t4jc_dora_scale_fwd(@Cast("float*") long y, @Cast("const float*") long u,
+            @Cast("const float*") long g, @Cast("const float*") long bias, int M, int N, @Cast("void*") long stream);
+    public static native int t4jc_dora_scale_bwd(@Cast("float*") long du, @Cast("float*") long dm,
+            @Cast("float*") long dbias, @Cast("const float*") long dy, @Cast("const float*") long u,
+            @Cast("const float*") long g, @Cast("const float*") long norm, int M, int N, @Cast("void*") long stream);
+
     // ---- lora_multi ----
     public static final int T4JC_LORA_MULTI_MAX_SLOTS = 64;
     public static native long t4jc_lora_multi_ws_floats(int M, int K, int N, int maxR);

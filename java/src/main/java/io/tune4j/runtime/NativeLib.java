@@ -66,6 +66,17 @@ public final class NativeLib {
             @Cast("const float*") long b, int M, int K, int N, int r, float scale, float dropout,
             @Cast("uint64_t") long seed, @Cast("float*") long ws);
 
+    // ---- dora ----
+    public static native long t4j_dora_norm_ws_floats(int K, int N, int r);
+    public static native void t4j_dora_norm(@Cast("float*") long norm, @Cast("float*") long g, @Cast("const float*") long w,
+            @Cast("const float*") long a, @Cast("const float*") long b, @Cast("const float*") long m, int K, int N, int r,
+            float scale, @Cast("float*") long ws);
+    public static native void t4j_dora_scale_fwd(@Cast("float*") long y, @Cast("const float*") long u,
+            @Cast("const float*") long g, @Cast("const float*") long bias, int M, int N);
+    public static native void t4j_dora_scale_bwd(@Cast("float*") long du, @Cast("float*") long dm, @Cast("float*") long dbias,
+            @Cast("const float*") long dy, @Cast("const float*") long u, @Cast("const float*") long g,
+            @Cast("const float*") long norm, int M, int N);
+
     // ---- lora_multi ----
     public static native long t4j_lora_multi_ws_floats(int M, int K, int N, int maxR);
     /** a and b hold one native address per slot (0 where the slot's rank is 0). */

@@ -6,10 +6,8 @@ import io.tune4j.generate.GenerationConfig;
 import io.tune4j.generate.GenerationResult;
 import io.tune4j.generate.Sequence;
 import io.tune4j.model.LlamaModel;
-import com.fasterxml.jackson.databind.JsonNode;
 import io.tune4j.peft.Adapters;
 import io.tune4j.peft.LoraBank;
-import io.tune4j.peft.PeftFiles;
 import io.tune4j.peft.FineTuneMethod;
 import io.tune4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -212,9 +210,9 @@ public final class Scheduler implements AutoCloseable {
     /** Attaches the (non-LoRA) adapter in dir as name (scheduler thread, idle); throws when it cannot be loaded. */
     void attach(String name, Path dir) {
         detach();
-        // a LoRA adapter that runs alone (it has modules_to_save) wraps the projections itself: the
+        // a method that wraps the projections itself (LoRA with modules_to_save, DoRA) runs alone: the
         // bank's wrappers leave the model until it is detached
-        if ("LORA".equals(PeftFiles.readConfig(dir).path("peft_type").asText())) loras.suspend();
+        if (Adapters.inspect(dir).wrapsProjections()) loras.suspend();
         try {
             currentMethod = Adapters.load(dir, model);
         } catch (RuntimeException e) {
@@ -381,15 +379,12 @@ public final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * Whether dir holds a LoRA adapter (PEFT peft_type LORA) that can share the batch; one with
-     * modules_to_save replaces base weights, so it runs alone like the other adapter kinds. Throws
-     * when its config cannot be read.
+     * Whether dir holds an adapter its method lets share the multi-LoRA batch (plain LoRA); every
+     * other kind, LoRA with modules_to_save and DoRA included, runs alone. Throws when its config
+     * cannot be read.
      */
     private static boolean isLora(Path dir) {
-        JsonNode c = PeftFiles.readConfig(dir);
-        if (!"LORA".equals(c.path("peft_type").asText())) return false;
-        JsonNode saved = c.get("modules_to_save");
-        return saved == null || saved.isNull() || saved.isEmpty();
+        return Adapters.inspect(dir).sharesBatch();
     }
 
     private int pendingJobs() {

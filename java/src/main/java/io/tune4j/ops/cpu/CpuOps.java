@@ -128,6 +128,40 @@ public final class CpuOps implements Ops {
     }
 
     @Override
+    public long doraNormWorkspaceFloats(int K, int N, int r) {
+        return t4j_dora_norm_ws_floats(K, N, r);
+    }
+
+    @Override
+    public void doraNorm(Tensor norm, Tensor g, Tensor w, Tensor la, Tensor lb, Tensor m, int K, int N, int r, float scale,
+                         Tensor ws) {
+        f("dora norm", norm, N); f("dora g", g, N); f("dora w", w, (long) N * K); f("dora A", la, (long) r * K);
+        f("dora B", lb, (long) N * r); f("dora magnitude", m, N); f("dora ws", ws, t4j_dora_norm_ws_floats(K, N, r));
+        if (norm == null || w == null || (g != null && m == null) || (r > 0 && (la == null || lb == null))) {
+            throw new IllegalArgumentException("dora norm: norm, w (and m for g, A and B for r > 0) are required");
+        }
+        if (ws == null && t4j_dora_norm_ws_floats(K, N, r) > 0) throw new IllegalArgumentException("dora ws: a workspace is required");
+        t4j_dora_norm(a(norm), a(g), a(w), a(la), a(lb), a(m), K, N, r, scale, a(ws));
+    }
+
+    @Override
+    public void doraScaleForward(Tensor y, Tensor u, Tensor g, Tensor bias, int M, int N) {
+        f("dora y", y, (long) M * N); f("dora u", u, (long) M * N); f("dora g", g, N); f("dora bias", bias, N);
+        if (y == null || u == null || g == null) throw new IllegalArgumentException("dora scale: y, u and g are required");
+        t4j_dora_scale_fwd(a(y), a(u), a(g), a(bias), M, N);
+    }
+
+    @Override
+    public void doraScaleBackward(Tensor du, Tensor dm, Tensor dbias, Tensor dy, Tensor u, Tensor g, Tensor norm, int M, int N) {
+        f("dora du", du, (long) M * N); f("dora dm", dm, N); f("dora dbias", dbias, N); f("dora dy", dy, (long) M * N);
+        f("dora u", u, (long) M * N); f("dora g", g, N); f("dora norm", norm, N);
+        if (dy == null || g == null || (dm != null && (u == null || norm == null))) {
+            throw new IllegalArgumentException("dora scale backward: dy and g (and u and norm for dm) are required");
+        }
+        t4j_dora_scale_bwd(a(du), a(dm), a(dbias), a(dy), a(u), a(g), a(norm), M, N);
+    }
+
+    @Override
     public long loraMultiWorkspaceFloats(int M, int K, int N, int maxRank) {
         return t4j_lora_multi_ws_floats(M, K, N, maxRank);
     }

@@ -181,6 +181,27 @@ public final class CudaOps implements Ops {
     }
 
     @Override
+    public long doraNormWorkspaceFloats(int K, int N, int r) {
+        return t4jc_dora_norm_ws_floats(K, N, r);
+    }
+
+    @Override
+    public void doraNorm(Tensor norm, Tensor g, Tensor w, Tensor la, Tensor lb, Tensor m, int K, int N, int r, float scale,
+                         Tensor ws) {
+        check(t4jc_dora_norm(d(norm), d(g), d(w), d(la), d(lb), d(m), K, N, r, scale, d(ws), STREAM), "dora norm");
+    }
+
+    @Override
+    public void doraScaleForward(Tensor y, Tensor u, Tensor g, Tensor bias, int M, int N) {
+        check(t4jc_dora_scale_fwd(d(y), d(u), d(g), d(bias), M, N, STREAM), "dora scale");
+    }
+
+    @Override
+    public void doraScaleBackward(Tensor du, Tensor dm, Tensor dbias, Tensor dy, Tensor u, Tensor g, Tensor norm, int M, int N) {
+        check(t4jc_dora_scale_bwd(d(du), d(dm), d(dbias), d(dy), d(u), d(g), d(norm), M, N, STREAM), "dora scale backward");
+    }
+
+    @Override
     public long loraMultiWorkspaceFloats(int M, int K, int N, int maxRank) {
         return t4jc_lora_multi_ws_floats(M, K, N, maxRank);
     }

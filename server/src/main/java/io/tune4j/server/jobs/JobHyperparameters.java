@@ -1,6 +1,8 @@
 package io.tune4j.server.jobs;
 
 import io.tune4j.finetune.MethodSpec;
+import io.tune4j.peft.MethodOption;
+import io.tune4j.peft.Methods;
 import io.tune4j.train.TrainConfig;
 import io.tune4j.train.objective.Objective;
 import java.util.ArrayList;
@@ -17,16 +19,21 @@ import java.util.TreeSet;
  * not a failed job later. The same map, stored in job.json, rebuilds the same run after a restart.
  */
 final class JobHyperparameters {
-    static final List<String> METHODS = List.of("lora", "adapter", "prefix", "full");
+    /** The registered methods (ServiceLoader), so a method plug-in on the classpath is a job type too. */
+    static List<String> methods() {
+        return Methods.names();
+    }
 
     private static final Set<String> COMMON = Set.of("n_epochs", "batch_size", "learning_rate_multiplier", "learning_rate",
             "max_steps", "seq_len", "warmup_steps", "weight_decay", "lr_scheduler", "grad_accum_steps", "checkpoint_every",
             "eval_every", "template", "pack", "truncation", "select", "early_stopping_patience");
-    private static final Map<String, Set<String>> BY_METHOD = Map.of(
-            "lora", Set.of("lora_r", "lora_alpha", "lora_dropout", "target_modules"),
-            "adapter", Set.of("bottleneck", "adapter_kind"),
-            "prefix", Set.of("virtual_tokens", "prefix_projection"),
-            "full", Set.of());
+
+    /** The method's settings the jobs API exposes, by hyperparameter name. */
+    private static Map<String, MethodOption> jobOptions(String method) {
+        Map<String, MethodOption> m = new LinkedHashMap<>();
+        for (MethodOption o : Methods.byName(method).options()) if (o.jobName() != null) m.put(o.jobName(), o);
+        return m;
+    }
 
     static final int AUTO_EPOCHS = 3;
     static final int AUTO_BATCH = 8;
@@ -49,7 +56,8 @@ final class JobHyperparameters {
         this.objective = objective;
         this.given = given;
         Set<String> allowed = new TreeSet<>(COMMON);
-        allowed.addAll(BY_METHOD.get(method));
+        Map<String, MethodOption> options = jobOptions(method);
+        allowed.addAll(options.keySet());
         if (objective == Objective.DPO) allowed.add("beta");
         for (String k : given.keySet()) {
             if (!allowed.contains(k)) {
@@ -83,14 +91,7 @@ final class JobHyperparameters {
         string("truncation", List.of("keep-response", "left", "right", "drop"));
         string("select", List.of("best", "last"));
         intOr("early_stopping_patience", 0, 0, Integer.MAX_VALUE);
-        intOr("lora_r", 1, 1, 4096);
-        number("lora_alpha", 1, 0, 1e6);
-        number("lora_dropout", 0, 0, 0.99);
-        modules();
-        intOr("bottleneck", 1, 1, 1 << 20);
-        string("adapter_kind", List.of("houlsby", "pfeiffer"));
-        intOr("virtual_tokens", 1, 1, 4096);
-        bool("prefix_projection");
+        for (MethodOption o : options.values()) methodValue(o);
         number("beta", 0.1, 1e-6, 1e6);
         if (objective == Objective.DPO && batchSize % 2 != 0) {
             throw invalid("batch_size", "dpo batches hold (chosen, rejected) row pairs: batch_size must be even, got " + batchSize);
@@ -106,9 +107,9 @@ final class JobHyperparameters {
         // OpenAI's preference fine-tuning: here LoRA with the DPO objective, its reference the base model
         Objective objective = m.equals("dpo") ? Objective.DPO : Objective.SFT;
         if (objective == Objective.DPO) m = "lora";
-        if (!METHODS.contains(m)) {
-            throw new JobException(JobException.Kind.INVALID, "method.type", "method type must be supervised, dpo, lora, "
-                    + "adapter, prefix or full, got '" + method + "'");
+        if (!Methods.exists(m)) {
+            throw new JobException(JobException.Kind.INVALID, "method.type", "method type must be supervised, dpo, "
+                    + String.join(", ", methods()) + ", got '" + method + "'");
         }
         Map<String, Object> given = new LinkedHashMap<>();
         if (raw != null) raw.forEach((k, v) -> { if (v != null) given.put(k, v); });
@@ -117,12 +118,7 @@ final class JobHyperparameters {
 
     /** The starting learning rate of each method before the multiplier: adapters and prefixes train fewer weights, harder. */
     static double baseLearningRate(String method) {
-        return switch (method) {
-            case "lora" -> 2e-4;
-            case "adapter" -> 1e-3;
-            case "prefix" -> 1e-2;
-            default -> 2e-5;
-        };
+        return Methods.byName(method).defaultLearningRate();
     }
 
     /** The values as given (what job.json stores and a restart re-parses). */
@@ -187,16 +183,32 @@ final class JobHyperparameters {
     }
 
     MethodSpec methodSpec() {
-        Object lr = given.get("lora_r");
-        return new MethodSpec(method,
-                lr == null ? null : intOr("lora_r", 1, 1, 4096),
-                given.get("lora_alpha") == null ? null : (float) number("lora_alpha", 1, 0, 1e6),
-                given.get("lora_dropout") == null ? null : (float) number("lora_dropout", 0, 0, 0.99),
-                modules(), null,
-                (String) given.get("adapter_kind"),
-                given.get("bottleneck") == null ? null : intOr("bottleneck", 1, 1, 1 << 20), null,
-                given.get("virtual_tokens") == null ? null : intOr("virtual_tokens", 1, 1, 4096),
-                (Boolean) given.get("prefix_projection"), null, null);
+        Map<String, Object> settings = new LinkedHashMap<>();
+        for (MethodOption o : jobOptions(method).values()) {
+            Object v = methodValue(o);
+            if (v != null) settings.put(o.name(), v);
+        }
+        return new MethodSpec(method, settings);
+    }
+
+    /** A method setting given as hyperparameter o.jobName(), checked as the method declares it (null: not given). */
+    private Object methodValue(MethodOption o) {
+        String key = o.jobName();
+        Object v = given.get(key);
+        if (v == null) return null;
+        return switch (o.kind()) {
+            case INT -> intOr(key, 0, (int) (double) o.min(), (int) Math.min(Integer.MAX_VALUE, o.max()));
+            case FLOAT -> (float) number(key, 0, o.min(), o.max());
+            case BOOL -> {
+                bool(key);
+                yield v;
+            }
+            case STRING -> {
+                string(key, o.choices().isEmpty() ? null : o.choices());
+                yield v;
+            }
+            case LIST -> modules(key);
+        };
     }
 
     // ---------------------------------------------------------------- checks
@@ -251,21 +263,21 @@ final class JobHyperparameters {
         if (v != null && !(v instanceof Boolean)) throw invalid(key, key + " must be true or false, got " + describe(v));
     }
 
-    private List<String> modules() {
-        Object v = given.get("target_modules");
+    private List<String> modules(String key) {
+        Object v = given.get(key);
         if (v == null) return null;
         List<String> out = new ArrayList<>();
         if (v instanceof String s) {
             for (String x : s.split(",")) if (!x.isBlank()) out.add(x.strip());
         } else if (v instanceof List<?> l) {
             for (Object x : l) {
-                if (!(x instanceof String s) || s.isBlank()) throw invalid("target_modules", "target_modules must be a list of module names");
+                if (!(x instanceof String s) || s.isBlank()) throw invalid(key, key + " must be a list of module names");
                 out.add(s);
             }
         } else {
-            throw invalid("target_modules", "target_modules must be a list of module names, got " + describe(v));
+            throw invalid(key, key + " must be a list of module names, got " + describe(v));
         }
-        if (out.isEmpty()) throw invalid("target_modules", "target_modules must name at least one module");
+        if (out.isEmpty()) throw invalid(key, key + " must name at least one module");
         return out;
     }
 
