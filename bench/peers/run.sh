@@ -6,6 +6,7 @@
 #
 #   bench/peers/run.sh                       # ROUNDS=3 TOKENS=128
 #   ROUNDS=1 TOKENS=16 bench/peers/run.sh    # smoke run
+#   BATCH=0 / SINGLE=0                        # skip the 16-stream / the single-stream rows
 #
 # JDK: JAVA21_HOME, else /usr/lib/jvm/temurin-25-jdk-amd64. MVN_FLAGS adds Maven flags (e.g. -o).
 set -euo pipefail
@@ -33,7 +34,7 @@ LOG=$OUT/results.log
 : > "$LOG"
 for r in $(seq 1 "$ROUNDS"); do
   for shape in STORIES15M SMOLLM2_135M; do
-    for prec in f32 bf16 q8_0; do
+    for prec in $([ "${SINGLE:-1}" = 1 ] && echo f32 bf16 q8_0); do
       for side in tune4j jlama llamacpp; do
         [ "$prec" = q8_0 ] && [ "$side" = jlama ] && continue
         [ "$prec" = q8_0 ] && [ "$side" = tune4j ] && continue   # tune4j's bf16 row is its best path
@@ -45,6 +46,18 @@ for r in $(seq 1 "$ROUNDS"); do
         echo "$line" >> "$LOG"
       done
     done
+    if [ "${BATCH:-1}" = 1 ]; then
+      for prec in f32 bf16; do
+        for side in tune4j-batch llamacpp-batch; do
+          env=()
+          [ "$side" = tune4j-batch ] && env=(GOMP_SPINCOUNT=10000)
+          line=$(env "${env[@]}" timeout 600 "${JAVA[@]}" io.tune4j.bench.peers.PeersMain run "$side" "$shape" "$prec" "$OUT/models" \
+                 2>"$OUT/last-$side.err" | grep '^RESULT' || echo "FAILED $side $shape $prec")
+          echo "round $r: $line" >&2
+          echo "$line" >> "$LOG"
+        done
+      done
+    fi
   done
 done
 {

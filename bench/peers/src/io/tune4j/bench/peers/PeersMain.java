@@ -18,6 +18,7 @@ import java.util.Map;
  */
 public final class PeersMain {
     public static void main(String[] args) throws Exception {
+        // the batch sides' pool threads and java-llama.cpp's natives must not keep a finished run alive
         switch (args[0]) {
             case "prepare" -> Models.prepare(Path.of(args[1]));
             case "run" -> {
@@ -52,9 +53,27 @@ public final class PeersMain {
                 case "tune4j" -> new Tune4jSide();
                 case "jlama" -> new JlamaSide();
                 case "llamacpp" -> new LlamaCppSide();
+                case "tune4j-batch" -> simple("tune4j-batch", BatchSides::tune4j);
+                case "llamacpp-batch" -> simple("llamacpp-batch", BatchSides::llamaCpp);
                 default -> throw new IllegalArgumentException("unknown side " + name);
             };
         }
+    }
+
+    interface Measure {
+        Measurement apply(Models.Shape shape, String precision, Path dir, int tokens, int threads) throws Exception;
+    }
+
+    static Side simple(String name, Measure m) {
+        return new Side() {
+            public String name() {
+                return name;
+            }
+
+            public Measurement measure(Models.Shape s, String p, Path dir, int tokens, int threads) throws Exception {
+                return m.apply(s, p, dir, tokens, threads);
+            }
+        };
     }
 
     static void table(Path file) throws Exception {
@@ -75,6 +94,19 @@ public final class PeersMain {
                 if (ours == null || (jl == null && cpp == null)) continue;
                 String oursCell = p.equals("q8_0") ? fmt(ours) + " (bf16, our best)" : fmt(ours);
                 System.out.printf("| %s | %s | %s | %s | %s | %s | %s |%n", s.label, p, oursCell, fmt(jl), ratio(ours, jl, 2.0),
+                        fmt(cpp), ratio(ours, cpp, 1.0));
+            }
+        }
+        System.out.println();
+        System.out.println("| " + BatchSides.STREAMS + " streams | precision | tune4j tok/s (all streams) | llama.cpp tok/s "
+                + "(parallel slots, continuous batching) | tune4j / llama.cpp | Jlama |");
+        System.out.println("|---|---|---|---|---|---|");
+        for (Models.Shape s : Models.Shape.values()) {
+            for (String p : List.of("f32", "bf16")) {
+                Double ours = median(rates.get("tune4j-batch " + s + " " + p));
+                Double cpp = median(rates.get("llamacpp-batch " + s + " " + p));
+                if (ours == null && cpp == null) continue;
+                System.out.printf("| %s | %s | %s | %s | %s | n/a (one prompt a generate call) |%n", s.label, p, fmt(ours),
                         fmt(cpp), ratio(ours, cpp, 1.0));
             }
         }
