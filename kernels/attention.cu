@@ -7,6 +7,8 @@
 // Backward recomputes P = exp(S - lse), forms dS = P (dP - D) with D = rowsum(dO o O), keeps dq in
 // registers and sums the tile's dk/dv over the block's rows in shared memory before one atomicAdd
 // per element into the global gradients (so dk/dv accumulation order is not fixed).
+// Scores are scale * q.k; a soft cap (Gemma 2) turns them into cap tanh(s / cap) before the mask and
+// softmax, and backward multiplies dS by 1 - tanh^2 (a branch uniform over the grid).
 #include "common.cuh"
 
 #include <climits>
@@ -21,7 +23,8 @@ constexpr int MAXC = 8;    // head dims per lane: hd <= 32 * MAXC
 struct Shape {
     int B, Tq, Tk, P, nh, nkv, hd, G;
     float scale;
-    int window;  // sliding window over real keys; 0: none
+    int window;     // sliding window over real keys; 0: none
+    float softcap;  // > 0: scores become softcap tanh(s / softcap); 0: none
 };
 
 __global__ void attn_check_kernel(Scratch* sc, const int32_t* q_start, const int32_t* kv_start, Shape s) {
@@ -131,7 +134,7 @@ __global__ void __launch_bounds__(WARPS * 32) attn_fwd_kernel(const Scratch* sc,
         if (vis) {
             float d = 0.0f;
             for (int x = 0; x < hd; x++) d = fmaf(qs[w * hd + x], Ks[lane * kp + x], d);
-            sc_ = d;
+            sc_ = s.softcap > 0.0f ? s.softcap * tanhf(d * (1.0f / s.softcap)) : d;
         }
         float mt = warp_max(sc_);
         if (mt == -INFINITY) continue;  // no visible key in this tile (uniform across the warp)
@@ -234,8 +237,14 @@ __global__ void __launch_bounds__(WARPS * 32) attn_bwd_kernel(const Scratch* sc,
                     sdot = fmaf(qs[w * hd + x], Ks[lane * kp + x], sdot);
                     pdot = fmaf(dos[w * hd + x], Vs[lane * kp + x], pdot);
                 }
-                p = expf(sdot - rl);
-                ds = p * (pdot - rD);
+                if (s.softcap > 0.0f) {
+                    float th = tanhf(sdot * (1.0f / s.softcap));
+                    p = expf(s.softcap * th - rl);
+                    ds = p * (pdot - rD) * ((1.0f - th) * (1.0f + th));  // through the cap: 1 - tanh^2
+                } else {
+                    p = expf(sdot - rl);
+                    ds = p * (pdot - rD);
+                }
             }
             for (int jj = 0; jj < n; jj++) {
                 float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -271,13 +280,14 @@ __global__ void __launch_bounds__(WARPS * 32) attn_bwd_kernel(const Scratch* sc,
 int check_host(const Shape& s, const float* pk, const float* pv) {
     if (s.B <= 0 || s.Tq <= 0 || s.Tk <= 0 || s.P < 0 || s.nh <= 0 || s.nkv <= 0 || s.hd <= 0) return T4JC_EINVAL;
     if (s.nh % s.nkv != 0 || s.hd > 32 * MAXC || s.window < 0) return T4JC_EINVAL;
+    if (!(s.scale > 0.0f) || isinf(s.scale) || !(s.softcap >= 0.0f) || isinf(s.softcap)) return T4JC_EINVAL;
     if (s.P > 0 && (!pk || !pv)) return T4JC_EINVAL;
     if ((int64_t)s.Tq * (s.nh / s.nkv) / WARPS + 1 > INT_MAX || s.nkv > 65535 || s.B > 65535) return T4JC_EINVAL;
     return T4JC_OK;
 }
 
 Shape make_shape(int B, int Tq, int Tk, int P, int nh, int nkv, int hd) {
-    Shape s{B, Tq, Tk, P, nh, nkv, hd, nkv > 0 ? nh / nkv : 1, 0.0f, 0};
+    Shape s{B, Tq, Tk, P, nh, nkv, hd, nkv > 0 ? nh / nkv : 1, 0.0f, 0, 0.0f};
     s.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
     return s;
 }
@@ -318,10 +328,12 @@ int64_t t4jc_attention_ws_floats(int B, int Tq, int Tk, int P, int nh, int nkv, 
 
 int t4jc_attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, const float* pk,
                        const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                       int nh, int nkv, int hd, int window, float* ws, void* stream) {
+                       int nh, int nkv, int hd, int window, float scale, float softcap, float* ws, void* stream) {
     (void)ws;
     Shape s = make_shape(B, Tq, Tk, P, nh, nkv, hd);
     s.window = window;
+    s.scale = scale;
+    s.softcap = softcap;
     int rc = check_host(s, pk, pv);
     if (rc) return rc;
     Scratch* sc = scratch();
@@ -338,9 +350,11 @@ int t4jc_attention_fwd(float* out, float* lse, const float* q, const float* k, c
 int t4jc_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, const float* dout, const float* out,
                        const float* lse, const float* q, const float* k, const float* v, const float* pk,
                        const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                       int nh, int nkv, int hd, int window, float* ws, void* stream) {
+                       int nh, int nkv, int hd, int window, float scale, float softcap, float* ws, void* stream) {
     Shape s = make_shape(B, Tq, Tk, P, nh, nkv, hd);
     s.window = window;
+    s.scale = scale;
+    s.softcap = softcap;
     int rc = check_host(s, pk, pv);
     if (rc) return rc;
     if (!dq && !dk && !dv && !(P > 0 && (dpk || dpv))) return T4JC_OK;

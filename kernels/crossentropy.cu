@@ -2,6 +2,8 @@
 // it so the [M,V] logits of a batch never exist. One block per row: each thread keeps an online
 // (max, sum) over its strided share of the vocabulary, the block merges them, and a second sweep
 // writes grad_scale * (softmax - onehot). Rows of the same block of logits are independent.
+// With a soft cap (Gemma 2's final logits) every read logit v becomes cap tanh(v / cap), and the gradient
+// written is the one with respect to the raw logit: times 1 - tanh^2.
 #include "gemm.cuh"
 
 namespace t4jc {
@@ -14,8 +16,13 @@ __global__ void targets_check_kernel(Scratch* sc, const int32_t* t, int M, int V
         if (t[i] != -100 && (t[i] < 0 || t[i] >= V)) report(sc, T4JC_ERANGE);
 }
 
+// CAP is a template flag so the uncapped kernel is the one it always was
+template <bool CAP>
+__device__ inline float capped(float v, float cap) { return CAP ? cap * tanhf(v * (1.0f / cap)) : v; }
+
+template <bool CAP>
 __global__ void __launch_bounds__(kThreads) ce_kernel(Scratch* sc, float* losses, float* logits,
-                                                      const int32_t* targets, int V, float grad_scale) {
+                                                      const int32_t* targets, int V, float grad_scale, float cap) {
     const int row = blockIdx.x;
     float* x = logits + (int64_t)row * V;
     if (failed(sc)) {
@@ -32,10 +39,10 @@ __global__ void __launch_bounds__(kThreads) ce_kernel(Scratch* sc, float* losses
             for (int j = threadIdx.x; j < V; j += blockDim.x) x[j] = 0.0f;
         return;
     }
-    const float xt = x[t];  // read before any thread overwrites the row
+    const float xt = capped<CAP>(x[t], cap);  // read before any thread overwrites the row
     float m = -INFINITY, s = 0.0f;
     for (int j = threadIdx.x; j < V; j += blockDim.x) {
-        float v = x[j];
+        float v = capped<CAP>(x[j], cap);
         if (v > m) {
             s = s * expf(m - v) + 1.0f;
             m = v;
@@ -52,9 +59,17 @@ __global__ void __launch_bounds__(kThreads) ce_kernel(Scratch* sc, float* losses
     }
     if (grad_scale != 0.0f) {
         const float k = (float)(grad_scale / sum);
-        for (int j = threadIdx.x; j < V; j += blockDim.x) {
-            float g = expf(x[j] - M) * k;
-            x[j] = j == t ? g - grad_scale : g;
+        if (CAP) {
+            for (int j = threadIdx.x; j < V; j += blockDim.x) {
+                float th = tanhf(x[j] * (1.0f / cap));
+                float g = expf(cap * th - M) * k;
+                x[j] = (j == t ? g - grad_scale : g) * ((1.0f - th) * (1.0f + th));
+            }
+        } else {
+            for (int j = threadIdx.x; j < V; j += blockDim.x) {
+                float g = expf(x[j] - M) * k;
+                x[j] = j == t ? g - grad_scale : g;
+            }
         }
     }
 }
@@ -82,7 +97,7 @@ int t4jc_cross_entropy(float* losses, float* logits, const int32_t* targets, int
     int rc = clear_results(sc, st);
     if (rc) return rc;
     targets_check_kernel<<<blocks_for(M, 256), 256, 0, st>>>(sc, targets, M, V);
-    ce_kernel<<<M, kThreads, 0, st>>>(sc, losses, logits, targets, V, grad_scale);
+    ce_kernel<false><<<M, kThreads, 0, st>>>(sc, losses, logits, targets, V, grad_scale, 0.0f);
     rc = launched("cross-entropy");
     if (rc) return rc;
     Scratch h;
@@ -91,9 +106,10 @@ int t4jc_cross_entropy(float* losses, float* logits, const int32_t* targets, int
 }
 
 int t4jc_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float* h, const float* w,
-                              const int32_t* targets, int M, int d, int V, float grad_scale, float* ws, int block_rows,
-                              void* stream) {
+                              const int32_t* targets, int M, int d, int V, float softcap, float grad_scale, float* ws,
+                              int block_rows, void* stream) {
     if (M < 0 || d <= 0 || V <= 0 || block_rows <= 0 || !loss_out) return T4JC_EINVAL;
+    if (!(softcap >= 0.0f) || isinf(softcap)) return T4JC_EINVAL;
     Scratch* sc = scratch();
     if (!sc) return T4JC_ENODEV;
     cudaStream_t st = S(stream);
@@ -106,7 +122,11 @@ int t4jc_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const floa
         const float* hb = h + (int64_t)r0 * d;
         rc = gemm(false, true, br, V, d, 1.0f, hb, d, w, d, 0.0f, ws, V, st);
         if (rc) break;
-        ce_kernel<<<br, kThreads, 0, st>>>(sc, nullptr, ws, targets + r0, V, grad ? grad_scale : 0.0f);  // losses NULL marks scratch logits
+        // losses NULL marks scratch logits
+        if (softcap > 0.0f)
+            ce_kernel<true><<<br, kThreads, 0, st>>>(sc, nullptr, ws, targets + r0, V, grad ? grad_scale : 0.0f, softcap);
+        else
+            ce_kernel<false><<<br, kThreads, 0, st>>>(sc, nullptr, ws, targets + r0, V, grad ? grad_scale : 0.0f, 0.0f);
         rc = launched("lm-head cross-entropy");
         if (rc || !grad) continue;
         // ignored rows hold zero gradients, so the products need no knowledge of the count

@@ -1,5 +1,5 @@
-// Memory-bound elementwise ops: residual add, axpy, scale, SwiGLU. Grid-stride loops with float4
-// accesses when every pointer is 16-byte aligned (the usual case: allocations are 256-byte aligned).
+// Memory-bound elementwise ops: residual add, axpy, scale, SwiGLU, tanh and soft-capping. Grid-stride loops,
+// with float4 accesses when every pointer is 16-byte aligned (the usual case: allocations are 256-byte aligned).
 #include "common.cuh"
 
 namespace t4jc {
@@ -84,6 +84,22 @@ __global__ void tanh_bwd_kernel(float* dx, const float* dy, const float* y, int6
     }
 }
 
+// soft-capping y = cap tanh(x / cap); y may alias x
+__global__ void softcap_fwd_kernel(float* y, const float* x, float cap, int64_t n) {
+    const float inv = 1.0f / cap;
+    int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += stride) y[i] = cap * tanhf(x[i] * inv);
+}
+
+// from the saved output: d/dx cap tanh(x/cap) = 1 - (y/cap)^2
+__global__ void softcap_bwd_kernel(float* dx, const float* dy, const float* y, float cap, int64_t n) {
+    int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += stride) {
+        float t = y[i] / cap;
+        dx[i] += dy[i] * ((1.0f - t) * (1.0f + t));
+    }
+}
+
 __global__ void add_bf16_kernel(uint16_t* y, const uint16_t* a, const uint16_t* b, int64_t n) {
     int64_t stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += stride)
@@ -144,6 +160,20 @@ int t4jc_tanh_bwd(float* dx, const float* dy, const float* y, int64_t n, void* s
     if (n == 0 || !dx) return T4JC_OK;
     tanh_bwd_kernel<<<blocks_for(n, 256), 256, 0, S(stream)>>>(dx, dy, y, n);
     return launched("tanh backward");
+}
+
+int t4jc_softcap_fwd(float* y, const float* x, float cap, int64_t n, void* stream) {
+    if (n < 0 || !(cap > 0.0f) || isinf(cap)) return T4JC_EINVAL;
+    if (n == 0) return T4JC_OK;
+    softcap_fwd_kernel<<<blocks_for(n, 256), 256, 0, S(stream)>>>(y, x, cap, n);
+    return launched("softcap");
+}
+
+int t4jc_softcap_bwd(float* dx, const float* dy, const float* y, float cap, int64_t n, void* stream) {
+    if (n < 0 || !(cap > 0.0f) || isinf(cap)) return T4JC_EINVAL;
+    if (n == 0 || !dx) return T4JC_OK;
+    softcap_bwd_kernel<<<blocks_for(n, 256), 256, 0, S(stream)>>>(dx, dy, y, cap, n);
+    return launched("softcap backward");
 }
 
 int t4jc_add_bf16(uint16_t* y, const uint16_t* a, const uint16_t* b, int64_t n, void* stream) {

@@ -77,6 +77,9 @@ int t4jc_scale(float* x, float s, int64_t n, void* stream);
 /* tanh (prefix-tuning MLP); backward accumulates dx += dy (1 - y^2) from the saved output */
 int t4jc_tanh_fwd(float* y, const float* x, int64_t n, void* stream);
 int t4jc_tanh_bwd(float* dx, const float* dy, const float* y, int64_t n, void* stream);
+/* soft-capping y = cap tanh(x / cap) (y may alias x); backward dx += dy (1 - (y/cap)^2) from the saved output */
+int t4jc_softcap_fwd(float* y, const float* x, float cap, int64_t n, void* stream);
+int t4jc_softcap_bwd(float* dx, const float* dy, const float* y, float cap, int64_t n, void* stream);
 int t4jc_swiglu_fwd(float* out, const float* g, const float* u, int64_t n, void* stream);
 int t4jc_swiglu_bwd(float* dg, float* du, const float* dout, const float* g, const float* u, int64_t n,
                     void* stream);
@@ -84,10 +87,16 @@ int t4jc_swiglu_bwd(float* dg, float* du, const float* dout, const float* g, con
 int t4jc_add_bf16(uint16_t* y, const uint16_t* a, const uint16_t* b, int64_t n, void* stream);
 int t4jc_swiglu_fwd_bf16(uint16_t* out, const uint16_t* g, const uint16_t* u, int64_t n, void* stream);
 
-/* ---- rmsnorm.cu ---- */
-int t4jc_rmsnorm_fwd(float* y, float* rstd, const float* x, const float* w, int M, int d, float eps, void* stream);
+/* ---- geglu.cu: out = gelu_tanh(g) * u (t4j_geglu_* semantics; out may alias g or u) ---- */
+int t4jc_geglu_fwd(float* out, const float* g, const float* u, int64_t n, void* stream);
+int t4jc_geglu_bwd(float* dg, float* du, const float* dout, const float* g, const float* u, int64_t n,
+                   void* stream);
+
+/* ---- rmsnorm.cu (w_offset as t4j_rmsnorm_*: the weights are w + w_offset) ---- */
+int t4jc_rmsnorm_fwd(float* y, float* rstd, const float* x, const float* w, int M, int d, float eps, float w_offset,
+                     void* stream);
 int t4jc_rmsnorm_bwd(float* dx, float* dw, const float* dy, const float* x, const float* w, const float* rstd, int M,
-                     int d, void* stream);
+                     int d, float w_offset, void* stream);
 /* Fused residual + norm: h = x + r (h may alias x or r), y = rmsnorm(h) w. One read of x and r. */
 int t4jc_add_rmsnorm_fwd(float* h, float* y, float* rstd, const float* x, const float* r, const float* w, int M,
                          int d, float eps, void* stream);
@@ -109,17 +118,18 @@ int t4jc_embedding_bwd(float* dtable, const float* dout, const int32_t* ids, int
 int t4jc_embedding_fwd_bf16(float* out, const int32_t* ids, const uint16_t* table, int M, int V, int d,
                             void* stream);
 
-/* ---- attention.cu: the semantics of t4j_attention_* (causal GQA, prefix, q_start, kv_start, window).
+/* ---- attention.cu: the semantics of t4j_attention_* (causal GQA, prefix, q_start, kv_start, window, scale,
+ * softcap).
  * Forward is flash style (online softmax, lse saved); backward recomputes the probabilities and
  * accumulates dk/dv/dpk/dpv with atomics. hd <= 256. ws: t4jc_attention_ws_floats() floats. */
 int64_t t4jc_attention_ws_floats(int B, int Tq, int Tk, int P, int nh, int nkv, int hd);
 int t4jc_attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, const float* pk,
                        const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                       int nh, int nkv, int hd, int window, float* ws, void* stream);
+                       int nh, int nkv, int hd, int window, float scale, float softcap, float* ws, void* stream);
 int t4jc_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, const float* dout, const float* out,
                        const float* lse, const float* q, const float* k, const float* v, const float* pk,
                        const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                       int nh, int nkv, int hd, int window, float* ws, void* stream);
+                       int nh, int nkv, int hd, int window, float scale, float softcap, float* ws, void* stream);
 int t4jc_kv_write(float* cache, const float* src, const int32_t* q_start, int B, int Tq, int Tmax, int width,
                   void* stream);
 
@@ -127,9 +137,9 @@ int t4jc_kv_write(float* cache, const float* src, const int32_t* q_start, int B,
  * Both synchronise and return the counted rows (or a negative code). */
 int t4jc_cross_entropy(float* losses, float* logits, const int32_t* targets, int M, int V, float grad_scale,
                        void* stream);
-/* loss_out (host) gets {summed loss, counted rows}; ws holds block_rows*V floats. */
+/* loss_out (host) gets {summed loss, counted rows}; ws holds block_rows*V floats; softcap > 0 caps the logits. */
 int t4jc_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float* h, const float* w,
-                              const int32_t* targets, int M, int d, int V, float grad_scale, float* ws,
+                              const int32_t* targets, int M, int d, int V, float softcap, float grad_scale, float* ws,
                               int block_rows, void* stream);
 
 /* ---- optim.cu ---- */

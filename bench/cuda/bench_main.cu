@@ -128,10 +128,10 @@ int main(int argc, char** argv) {
     {
         const int dim = 4096, M = (int)(n / dim);
         float* rstd = dev(M, 0);
-        report_bw("rmsnorm fwd d=4096", time_ms([&] { CHECK(t4jc_rmsnorm_fwd(c, rstd, a, b, M, dim, 1e-5f, nullptr)); }),
+        report_bw("rmsnorm fwd d=4096", time_ms([&] { CHECK(t4jc_rmsnorm_fwd(c, rstd, a, b, M, dim, 1e-5f, 0.0f, nullptr)); }),
                   2.0 * n * 4, ceiling);
         report_bw("rmsnorm bwd d=4096 (dx,dw)",
-                  time_ms([&] { CHECK(t4jc_rmsnorm_bwd(d, c, a, b, b, rstd, M, dim, nullptr)); }), 4.0 * n * 4, ceiling);
+                  time_ms([&] { CHECK(t4jc_rmsnorm_bwd(d, c, a, b, b, rstd, M, dim, 0.0f, nullptr)); }), 4.0 * n * 4, ceiling);
         report_bw("add+rmsnorm fwd d=4096",
                   time_ms([&] { CHECK(t4jc_add_rmsnorm_fwd(c, d, rstd, a, b, b, M, dim, 1e-5f, nullptr)); }),
                   4.0 * n * 4, ceiling);

@@ -126,10 +126,12 @@ void t4j_adapter_bwd(float* dx, float* ddw, float* ddb, float* duw, float* dub, 
 int t4j_embedding_fwd(float* out, const int32_t* ids, const float* table, int M, int V, int d);
 int t4j_embedding_bwd(float* dtable, const float* dout, const int32_t* ids, int M, int V, int d);
 
-/* ---- rmsnorm.cpp: y = x / sqrt(mean(x^2) + eps) * w ; rstd [M] saved ---- */
-void t4j_rmsnorm_fwd(float* y, float* rstd, const float* x, const float* w, int M, int d, float eps);
+/* ---- rmsnorm.cpp: y = x / sqrt(mean(x^2) + eps) * (w + w_offset) ; rstd [M] saved ----
+ * w_offset is 0 for Llama-style norms and 1 for Gemma's (1 + w). y may alias x. Backward: dx uses w + w_offset,
+ * dw += sum over rows of dy * x * rstd. */
+void t4j_rmsnorm_fwd(float* y, float* rstd, const float* x, const float* w, int M, int d, float eps, float w_offset);
 void t4j_rmsnorm_bwd(float* dx, float* dw, const float* dy, const float* x, const float* w, const float* rstd,
-                     int M, int d);
+                     int M, int d, float w_offset);
 
 /* ---- rope.cpp: rotate-half RoPE (Hugging Face layout: pairs (i, i+hd/2)).
  * Table: cos/sin [max_pos, hd/2]. scaling: 0 none, 1 llama3 (factor, low/high freq factor, original max pos),
@@ -150,17 +152,19 @@ int t4j_rope_bwd(float* dx, const int32_t* pos, const float* cos, const float* s
  * keys j with lo <= j <= q_start[b]+i, where lo = kv_start[b*Tq+i] (kv_start NULL: 0; used to keep
  * packed examples apart). With window > 0 (sliding-window attention, Mistral/Qwen/Gemma) lo is raised to
  * at least q_start[b]+i-window+1: a query sees itself and the window-1 keys before it; the prefix stays
- * visible. window 0: no window. Scale 1/sqrt(hd). Head h uses KV head h / (nh/nkv).
- * out [B,Tq,nh,hd]; lse [B,Tq,nh] (log-sum-exp of each row's scores) saved for backward.
+ * visible. window 0: no window. Scores are scale * q.k (scale > 0; Llama: 1/sqrt(hd), Gemma:
+ * query_pre_attn_scalar^-0.5); with softcap > 0 (Gemma 2) they become softcap * tanh(s / softcap) before the
+ * mask and softmax (softcap 0: none). Head h uses KV head h / (nh/nkv).
+ * out [B,Tq,nh,hd]; lse [B,Tq,nh] (log-sum-exp of each row's capped scores) saved for backward.
  * ws: t4j_attention_ws_floats(...) floats. */
 int64_t t4j_attention_ws_floats(int B, int Tq, int Tk, int P, int nh, int nkv, int hd);
 int t4j_attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, const float* pk,
                       const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                      int nh, int nkv, int hd, int window, float* ws);
+                      int nh, int nkv, int hd, int window, float scale, float softcap, float* ws);
 int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, const float* dout, const float* out,
                       const float* lse, const float* q, const float* k, const float* v, const float* pk,
                       const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                      int nh, int nkv, int hd, int window, float* ws);
+                      int nh, int nkv, int hd, int window, float scale, float softcap, float* ws);
 /* Writes src [B,Tq,nkv*hd] into cache [B,Tmax,nkv*hd] at rows q_start[b]..q_start[b]+Tq-1. */
 int t4j_kv_write(float* cache, const float* src, const int32_t* q_start, int B, int Tq, int Tmax, int width);
 
@@ -168,10 +172,19 @@ int t4j_kv_write(float* cache, const float* src, const int32_t* q_start, int B, 
 void t4j_swiglu_fwd(float* out, const float* g, const float* u, int64_t n);
 void t4j_swiglu_bwd(float* dg, float* du, const float* dout, const float* g, const float* u, int64_t n);
 
+/* ---- geglu.cpp: out = gelu_tanh(g) * u, elementwise over n (Gemma's MLP; HF gelu_pytorch_tanh:
+ * gelu_tanh(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))). out may alias g or u. ---- */
+void t4j_geglu_fwd(float* out, const float* g, const float* u, int64_t n);
+void t4j_geglu_bwd(float* dg, float* du, const float* dout, const float* g, const float* u, int64_t n);
+
 /* ---- activation.cpp: elementwise activations over n ----
  * tanh backward takes the saved OUTPUT y = tanh(x) and accumulates dx += dy * (1 - y^2). */
 void t4j_tanh_fwd(float* y, const float* x, int64_t n);
 void t4j_tanh_bwd(float* dx, const float* dy, const float* y, int64_t n);
+/* Soft-capping y = cap * tanh(x / cap) (y may alias x); backward from the saved output:
+ * dx += dy * (1 - (y/cap)^2). T4J_EINVAL unless cap > 0. */
+int t4j_softcap_fwd(float* y, const float* x, float cap, int64_t n);
+int t4j_softcap_bwd(float* dx, const float* dy, const float* y, float cap, int64_t n);
 
 /* ---- residual.cpp ---- */
 void t4j_add(float* y, const float* a, const float* b, int64_t n);           /* y = a + b (y may alias a or b) */
@@ -185,16 +198,20 @@ void t4j_axpy(float* y, float alpha, const float* x, int64_t n);            /* y
 int t4j_cross_entropy(float* losses, float* logits, const int32_t* targets, int M, int V, float grad_scale);
 /* The LM head fused with the loss: h [M,d], w [V,d]. Rows are processed in blocks of block_rows so the
  * full [M,V] logits never exist; ws holds block_rows*V floats. dh, dw accumulate (NULL to skip: eval).
- * Returns the summed loss over counted rows in loss_out[0] and the count in loss_out[1]. */
+ * Returns the summed loss over counted rows in loss_out[0] and the count in loss_out[1].
+ * softcap > 0 caps the logits first (Gemma 2's final_logit_softcapping): z = softcap * tanh(h.w^T / softcap);
+ * the gradient then carries the factor 1 - (z/softcap)^2. softcap 0: none. */
 int t4j_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float* h, const float* w,
-                             const int32_t* targets, int M, int d, int V, float grad_scale, float* ws, int block_rows);
+                             const int32_t* targets, int M, int d, int V, float softcap, float grad_scale, float* ws,
+                             int block_rows);
 
 /* Per-sequence log-likelihoods through the LM head: the batch is B sequences of T rows (h [B*T,d]); logp[b] gets
  * the summed log p(target) over the counted rows of sequence b and counts[b] their number. With dh/dw (they
- * accumulate) and seq_weight [B], the gradient of sum_b seq_weight[b] * logp[b] is added. Returns the counted rows. */
+ * accumulate) and seq_weight [B], the gradient of sum_b seq_weight[b] * logp[b] is added. Returns the counted rows.
+ * softcap as in t4j_lmhead_cross_entropy. */
 int t4j_lmhead_sequence_logprobs(double* logp, int32_t* counts, float* dh, float* dw, const float* h, const float* w,
-                                 const int32_t* targets, const float* seq_weight, int B, int T, int d, int V, float* ws,
-                                 int block_rows);
+                                 const int32_t* targets, const float* seq_weight, int B, int T, int d, int V,
+                                 float softcap, float* ws, int block_rows);
 
 /* ---- preference.cpp: preference losses over N pairs of summed sequence log-probs, fused with their gradients.
  * Pairs whose chosen or rejected sequence has no counted tokens are skipped (zero gradient). grad_* [N] (NULL

@@ -6,10 +6,15 @@
 // them. Scores are computed against a transposed K block, which makes the inner loop a contiguous
 // axpy over KB keys: it vectorises for any head dim (6, 10, 64, 128) without horizontal reductions.
 //
+// Scores are scale * q.k (the queries are loaded pre-scaled); with a soft cap (Gemma 2) they become
+// cap * tanh(s / cap) before the mask and softmax, and backward carries dS through 1 - tanh^2. The cap is
+// tested once per row of a tile, so attention without one runs the same loops as before.
+//
 // Scratch: ws = [D: B*Tq*nh (backward only)] + one slot per possible thread (omp_get_num_procs()),
 // sized in t4j_attention_ws_floats; the team is capped at that many threads.
 #include "tune4j.h"
 #include "vexp.h"
+#include "vtanh.h"
 
 #include <immintrin.h>
 #include <omp.h>
@@ -30,7 +35,8 @@ struct Dims {
     int B, Tq, Tk, P, nh, nkv, hd, G, QB, RB;
     int window;          // sliding window over real keys (keys at distance >= window are hidden); 0: none
     int64_t qrow, krow;  // floats between consecutive positions of q/out and of k/v
-    float scale;
+    float scale;         // scores are scale * q.k
+    float softcap;       // > 0: scores become softcap * tanh(s / softcap); 0: none
 };
 
 Dims make_dims(int B, int Tq, int Tk, int P, int nh, int nkv, int hd) {
@@ -44,6 +50,7 @@ Dims make_dims(int B, int Tq, int Tk, int P, int nh, int nkv, int hd) {
     d.qrow = static_cast<int64_t>(nh) * hd;
     d.krow = static_cast<int64_t>(nkv) * hd;
     d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+    d.softcap = 0.0f;
     return d;
 }
 
@@ -100,6 +107,7 @@ inline int first_key(const Dims& d, int lo, int pos) {
 int check_args(const Dims& d, const float* pk, const float* pv, const int32_t* q_start, const int32_t* kv_start) {
     if (d.B <= 0 || d.Tq <= 0 || d.Tk <= 0 || d.P < 0 || d.nh <= 0 || d.nkv <= 0 || d.hd <= 0) return T4J_EINVAL;
     if (d.nh % d.nkv != 0 || d.window < 0) return T4J_EINVAL;
+    if (!(d.scale > 0.0f) || std::isinf(d.scale) || !(d.softcap >= 0.0f) || std::isinf(d.softcap)) return T4J_EINVAL;
     if (d.P > 0 && (!pk || !pv)) return T4J_EINVAL;
     for (int b = 0; b < d.B; b++) {
         int qs = q_start ? q_start[b] : 0;
@@ -291,7 +299,7 @@ inline void rows_seeing(const Slot& sl, int R, bool prefix, int j0, int n, int& 
 }
 
 // Loads a row block: queries i0..i0+nq-1 of sequence b, the G heads of KV head kvh.
-// Queries are pre-scaled by 1/sqrt(hd) so scores need no extra multiply.
+// Queries are pre-scaled by the softmax scale so scores need no extra multiply.
 void load_rows(const Slot& sl, const Dims& d, const float* q, const int32_t* q_start, const int32_t* kv_start, int b,
                int kvh, int i0, int nq, int& jmin, int& jmax) {
     const int qs = q_start ? q_start[b] : 0;
@@ -336,6 +344,7 @@ void fwd_tile(const Slot& sl, const Dims& d, int R, const float* kb, const float
         // outside [a, e] the weights are zero, so row pairs below can share one range of keys
         std::fill(sr, sr + a, 0.0f);
         std::fill(sr + e + 1, sr + n, 0.0f);
+        if (d.softcap > 0.0f) t4j_vtanh_scale(sr + a, sr + a, e - a + 1, 1.0f / d.softcap, d.softcap);
         float bm = -INFINITY;
 #pragma omp simd reduction(max : bm)
         for (int j = a; j <= e; j++) bm = std::max(bm, sr[j]);
@@ -362,6 +371,31 @@ void fwd_tile(const Slot& sl, const Dims& d, int R, const float* kb, const float
     }
 }
 
+// Soft-capped scores in backward, over n keys of one row: with th = tanh(s / cap) the capped score is
+// cap * th (the same float forward formed), p = exp(cap * th - lse), and dS = p (dP - D) (1 - th^2) is the
+// gradient with respect to the raw score s.
+inline void capped_probs(float* __restrict s, float* __restrict dp, int n, float cap, float lse, float D) {
+    const float inv = 1.0f / cap;
+    int j = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    const __m256 vi = _mm256_set1_ps(inv), vc = _mm256_set1_ps(cap), vl = _mm256_set1_ps(lse);
+    const __m256 vD = _mm256_set1_ps(D), one = _mm256_set1_ps(1.0f);
+    for (; j + 8 <= n; j += 8) {
+        const __m256 th = t4j_vtanh8(_mm256_mul_ps(_mm256_loadu_ps(s + j), vi));
+        const __m256 p = t4j_vexp8(_mm256_sub_ps(_mm256_mul_ps(vc, th), vl));
+        const __m256 dth = _mm256_mul_ps(_mm256_sub_ps(one, th), _mm256_add_ps(one, th));
+        _mm256_storeu_ps(s + j, p);
+        _mm256_storeu_ps(dp + j, _mm256_mul_ps(_mm256_mul_ps(p, _mm256_sub_ps(_mm256_loadu_ps(dp + j), vD)), dth));
+    }
+#endif
+    for (; j < n; j++) {
+        const float th = t4j_vtanh(s[j] * inv);
+        const float p = t4j_vexp(cap * th - lse);
+        s[j] = p;
+        dp[j] = p * (dp[j] - D) * ((1.0f - th) * (1.0f + th));
+    }
+}
+
 // Backward over one tile: s becomes P = exp(S - lse) and dp becomes dS = P * (dP - D), both zero outside
 // each row's visible keys. Needs qs, dO, lse, D of the row block and kt/vt of the tile.
 void bwd_tile_probs(const Slot& sl, const Dims& d, int R, bool prefix, int j0, int n) {
@@ -382,8 +416,12 @@ void bwd_tile_probs(const Slot& sl, const Dims& d, int R, bool prefix, int j0, i
         std::fill(dr, dr + a, 0.0f);
         std::fill(sr + e + 1, sr + KB, 0.0f);
         std::fill(dr + e + 1, dr + KB, 0.0f);
-        t4j_vexp_sum(sr + a, sr + a, e - a + 1, sl.lse[r], 1.0f, 1.0f);
         const float Dr = sl.D[r];
+        if (d.softcap > 0.0f) {
+            capped_probs(sr + a, dr + a, e - a + 1, d.softcap, sl.lse[r], Dr);
+            continue;
+        }
+        t4j_vexp_sum(sr + a, sr + a, e - a + 1, sl.lse[r], 1.0f, 1.0f);
 #pragma omp simd
         for (int j = a; j <= e; j++) dr[j] = sr[j] * (dr[j] - Dr);
     }
@@ -438,6 +476,7 @@ void fwd_decode(float* out, float* lse, const float* q, const float* k, const fl
     float* o = out + qi * d.qrow;
     for (int h = 0; h < nh; h++) {
         float* sh = sc + static_cast<int64_t>(h) * n;
+        if (d.softcap > 0.0f) t4j_vtanh_scale(sh, sh, n, 1.0f / d.softcap, d.softcap);
         float m = -INFINITY;
 #pragma omp simd reduction(max : m)
         for (int j = 0; j < n; j++) m = std::max(m, sh[j]);
@@ -472,9 +511,11 @@ int64_t t4j_attention_ws_floats(int B, int Tq, int Tk, int P, int nh, int nkv, i
 
 int t4j_attention_fwd(float* out, float* lse, const float* q, const float* k, const float* v, const float* pk,
                       const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                      int nh, int nkv, int hd, int window, float* ws) {
+                      int nh, int nkv, int hd, int window, float scale, float softcap, float* ws) {
     Dims d = make_dims(B, Tq, Tk, P, nh, nkv, hd);
     d.window = window;
+    d.scale = scale;
+    d.softcap = softcap;
     int rc = check_args(d, pk, pv, q_start, kv_start);
     if (rc != T4J_OK) return rc;
     float* slots = ws + shared_floats(d);
@@ -549,9 +590,11 @@ int t4j_attention_fwd(float* out, float* lse, const float* q, const float* k, co
 int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, const float* dout, const float* out,
                       const float* lse, const float* q, const float* k, const float* v, const float* pk,
                       const float* pv, const int32_t* q_start, const int32_t* kv_start, int B, int Tq, int Tk, int P,
-                      int nh, int nkv, int hd, int window, float* ws) {
+                      int nh, int nkv, int hd, int window, float scale, float softcap, float* ws) {
     Dims d = make_dims(B, Tq, Tk, P, nh, nkv, hd);
     d.window = window;
+    d.scale = scale;
+    d.softcap = softcap;
     int rc = check_args(d, pk, pv, q_start, kv_start);
     if (rc != T4J_OK) return rc;
     const bool want_kv = dk || dv;
@@ -608,7 +651,7 @@ int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, c
                     bwd_tile_probs(sl, d, R, false, j0, n);
                     int rlo, rhi;
                     rows_seeing(sl, R, false, j0, n, rlo, rhi);
-                    // dv += P^T . dO, dk += dS^T . q (q carries the 1/sqrt(hd)), dQ += dS . K
+                    // dv += P^T . dO, dk += dS^T . q (q carries the scale), dQ += dS . K
                     if (dv) acc_rows(dv + off, d.krow, sl.s, 1, KB, sl.dO, hd, n, rlo, rhi, hd);
                     if (dk) acc_rows(dk + off, d.krow, sl.dp, 1, KB, sl.qs, hd, n, rlo, rhi, hd);
                     if (!dq) continue;
@@ -677,7 +720,7 @@ int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, c
                     load_bwd_rows(sl, d, dout, lse, Dall, b, kvh, i0, nq);
                     bwd_tile_probs(sl, d, R, prefix, j0, n);
                     // dV += P^T . dO and dK += dS^T . q over the block's rows (P and dS are zero where a
-                    // row does not see a key; q already carries the 1/sqrt(hd))
+                    // row does not see a key; q already carries the scale)
                     int rlo, rhi;
                     rows_seeing(sl, R, prefix, j0, n, rlo, rhi);
                     acc_rows(dV, hd, sl.s, 1, KB, sl.dO, hd, n, rlo, rhi, hd);

@@ -2,6 +2,7 @@
 // logits of a whole batch never exist (V is 32k-128k for Llama models).
 #include "tune4j.h"
 #include "vexp.h"
+#include "vtanh.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +15,9 @@ namespace {
 
 constexpr int CHUNK = 512;  // vocabulary chunk: stays in L1 between its max pass and its exp pass
 
+// soft-capping: 0 (none) or a finite positive cap
+inline bool valid_cap(float cap) { return cap == 0.0f || (cap > 0.0f && !std::isinf(cap)); }
+
 int check_targets(const int32_t* targets, int M, int V) {
     for (int i = 0; i < M; i++) {
         int t = targets[i];
@@ -22,14 +26,37 @@ int check_targets(const int32_t* targets, int M, int V) {
     return T4J_OK;
 }
 
+// x[j] = (k * exp(x[j] - m)) * (1 - (x[j] * inv)^2): the capped logits' softmax gradient carried back
+// through cap * tanh(. / cap), whose derivative 1 - tanh^2 comes from the capped value itself.
+void capped_grad(float* x, int V, float m, float k, float inv) {
+    int j = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    const __m256 vm = _mm256_set1_ps(m), vk = _mm256_set1_ps(k), vi = _mm256_set1_ps(inv), one = _mm256_set1_ps(1.0f);
+    for (; j + 8 <= V; j += 8) {
+        const __m256 v = _mm256_loadu_ps(x + j);
+        const __m256 e = _mm256_mul_ps(t4j_vexp8(_mm256_sub_ps(v, vm)), vk);
+        const __m256 tt = _mm256_mul_ps(v, vi);
+        _mm256_storeu_ps(x + j, _mm256_mul_ps(e, _mm256_mul_ps(_mm256_sub_ps(one, tt), _mm256_add_ps(one, tt))));
+    }
+#endif
+    for (; j < V; j++) {
+        const float tt = x[j] * inv;
+        x[j] = t4j_vexp(x[j] - m) * k * ((1.0f - tt) * (1.0f + tt));
+    }
+}
+
 // One row: returns -log softmax(x)[t] and, when grad_scale != 0, replaces x with
 // grad_scale * (softmax(x) - onehot(t)). The statistics come from a single sweep over memory: each chunk
 // is read for its max, then (from L1) for its exp-sum, rescaling the running sum when the max grows.
-double row_ce(float* x, int V, int t, float grad_scale) {
+// CAP: the row is first capped in place, chunk by chunk, to cap * tanh(x / cap), and the gradient is
+// then the one with respect to the raw logits.
+template <bool CAP>
+double row_ce(float* x, int V, int t, float grad_scale, float cap) {
     float m = -INFINITY;
     double sum = 0.0;
     for (int c0 = 0; c0 < V; c0 += CHUNK) {
         int c1 = std::min(V, c0 + CHUNK);
+        if (CAP) t4j_vtanh_scale(x + c0, x + c0, c1 - c0, 1.0f / cap, cap);
         float cm = -INFINITY;
 #pragma omp simd reduction(max : cm)
         for (int j = c0; j < c1; j++) cm = std::max(cm, x[j]);
@@ -43,8 +70,15 @@ double row_ce(float* x, int V, int t, float grad_scale) {
     double lse = m + std::log(sum);
     double loss = lse - x[t];
     if (grad_scale != 0.0f) {
-        t4j_vexp_sum(x, x, V, m, 1.0f, static_cast<float>(grad_scale / sum));
-        x[t] -= grad_scale;
+        if (CAP) {
+            const float inv = 1.0f / cap, tt = x[t] * inv;
+            const float dt = (1.0f - tt) * (1.0f + tt);  // read before the row is overwritten
+            capped_grad(x, V, m, static_cast<float>(grad_scale / sum), inv);
+            x[t] -= grad_scale * dt;
+        } else {
+            t4j_vexp_sum(x, x, V, m, 1.0f, static_cast<float>(grad_scale / sum));
+            x[t] -= grad_scale;
+        }
     }
     return loss;
 }
@@ -65,7 +99,7 @@ int t4j_cross_entropy(float* losses, float* logits, const int32_t* targets, int 
             if (grad_scale != 0.0f) std::fill(x, x + V, 0.0f);
             continue;
         }
-        double loss = row_ce(x, V, t, grad_scale);
+        double loss = row_ce<false>(x, V, t, grad_scale, 0.0f);
         if (losses) losses[i] = static_cast<float>(loss);
         counted++;
     }
@@ -73,8 +107,9 @@ int t4j_cross_entropy(float* losses, float* logits, const int32_t* targets, int 
 }
 
 int t4j_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float* h, const float* w,
-                             const int32_t* targets, int M, int d, int V, float grad_scale, float* ws, int block_rows) {
-    if (M < 0 || d <= 0 || V <= 0 || block_rows <= 0 || !loss_out) return T4J_EINVAL;
+                             const int32_t* targets, int M, int d, int V, float softcap, float grad_scale, float* ws,
+                             int block_rows) {
+    if (M < 0 || d <= 0 || V <= 0 || block_rows <= 0 || !loss_out || !valid_cap(softcap)) return T4J_EINVAL;
     int rc = check_targets(targets, M, V);
     if (rc != T4J_OK) return rc;
     const bool grad = (dh || dw) && grad_scale != 0.0f;
@@ -100,7 +135,8 @@ int t4j_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float
                 if (grad) std::fill(x, x + V, 0.0f);
                 continue;
             }
-            block_loss += row_ce(x, V, t, grad ? grad_scale : 0.0f);
+            block_loss += softcap > 0.0f ? row_ce<true>(x, V, t, grad ? grad_scale : 0.0f, softcap)
+                                         : row_ce<false>(x, V, t, grad ? grad_scale : 0.0f, 0.0f);
             block_count++;
         }
         total += block_loss;
@@ -116,9 +152,10 @@ int t4j_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float
 }
 
 int t4j_lmhead_sequence_logprobs(double* logp, int32_t* counts, float* dh, float* dw, const float* h, const float* w,
-                                 const int32_t* targets, const float* seq_weight, int B, int T, int d, int V, float* ws,
-                                 int block_rows) {
-    if (B < 0 || T <= 0 || d <= 0 || V <= 0 || block_rows <= 0 || !logp || !counts) return T4J_EINVAL;
+                                 const int32_t* targets, const float* seq_weight, int B, int T, int d, int V,
+                                 float softcap, float* ws, int block_rows) {
+    if (B < 0 || T <= 0 || d <= 0 || V <= 0 || block_rows <= 0 || !logp || !counts || !valid_cap(softcap))
+        return T4J_EINVAL;
     const int M = B * T;
     int rc = check_targets(targets, M, V);
     if (rc != T4J_OK) return rc;
@@ -149,7 +186,7 @@ int t4j_lmhead_sequence_logprobs(double* logp, int32_t* counts, float* dh, float
                 continue;
             }
             // d(wgt * log p)/dlogits = -wgt * (softmax - onehot): the cross-entropy gradient scaled by -wgt
-            row_lp[i] = -row_ce(x, V, t, -wgt);
+            row_lp[i] = softcap > 0.0f ? -row_ce<true>(x, V, t, -wgt, softcap) : -row_ce<false>(x, V, t, -wgt, 0.0f);
             if (grad && wgt == 0.0f) std::fill(x, x + V, 0.0f);
             block_count++;
         }

@@ -1,9 +1,11 @@
 // RMSNorm forward and backward. rstd is kept from forward so backward never recomputes the reduction.
+// w_offset is added to every weight (Gemma scales by 1 + w); the offset-free loops are kept apart so the
+// common case does no extra work.
 #include "tune4j.h"
 
 #include <cmath>
 
-void t4j_rmsnorm_fwd(float* y, float* rstd, const float* x, const float* w, int M, int d, float eps) {
+void t4j_rmsnorm_fwd(float* y, float* rstd, const float* x, const float* w, int M, int d, float eps, float w_offset) {
     // a decoding step's few rows cost less than waking the team (and a woken thread may wait for a core)
 #pragma omp parallel for schedule(static) if (static_cast<int64_t>(M) * d > 32768)
     for (int i = 0; i < M; i++) {
@@ -14,13 +16,19 @@ void t4j_rmsnorm_fwd(float* y, float* rstd, const float* x, const float* w, int 
         for (int j = 0; j < d; j++) ss += static_cast<double>(xi[j]) * xi[j];
         float r = static_cast<float>(1.0 / std::sqrt(ss / d + eps));
         if (rstd) rstd[i] = r;
+        // y may alias x: each element is read before it is written
+        if (w_offset == 0.0f) {
 #pragma omp simd
-        for (int j = 0; j < d; j++) yi[j] = xi[j] * r * w[j];
+            for (int j = 0; j < d; j++) yi[j] = xi[j] * r * w[j];
+        } else {
+#pragma omp simd
+            for (int j = 0; j < d; j++) yi[j] = xi[j] * r * (w[j] + w_offset);
+        }
     }
 }
 
 void t4j_rmsnorm_bwd(float* dx, float* dw, const float* dy, const float* x, const float* w, const float* rstd,
-                     int M, int d) {
+                     int M, int d, float w_offset) {
     if (dx) {
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < M; i++) {
@@ -31,12 +39,24 @@ void t4j_rmsnorm_bwd(float* dx, float* dw, const float* dy, const float* x, cons
             // dx = r*w*dy - x * r^3 * mean(dy*w*x), in double: the two terms nearly cancel when a row
             // is dominated by one element (at d = 1 exactly: dx ~ eps / x^2)
             double dot = 0.0;
+            if (w_offset == 0.0f) {
 #pragma omp simd reduction(+ : dot)
-            for (int j = 0; j < d; j++) dot += static_cast<double>(dyi[j]) * w[j] * xi[j];
-            const double c = dot / d * r * r * r;
+                for (int j = 0; j < d; j++) dot += static_cast<double>(dyi[j]) * w[j] * xi[j];
+                const double c = dot / d * r * r * r;
 #pragma omp simd
-            for (int j = 0; j < d; j++)
-                dxi[j] = static_cast<float>(dxi[j] + (r * w[j] * dyi[j] - static_cast<double>(xi[j]) * c));
+                for (int j = 0; j < d; j++)
+                    dxi[j] = static_cast<float>(dxi[j] + (r * w[j] * dyi[j] - static_cast<double>(xi[j]) * c));
+            } else {
+                // the effective weight w + offset in double: 1 + w is exact there for any fp32 w
+#pragma omp simd reduction(+ : dot)
+                for (int j = 0; j < d; j++)
+                    dot += static_cast<double>(dyi[j]) * (static_cast<double>(w[j]) + w_offset) * xi[j];
+                const double c = dot / d * r * r * r;
+#pragma omp simd
+                for (int j = 0; j < d; j++)
+                    dxi[j] = static_cast<float>(
+                        dxi[j] + (r * (static_cast<double>(w[j]) + w_offset) * dyi[j] - static_cast<double>(xi[j]) * c));
+            }
         }
     }
     if (dw) {

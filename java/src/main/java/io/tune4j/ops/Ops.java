@@ -95,10 +95,21 @@ public interface Ops {
 
     void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids, int M, int V, int d);
 
-    // ---- RMSNorm ----
-    void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps);
+    // ---- RMSNorm: y = x * rstd * (w + weightOffset), rstd[M] saved; y may alias x ----
+    /** weightOffset 0 is the Llama norm, 1 Gemma's (1 + w). */
+    void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps, float weightOffset);
 
-    void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d);
+    /** dx uses w + weightOffset; dw += sum over rows of dy * x * rstd. */
+    void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d,
+                         float weightOffset);
+
+    default void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps) {
+        rmsnormForward(y, rstd, x, w, M, d, eps, 0f);
+    }
+
+    default void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d) {
+        rmsnormBackward(dx, dw, dy, x, w, rstd, M, d, 0f);
+    }
 
     // ---- RoPE (rotate-half), in place on x [M, nh, hd] ----
     void ropeTable(Tensor cos, Tensor sin, int maxPos, int hd, RopeScaling scaling);
@@ -107,7 +118,7 @@ public interface Ops {
 
     void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos);
 
-    // ---- causal GQA attention with optional prefix (see AttentionShape) ----
+    // ---- causal GQA attention with optional prefix, window, scale and soft cap (see AttentionShape) ----
     long attentionWorkspaceFloats(AttentionShape s);
 
     void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
@@ -125,11 +136,23 @@ public interface Ops {
 
     void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n);
 
+    // ---- GeGLU: out = gelu_tanh(g) * u (HF gelu_pytorch_tanh); out may alias g or u ----
+    void gegluForward(Tensor out, Tensor g, Tensor u, long n);
+
+    /** Accumulates dg and du (either may be null). */
+    void gegluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n);
+
     // ---- elementwise activations ----
     void tanhForward(Tensor y, Tensor x, long n);
 
     /** dx += dy * (1 - y^2), from the saved output y = tanh(x). */
     void tanhBackward(Tensor dx, Tensor dy, Tensor y, long n);
+
+    /** Soft-capping y = cap * tanh(x / cap), cap > 0 (Gemma 2); y may alias x. */
+    void softcapForward(Tensor y, Tensor x, float cap, long n);
+
+    /** dx += dy * (1 - (y/cap)^2), from the saved output y. */
+    void softcapBackward(Tensor dx, Tensor dy, Tensor y, float cap, long n);
 
     // ---- residual ----
     void add(Tensor y, Tensor a, Tensor b, long n);
@@ -140,20 +163,37 @@ public interface Ops {
     /** logits [M,V] become gradScale * dloss/dlogits in place; returns the number of counted rows. */
     int crossEntropy(Tensor losses, Tensor logits, Tensor targets, int M, int V, float gradScale);
 
-    /** LM head fused with the loss; returns {summed loss, counted rows}. dh/dw may be null (evaluation). */
+    /**
+     * LM head fused with the loss; returns {summed loss, counted rows}. dh/dw may be null (evaluation). A softcap
+     * above 0 caps the logits to softcap * tanh(logits / softcap) first (Gemma 2's final_logit_softcapping); 0 = none.
+     */
     double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
-                                float gradScale, Tensor ws, int blockRows);
+                                float softcap, float gradScale, Tensor ws, int blockRows);
+
+    /** {@link #lmHeadCrossEntropy(Tensor, Tensor, Tensor, Tensor, Tensor, int, int, int, float, float, Tensor, int)} without a soft cap. */
+    default double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
+                                        float gradScale, Tensor ws, int blockRows) {
+        return lmHeadCrossEntropy(dh, dw, h, w, targets, M, d, V, 0f, gradScale, ws, blockRows);
+    }
 
     /**
      * The LM head's per-sequence log-likelihoods over a batch of B sequences of T rows: logp[b] is the summed
      * log p(target) of sequence b's counted rows, counts[b] their number. With dh/dw (accumulated) and
-     * seqWeight[B] it adds the gradient of sum_b seqWeight[b] * logp[b]. Returns the counted rows.
+     * seqWeight[B] it adds the gradient of sum_b seqWeight[b] * logp[b]. Returns the counted rows. softcap as in
+     * {@link #lmHeadCrossEntropy(Tensor, Tensor, Tensor, Tensor, Tensor, int, int, int, float, float, Tensor, int)}.
      */
+    default int lmHeadSequenceLogProbs(double[] logp, int[] counts, Tensor dh, Tensor dw, Tensor h, Tensor w,
+                                       Tensor targets, float[] seqWeight, int B, int T, int d, int V, float softcap,
+                                       Tensor ws, int blockRows) {
+        throw new UnsupportedOperationException(name() + ": per-sequence log-probabilities (preference tuning) "
+                + "are not implemented on this backend");
+    }
+
+    /** Without a soft cap. */
     default int lmHeadSequenceLogProbs(double[] logp, int[] counts, Tensor dh, Tensor dw, Tensor h, Tensor w,
                                        Tensor targets, float[] seqWeight, int B, int T, int d, int V, Tensor ws,
                                        int blockRows) {
-        throw new UnsupportedOperationException(name() + ": per-sequence log-probabilities (preference tuning) "
-                + "are not implemented on this backend");
+        return lmHeadSequenceLogProbs(logp, counts, dh, dw, h, w, targets, seqWeight, B, T, d, V, 0f, ws, blockRows);
     }
 
     // ---- optimiser ----

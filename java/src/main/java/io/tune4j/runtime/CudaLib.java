@@ -63,19 +63,30 @@ public final class CudaLib {
             @Cast("void*") long stream);
     public static native int t4jc_tanh_bwd(@Cast("float*") long dx, @Cast("const float*") long dy,
             @Cast("const float*") long y, long n, @Cast("void*") long stream);
+    public static native int t4jc_softcap_fwd(@Cast("float*") long y, @Cast("const float*") long x, float cap, long n,
+            @Cast("void*") long stream);
+    public static native int t4jc_softcap_bwd(@Cast("float*") long dx, @Cast("const float*") long dy,
+            @Cast("const float*") long y, float cap, long n, @Cast("void*") long stream);
     public static native int t4jc_swiglu_fwd(@Cast("float*") long out, @Cast("const float*") long g,
             @Cast("const float*") long u, long n, @Cast("void*") long stream);
     public static native int t4jc_swiglu_bwd(@Cast("float*") long dg, @Cast("float*") long du,
             @Cast("const float*") long dout, @Cast("const float*") long g, @Cast("const float*") long u, long n,
             @Cast("void*") long stream);
 
+    // ---- geglu ----
+    public static native int t4jc_geglu_fwd(@Cast("float*") long out, @Cast("const float*") long g,
+            @Cast("const float*") long u, long n, @Cast("void*") long stream);
+    public static native int t4jc_geglu_bwd(@Cast("float*") long dg, @Cast("float*") long du,
+            @Cast("const float*") long dout, @Cast("const float*") long g, @Cast("const float*") long u, long n,
+            @Cast("void*") long stream);
+
     // ---- rmsnorm ----
     public static native int t4jc_rmsnorm_fwd(@Cast("float*") long y, @Cast("float*") long rstd,
-            @Cast("const float*") long x, @Cast("const float*") long w, int M, int d, float eps,
+            @Cast("const float*") long x, @Cast("const float*") long w, int M, int d, float eps, float wOffset,
             @Cast("void*") long stream);
     public static native int t4jc_rmsnorm_bwd(@Cast("float*") long dx, @Cast("float*") long dw,
             @Cast("const float*") long dy, @Cast("const float*") long x, @Cast("const float*") long w,
-            @Cast("const float*") long rstd, int M, int d, @Cast("void*") long stream);
+            @Cast("const float*") long rstd, int M, int d, float wOffset, @Cast("void*") long stream);
     public static native int t4jc_add_rmsnorm_fwd(@Cast("float*") long h, @Cast("float*") long y,
             @Cast("float*") long rstd, @Cast("const float*") long x, @Cast("const float*") long r,
             @Cast("const float*") long w, int M, int d, float eps, @Cast("void*") long stream);
@@ -103,14 +114,14 @@ public final class CudaLib {
             @Cast("const float*") long q, @Cast("const float*") long k, @Cast("const float*") long v,
             @Cast("const float*") long pk, @Cast("const float*") long pv, @Cast("const int32_t*") long qStart,
             @Cast("const int32_t*") long kvStart, int B, int Tq, int Tk, int P, int nh, int nkv, int hd,
-            int window, @Cast("float*") long ws, @Cast("void*") long stream);
+            int window, float scale, float softcap, @Cast("float*") long ws, @Cast("void*") long stream);
     public static native int t4jc_attention_bwd(@Cast("float*") long dq, @Cast("float*") long dk,
             @Cast("float*") long dv, @Cast("float*") long dpk, @Cast("float*") long dpv,
             @Cast("const float*") long dout, @Cast("const float*") long out, @Cast("const float*") long lse,
             @Cast("const float*") long q, @Cast("const float*") long k, @Cast("const float*") long v,
             @Cast("const float*") long pk, @Cast("const float*") long pv, @Cast("const int32_t*") long qStart,
             @Cast("const int32_t*") long kvStart, int B, int Tq, int Tk, int P, int nh, int nkv, int hd,
-            int window, @Cast("float*") long ws, @Cast("void*") long stream);
+            int window, float scale, float softcap, @Cast("float*") long ws, @Cast("void*") long stream);
     public static native int t4jc_kv_write(@Cast("float*") long cache, @Cast("const float*") long src,
             @Cast("const int32_t*") long qStart, int B, int Tq, int Tmax, int width, @Cast("void*") long stream);
 
@@ -119,8 +130,8 @@ public final class CudaLib {
             @Cast("const int32_t*") long targets, int M, int V, float gradScale, @Cast("void*") long stream);
     public static native int t4jc_lmhead_cross_entropy(double[] lossOut, @Cast("float*") long dh,
             @Cast("float*") long dw, @Cast("const float*") long h, @Cast("const float*") long w,
-            @Cast("const int32_t*") long targets, int M, int d, int V, float gradScale, @Cast("float*") long ws,
-            int blockRows, @Cast("void*") long stream);
+            @Cast("const int32_t*") long targets, int M, int d, int V, float softcap, float gradScale,
+            @Cast("float*") long ws, int blockRows, @Cast("void*") long stream);
 
     // ---- optimiser ----
     public static native int t4jc_adamw(@Cast("float*") long p, @Cast("const float*") long g, @Cast("float*") long m,

@@ -102,10 +102,10 @@ public final class NativeLib {
 
     // ---- rmsnorm ----
     public static native void t4j_rmsnorm_fwd(@Cast("float*") long y, @Cast("float*") long rstd,
-            @Cast("const float*") long x, @Cast("const float*") long w, int M, int d, float eps);
+            @Cast("const float*") long x, @Cast("const float*") long w, int M, int d, float eps, float wOffset);
     public static native void t4j_rmsnorm_bwd(@Cast("float*") long dx, @Cast("float*") long dw,
             @Cast("const float*") long dy, @Cast("const float*") long x, @Cast("const float*") long w,
-            @Cast("const float*") long rstd, int M, int d);
+            @Cast("const float*") long rstd, int M, int d, float wOffset);
 
     // ---- rope ----
     public static native void t4j_rope_table(@Cast("float*") long cos, @Cast("float*") long sin, int maxPos, int hd,
@@ -121,14 +121,14 @@ public final class NativeLib {
             @Cast("const float*") long q, @Cast("const float*") long k, @Cast("const float*") long v,
             @Cast("const float*") long pk, @Cast("const float*") long pv, @Cast("const int32_t*") long qStart,
             @Cast("const int32_t*") long kvStart, int B, int Tq, int Tk, int P, int nh, int nkv, int hd,
-            int window, @Cast("float*") long ws);
+            int window, float scale, float softcap, @Cast("float*") long ws);
     public static native int t4j_attention_bwd(@Cast("float*") long dq, @Cast("float*") long dk,
             @Cast("float*") long dv, @Cast("float*") long dpk, @Cast("float*") long dpv,
             @Cast("const float*") long dout, @Cast("const float*") long out, @Cast("const float*") long lse,
             @Cast("const float*") long q, @Cast("const float*") long k, @Cast("const float*") long v,
             @Cast("const float*") long pk, @Cast("const float*") long pv, @Cast("const int32_t*") long qStart,
             @Cast("const int32_t*") long kvStart, int B, int Tq, int Tk, int P, int nh, int nkv, int hd,
-            int window, @Cast("float*") long ws);
+            int window, float scale, float softcap, @Cast("float*") long ws);
     public static native int t4j_kv_write(@Cast("float*") long cache, @Cast("const float*") long src,
             @Cast("const int32_t*") long qStart, int B, int Tq, int Tmax, int width);
 
@@ -138,10 +138,19 @@ public final class NativeLib {
     public static native void t4j_swiglu_bwd(@Cast("float*") long dg, @Cast("float*") long du,
             @Cast("const float*") long dout, @Cast("const float*") long g, @Cast("const float*") long u, long n);
 
+    // ---- geglu ----
+    public static native void t4j_geglu_fwd(@Cast("float*") long out, @Cast("const float*") long g,
+            @Cast("const float*") long u, long n);
+    public static native void t4j_geglu_bwd(@Cast("float*") long dg, @Cast("float*") long du,
+            @Cast("const float*") long dout, @Cast("const float*") long g, @Cast("const float*") long u, long n);
+
     // ---- activation ----
     public static native void t4j_tanh_fwd(@Cast("float*") long y, @Cast("const float*") long x, long n);
     public static native void t4j_tanh_bwd(@Cast("float*") long dx, @Cast("const float*") long dy,
             @Cast("const float*") long y, long n);
+    public static native int t4j_softcap_fwd(@Cast("float*") long y, @Cast("const float*") long x, float cap, long n);
+    public static native int t4j_softcap_bwd(@Cast("float*") long dx, @Cast("const float*") long dy,
+            @Cast("const float*") long y, float cap, long n);
 
     // ---- residual ----
     public static native void t4j_add(@Cast("float*") long y, @Cast("const float*") long a,
@@ -153,13 +162,13 @@ public final class NativeLib {
             @Cast("const int32_t*") long targets, int M, int V, float gradScale);
     public static native int t4j_lmhead_cross_entropy(double[] lossOut, @Cast("float*") long dh,
             @Cast("float*") long dw, @Cast("const float*") long h, @Cast("const float*") long w,
-            @Cast("const int32_t*") long targets, int M, int d, int V, float gradScale, @Cast("float*") long ws,
-            int blockRows);
+            @Cast("const int32_t*") long targets, int M, int d, int V, float softcap, float gradScale,
+            @Cast("float*") long ws, int blockRows);
 
     public static native int t4j_lmhead_sequence_logprobs(double[] logp, @Cast("int32_t*") int[] counts,
             @Cast("float*") long dh, @Cast("float*") long dw, @Cast("const float*") long h, @Cast("const float*") long w,
             @Cast("const int32_t*") long targets, @Cast("const float*") float[] seqWeight, int B, int T, int d, int V,
-            @Cast("float*") long ws, int blockRows);
+            float softcap, @Cast("float*") long ws, int blockRows);
 
     // ---- preference losses (host arrays) ----
     public static native int t4j_dpo_loss(double[] sums, double[] gradChosen, double[] gradRejected,

@@ -3,6 +3,7 @@ package io.tune4j.ops;
 import static io.tune4j.testing.Check.close;
 import static io.tune4j.testing.Check.closeAdded;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.tune4j.runtime.NativeLib;
@@ -15,6 +16,7 @@ import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -69,6 +71,27 @@ class AttentionTest {
                     new int[] {0, 37, 99}, null),
             new Case("sliding window chunked prefill", new AttentionShape(3, 5, 80, 1, 6, 3, 12, 9),
                     new int[] {0, 11, 75}, null),
+            // a softmax scale of the model's (Gemma: query_pre_attn_scalar^-0.5) and logit soft-capping (Gemma 2),
+            // caps small enough that tanh bends the scores: every schedule, GQA, windows, documents, prefix, cache
+            new Case("scale 0.9, gqa2+prefix, crosses a key tile", new AttentionShape(2, 70, 70, 5, 4, 2, 10, 0, 0.9f, 0f),
+                    null, null),
+            new Case("softcap 2, scale 0.5, gqa2", new AttentionShape(2, 40, 40, 0, 4, 2, 16, 0, 0.5f, 2f), null, null),
+            new Case("softcap + window + documents + prefix", new AttentionShape(2, 40, 40, 2, 4, 2, 16, 12, 0.3f, 3f),
+                    null, packed(40, new int[] {0, 17}, new int[] {0, 9, 30})),
+            new Case("softcap, one-pass backward, window", new AttentionShape(4, 90, 90, 0, 4, 2, 16, 33, 0.35f, 2f),
+                    null, null),
+            new Case("softcap hd128, Gemma scale 96^-0.5, two query tiles",
+                    new AttentionShape(1, 130, 130, 0, 2, 2, 128, 0, (float) (1 / Math.sqrt(96)), 1.5f), null, null),
+            new Case("softcap decode vs cache + prefix", new AttentionShape(3, 1, 100, 3, 4, 1, 8, 0, 0.6f, 1.5f),
+                    new int[] {0, 37, 99}, null),
+            new Case("softcap window decode, documents", new AttentionShape(3, 1, 64, 2, 6, 3, 50, 20, 0.2f, 2.5f),
+                    new int[] {5, 30, 63}, new int[] {0, 20, 40}),
+            new Case("softcap two decode queries", new AttentionShape(2, 2, 40, 0, 4, 2, 24, 0, 0.3f, 1f),
+                    new int[] {3, 30}, new int[] {0, 0, 10, 10}),
+            new Case("softcap window chunked prefill", new AttentionShape(3, 5, 80, 1, 6, 3, 12, 9, 0.4f, 2.5f),
+                    new int[] {0, 11, 75}, null),
+            new Case("softcap mqa, 16 heads per kv head", new AttentionShape(2, 10, 10, 0, 16, 1, 8, 0, 0.5f, 1f),
+                    null, null),
         };
     }
 
@@ -126,10 +149,13 @@ class AttentionTest {
             Tensor qStart = c.qStart() == null ? null : arena.adopt(Tensor.ofInts(c.qStart(), B));
             Tensor kvStart = c.kvStart() == null ? null : arena.adopt(Tensor.ofInts(c.kvStart(), B, Tq));
             Tensor out = arena.f32(B, Tq, nh, hd), lse = arena.f32(B, Tq, nh);
+            out.fill(Float.NaN);  // forward must overwrite out and lse, never read them
+            lse.fill(Float.NaN);
             Tensor ws = arena.f32(ops.attentionWorkspaceFloats(s));
             ops.attentionForward(out, lse, q, k, v, pk, pv, qStart, kvStart, s, ws);
 
-            // ---- reference: softmax(Q K^T / sqrt(hd) + mask) V in float64 over [prefix ; cache] keys ----
+            // ---- reference: softmax(cap(scale Q K^T) + mask) V in float64 over [prefix ; cache] keys,
+            // cap(s) = softcap tanh(s / softcap) or s ----
             var tq = TorchRef.of(q, true);
             var tk = TorchRef.of(kf, true, B, Tk, nkv, hd);
             var tv = TorchRef.of(vf, true, B, Tk, nkv, hd);
@@ -150,8 +176,13 @@ class AttentionTest {
                 }
             }
             var tmask = TorchRef.of(mask, false, B, 1, Tq, P + Tk);
-            var scores = tq.permute(0, 2, 1, 3).matmul(kAll.permute(0, 2, 3, 1))
-                    .mul(new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(hd))).add(tmask);
+            var raw = tq.permute(0, 2, 1, 3).matmul(kAll.permute(0, 2, 3, 1))
+                    .mul(new org.bytedeco.pytorch.Scalar((double) s.scale()));
+            if (s.softcap() > 0) {
+                var cap = new org.bytedeco.pytorch.Scalar((double) s.softcap());
+                raw = torch.tanh(raw.div(cap)).mul(cap);
+            }
+            var scores = raw.add(tmask);
             var tout = torch.softmax(scores, -1).matmul(vAll.permute(0, 2, 1, 3)).permute(0, 2, 1, 3);
             var tlse = torch.logsumexp(scores, new long[] {-1}, false).permute(0, 2, 1);
             close(what + " out", out, tout);
@@ -193,6 +224,44 @@ class AttentionTest {
         if (P == 0) return c;
         var p = prefix.unsqueeze(0).unsqueeze(3).expand(B, P, nkv, G, hd).reshape(B, P, nkv * G, hd);
         return torch.cat(new TensorVector(p, c), 1);
+    }
+
+    @Test
+    void theOlderConstructorsKeepTheDefaultScaleAndNoCap() {
+        for (int hd : new int[] {6, 10, 64, 128, 256}) {
+            AttentionShape s = new AttentionShape(2, 3, 4, 0, 4, 2, hd);
+            assertEquals((float) (1.0 / Math.sqrt(hd)), s.scale());
+            assertEquals(0f, s.softcap());
+            assertEquals(new AttentionShape(2, 3, 4, 0, 4, 2, hd, 0, (float) (1.0 / Math.sqrt(hd)), 0f), s);
+            assertEquals(s.scale(), new AttentionShape(2, 3, 4, 0, 4, 2, hd, 7).scale());
+        }
+        for (float bad : new float[] {0f, -0.1f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            assertThrows(IllegalArgumentException.class, () -> new AttentionShape(1, 1, 1, 0, 1, 1, 8, 0, bad, 0f));
+        }
+        for (float bad : new float[] {-1f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            assertThrows(IllegalArgumentException.class, () -> new AttentionShape(1, 1, 1, 0, 1, 1, 8, 0, 0.5f, bad));
+        }
+    }
+
+    /** Passing the default scale explicitly runs the same arithmetic: the results are bit for bit the older ones. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void anExplicitDefaultScaleIsBitIdentical(Ops ops) {
+        Rand rnd = new Rand();
+        AttentionShape old = new AttentionShape(2, 20, 20, 0, 4, 2, 16);
+        AttentionShape explicit = new AttentionShape(2, 20, 20, 0, 4, 2, 16, 0, 0.25f, 0f);
+        try (Arena arena = new Arena()) {
+            Tensor q = arena.adopt(rnd.tensor(1.0, 2, 20, 4, 16));
+            Tensor k = arena.adopt(rnd.tensor(1.0, 2, 20, 2, 16));
+            Tensor v = arena.adopt(rnd.tensor(1.0, 2, 20, 2, 16));
+            Tensor ws = arena.f32(ops.attentionWorkspaceFloats(old));
+            Tensor o1 = arena.f32(2, 20, 4, 16), l1 = arena.f32(2, 20, 4);
+            Tensor o2 = arena.f32(2, 20, 4, 16), l2 = arena.f32(2, 20, 4);
+            ops.attentionForward(o1, l1, q, k, v, null, null, null, null, old, ws);
+            ops.attentionForward(o2, l2, q, k, v, null, null, null, null, explicit, ws);
+            assertArrayEquals(o1.toFloatArray(), o2.toFloatArray(), 0f);
+            assertArrayEquals(l1.toFloatArray(), l2.toFloatArray(), 0f);
+        }
     }
 
     @ParameterizedTest

@@ -137,6 +137,69 @@ class CrossEntropyTest {
         }
     }
 
+    /** Gemma 2's final-logit soft-capping: the loss over cap * tanh(h w^T / cap), gradients through the cap. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void lmHeadWithSoftcapMatchesLibtorch(Ops ops) {
+        Rand rnd = new Rand();
+        // {M, d, V, blockRows}: blocks that divide M, that do not, and one larger than M
+        int[][] shapes = {{7, 16, 37, 3}, {12, 32, 512, 4}, {5, 24, 5000, 2}, {4, 8, 1, 8}, {9, 20, 300, 9}};
+        // Gemma 2's 30, and caps that bend most logits (h w^T has a standard deviation of 2 to 3 here)
+        float[] caps = {30f, 3f, 1.5f};
+        for (float cap : caps) {
+            for (int[] s : shapes) {
+                int M = s[0], d = s[1], V = s[2], br = s[3];
+                float gradScale = 1f / M;
+                try (Arena arena = new Arena()) {
+                    Tensor h = arena.adopt(rnd.tensor(1.0, M, d));
+                    Tensor w = arena.adopt(rnd.tensor(0.5, V, d));
+                    int[] t = targets(rnd, M, V);
+                    Tensor targets = arena.adopt(Tensor.ofInts(t, M));
+                    Tensor dh = arena.adopt(rnd.tensor(0.1, M, d));
+                    Tensor dw = arena.adopt(rnd.tensor(0.1, V, d));
+                    var dh0 = TorchRef.of(dh, false);
+                    var dw0 = TorchRef.of(dw, false);
+                    Tensor ws = arena.f32((long) br * V);
+                    ws.fill(Float.NaN);  // scratch: the op must write the logits before it reads them
+                    double[] out = ops.lmHeadCrossEntropy(dh, dw, h, w, targets, M, d, V, cap, gradScale, ws, br);
+
+                    var th = TorchRef.of(h, true);
+                    var tw = TorchRef.of(w, true);
+                    var c = new org.bytedeco.pytorch.Scalar((double) cap);
+                    var losses = torchLosses(torch.tanh(th.matmul(tw.t()).div(c)).mul(c), t);
+                    var total = losses.sum();
+                    String what = "lm-head CE softcap " + cap + " M=" + M + " d=" + d + " V=" + V + " block " + br
+                            + " " + rnd;
+                    int expect = 0;
+                    for (int x : t) if (x != IGNORE) expect++;
+                    assertEquals(expect, (int) out[1], what + " counted rows");
+                    close(what + " loss", new float[] {(float) out[0]}, TorchRef.values(total), Check.FP32_TOL);
+                    losses.backward(filled(M, gradScale), new BoolOptional(), false, new TensorArrayRefOptional());
+                    closeAdded(what + " dh", dh, th.grad(), dh0);
+                    closeAdded(what + " dw", dw, tw.grad(), dw0);
+
+                    // evaluation: no gradients, same loss
+                    double[] eval = ops.lmHeadCrossEntropy(null, null, h, w, targets, M, d, V, cap, gradScale, ws, br);
+                    close(what + " eval loss", new float[] {(float) eval[0]}, TorchRef.values(total), Check.FP32_TOL);
+                    assertEquals(out[1], eval[1]);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aNegativeOrInfiniteSoftcapIsRefused(Ops ops) {
+        try (Arena arena = new Arena()) {
+            Tensor h = arena.zeros(2, 3), w = arena.zeros(4, 3), ws = arena.f32(8);
+            Tensor targets = arena.adopt(Tensor.ofInts(new int[] {1, 2}, 2));
+            for (float bad : new float[] {-1f, Float.NaN, Float.POSITIVE_INFINITY}) {
+                assertThrows(IllegalArgumentException.class,
+                        () -> ops.lmHeadCrossEntropy(null, null, h, w, targets, 2, 3, 4, bad, 1f, ws, 2));
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void badTargetsThrowBeforeWriting(Ops ops) {

@@ -27,6 +27,26 @@ class OpsArgumentCheckTest {
                     () -> ops.attentionForward(x, a.f32(8), x, a.f32(16), a.f32(16), null, null, null, null, s,
                             a.f32(ops.attentionWorkspaceFloats(s))));
             assertThrows(IllegalArgumentException.class, () -> ops.crossEntropy(a.f32(4), x, ids, 4, 9, 1f));
+            // the Gemma ops: sizes, caps and offsets
+            assertThrows(IllegalArgumentException.class, () -> ops.rmsnormForward(x, a.f32(4), x, small, 4, 8, 1e-5f, 1f));
+            assertThrows(IllegalArgumentException.class, () -> ops.rmsnormForward(x, a.f32(4), x, a.f32(8), 4, 8, 1e-5f,
+                    Float.NaN));
+            assertThrows(IllegalArgumentException.class, () -> ops.rmsnormBackward(x, a.f32(8), x, x, small, a.f32(4), 4,
+                    8, 1f));
+            assertThrows(IllegalArgumentException.class, () -> ops.gegluForward(small, x, x, 32));
+            assertThrows(IllegalArgumentException.class, () -> ops.gegluForward(x, x, ids, 32));
+            assertThrows(IllegalArgumentException.class, () -> ops.gegluBackward(small, null, x, x, x, 32));
+            assertThrows(IllegalArgumentException.class, () -> ops.softcapForward(small, x, 30f, 32));
+            assertThrows(IllegalArgumentException.class, () -> ops.softcapForward(x, x, 0f, 32));
+            assertThrows(IllegalArgumentException.class, () -> ops.softcapBackward(x, small, x, 30f, 32));
+            Tensor h = a.f32(4, 8), lw = a.f32(6, 8), ws = a.f32(12);
+            assertThrows(IllegalArgumentException.class,
+                    () -> ops.lmHeadCrossEntropy(null, null, h, lw, ids, 4, 8, 6, -2f, 1f, ws, 2));
+            assertThrows(IllegalArgumentException.class,
+                    () -> ops.lmHeadCrossEntropy(null, null, h, small, ids, 4, 8, 6, 30f, 1f, ws, 2));
+            assertThrows(IllegalArgumentException.class, () -> ops.lmHeadSequenceLogProbs(new double[2], new int[2],
+                    null, null, h, lw, ids, null, 2, 2, 8, 6, Float.POSITIVE_INFINITY, ws, 2));
+            assertThrows(IllegalArgumentException.class, () -> new AttentionShape(1, 4, 4, 0, 2, 1, 4, 0, 0f, 0f));
         }
     }
 }

@@ -36,55 +36,67 @@ class PreferenceLossTest {
         Rand rnd = new Rand();
         // {B, T, d, V, blockRows}: blocks that split sequences, and one that holds the whole batch
         int[][] shapes = {{4, 5, 16, 37, 3}, {2, 9, 24, 700, 4}, {3, 4, 8, 50, 12}};
-        for (int[] s : shapes) {
-            int B = s[0], T = s[1], d = s[2], V = s[3], br = s[4], M = B * T;
-            try (Arena arena = new Arena()) {
-                Tensor h = arena.adopt(rnd.tensor(1.0, M, d));
-                Tensor w = arena.adopt(rnd.tensor(0.5, V, d));
-                int[] t = new int[M];
-                for (int i = 0; i < M; i++) t[i] = rnd.nextInt(3) == 0 ? IGNORE : rnd.nextInt(V);
-                for (int i = 0; i < T; i++) t[i] = IGNORE; // a sequence without targets
-                t[T + 1] = rnd.nextInt(V);
-                Tensor targets = arena.adopt(Tensor.ofInts(t, M));
-                float[] weights = new float[B];
-                for (int b = 0; b < B; b++) weights[b] = (float) (rnd.nextInt(200) / 100.0 - 1);
-                weights[B - 1] = 0f; // a weight of zero contributes nothing
-                Tensor dh = arena.adopt(rnd.tensor(0.1, M, d));
-                Tensor dw = arena.adopt(rnd.tensor(0.1, V, d));
-                var dh0 = TorchRef.of(dh, false);
-                var dw0 = TorchRef.of(dw, false);
-                Tensor ws = arena.f32((long) br * V);
-                double[] logp = new double[B];
-                int[] counts = new int[B];
-                int counted = ops.lmHeadSequenceLogProbs(logp, counts, dh, dw, h, w, targets, weights, B, T, d, V, ws, br);
+        // softcap 0 through the older signature, then Gemma 2's 30 and a cap that bends every logit
+        for (float cap : new float[] {0f, 30f, 2f}) {
+            for (int[] s : shapes) {
+                int B = s[0], T = s[1], d = s[2], V = s[3], br = s[4], M = B * T;
+                try (Arena arena = new Arena()) {
+                    Tensor h = arena.adopt(rnd.tensor(1.0, M, d));
+                    Tensor w = arena.adopt(rnd.tensor(0.5, V, d));
+                    int[] t = new int[M];
+                    for (int i = 0; i < M; i++) t[i] = rnd.nextInt(3) == 0 ? IGNORE : rnd.nextInt(V);
+                    for (int i = 0; i < T; i++) t[i] = IGNORE; // a sequence without targets
+                    t[T + 1] = rnd.nextInt(V);
+                    Tensor targets = arena.adopt(Tensor.ofInts(t, M));
+                    float[] weights = new float[B];
+                    for (int b = 0; b < B; b++) weights[b] = (float) (rnd.nextInt(200) / 100.0 - 1);
+                    weights[B - 1] = 0f; // a weight of zero contributes nothing
+                    Tensor dh = arena.adopt(rnd.tensor(0.1, M, d));
+                    Tensor dw = arena.adopt(rnd.tensor(0.1, V, d));
+                    var dh0 = TorchRef.of(dh, false);
+                    var dw0 = TorchRef.of(dw, false);
+                    Tensor ws = arena.f32((long) br * V);
+                    double[] logp = new double[B];
+                    int[] counts = new int[B];
+                    int counted = cap == 0f
+                        ? ops.lmHeadSequenceLogProbs(logp, counts, dh, dw, h, w, targets, weights, B, T, d, V, ws, br)
+                        : ops.lmHeadSequenceLogProbs(logp, counts, dh, dw, h, w, targets, weights, B, T, d, V, cap, ws, br);
 
-                var th = TorchRef.of(h, true);
-                var tw = TorchRef.of(w, true);
-                // -nll per row, summed over each sequence's T rows
-                var rowLp = torch.nll_loss(torch.log_softmax(th.matmul(tw.t()), 1), TorchRef.ofLongs(t, M),
-                        new TensorOptional(), 0, IGNORE).neg();
-                var seqLp = rowLp.view(B, T).sum(1);
-                String what = "sequence log-probs B=" + B + " T=" + T + " V=" + V + " block " + br + " " + rnd;
-                close(what + " logp", toFloats(logp), TorchRef.values(seqLp), Check.FP32_TOL);
-                int expect = 0;
-                for (int b = 0; b < B; b++) {
-                    int n = 0;
-                    for (int i = b * T; i < (b + 1) * T; i++) if (t[i] != IGNORE) n++;
-                    assertEquals(n, counts[b], what + " count of sequence " + b);
-                    expect += n;
+                    var th = TorchRef.of(h, true);
+                    var tw = TorchRef.of(w, true);
+                    // -nll per row, summed over each sequence's T rows
+                    var logits = th.matmul(tw.t());
+                    if (cap > 0) { // Gemma 2's final-logit soft-capping
+                        var c = new org.bytedeco.pytorch.Scalar((double) cap);
+                        logits = torch.tanh(logits.div(c)).mul(c);
+                    }
+                    var rowLp = torch.nll_loss(torch.log_softmax(logits, 1), TorchRef.ofLongs(t, M),
+                            new TensorOptional(), 0, IGNORE).neg();
+                    var seqLp = rowLp.view(B, T).sum(1);
+                    String what = "sequence log-probs cap=" + cap + " B=" + B + " T=" + T + " V=" + V + " block " + br
+                            + " " + rnd;
+                    close(what + " logp", toFloats(logp), TorchRef.values(seqLp), Check.FP32_TOL);
+                    int expect = 0;
+                    for (int b = 0; b < B; b++) {
+                        int n = 0;
+                        for (int i = b * T; i < (b + 1) * T; i++) if (t[i] != IGNORE) n++;
+                        assertEquals(n, counts[b], what + " count of sequence " + b);
+                        expect += n;
+                    }
+                    assertEquals(expect, counted, what + " counted rows");
+                    assertEquals(0, counts[0], what + " empty sequence");
+                    assertEquals(0.0, logp[0], what + " empty sequence");
+                    seqLp.mul(TorchRef.of(weights, false, B)).sum().backward(new org.bytedeco.pytorch.Tensor(),
+                            new BoolOptional(), false, new TensorArrayRefOptional());
+                    closeAdded(what + " dh", dh, th.grad(), dh0);
+                    closeAdded(what + " dw", dw, tw.grad(), dw0);
+
+                    // forward only: the same values, no gradient written
+                    double[] again = new double[B];
+                    ops.lmHeadSequenceLogProbs(again, new int[B], null, null, h, w, targets, null, B, T, d, V, cap, ws,
+                            br);
+                    close(what + " eval logp", toFloats(again), TorchRef.values(seqLp), Check.FP32_TOL);
                 }
-                assertEquals(expect, counted, what + " counted rows");
-                assertEquals(0, counts[0], what + " empty sequence");
-                assertEquals(0.0, logp[0], what + " empty sequence");
-                seqLp.mul(TorchRef.of(weights, false, B)).sum().backward(new org.bytedeco.pytorch.Tensor(),
-                        new BoolOptional(), false, new TensorArrayRefOptional());
-                closeAdded(what + " dh", dh, th.grad(), dh0);
-                closeAdded(what + " dw", dw, tw.grad(), dw0);
-
-                // forward only: the same values, no gradient written
-                double[] again = new double[B];
-                ops.lmHeadSequenceLogProbs(again, new int[B], null, null, h, w, targets, null, B, T, d, V, ws, br);
-                close(what + " eval logp", toFloats(again), TorchRef.values(seqLp), Check.FP32_TOL);
             }
         }
     }

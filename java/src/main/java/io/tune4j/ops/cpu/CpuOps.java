@@ -11,6 +11,7 @@ import io.tune4j.ops.NativeStatus;
 import io.tune4j.ops.Ops;
 import io.tune4j.ops.RopeScaling;
 import io.tune4j.ops.SamplingParams;
+import io.tune4j.ops.SoftCap;
 import io.tune4j.runtime.NativeLib;
 import io.tune4j.tensor.DType;
 import io.tune4j.tensor.Device;
@@ -216,15 +217,18 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps) {
+    public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps, float weightOffset) {
         f("rmsnorm y", y, (long) M * d); f("rmsnorm rstd", rstd, M); f("rmsnorm x", x, (long) M * d); f("rmsnorm w", w, d);
-        t4j_rmsnorm_fwd(a(y), a(rstd), a(x), a(w), M, d, eps);
+        SoftCap.requireFiniteOffset("rmsnorm", weightOffset);
+        t4j_rmsnorm_fwd(a(y), a(rstd), a(x), a(w), M, d, eps, weightOffset);
     }
 
     @Override
-    public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d) {
+    public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d,
+                                float weightOffset) {
         f("rmsnorm dx", dx, (long) M * d); f("rmsnorm dw", dw, d); f("rmsnorm dy", dy, (long) M * d); f("rmsnorm x", x, (long) M * d); f("rmsnorm w", w, d); f("rmsnorm rstd", rstd, M);
-        t4j_rmsnorm_bwd(a(dx), a(dw), a(dy), a(x), a(w), a(rstd), M, d);
+        SoftCap.requireFiniteOffset("rmsnorm backward", weightOffset);
+        t4j_rmsnorm_bwd(a(dx), a(dw), a(dy), a(x), a(w), a(rstd), M, d, weightOffset);
     }
 
     @Override
@@ -256,7 +260,8 @@ public final class CpuOps implements Ops {
                                  Tensor qStart, Tensor kvStart, AttentionShape s, Tensor ws) {
         attn(s, out, lse, q, k, v, pk, pv, qStart, kvStart, ws); prefixGiven(s, pk, pv);
         NativeStatus.check(t4j_attention_fwd(a(out), a(lse), a(q), a(k), a(v), a(pk), a(pv), a(qStart), a(kvStart),
-                s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(), a(ws)), "attention " + s);
+                s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(), s.scale(), s.softcap(), a(ws)),
+                "attention " + s);
     }
 
     @Override
@@ -266,7 +271,7 @@ public final class CpuOps implements Ops {
         attn(s, out, lse, q, k, v, pk, pv, qStart, kvStart, ws); prefixGiven(s, pk, pv); attn(s, dout, null, dq, dk, dv, dpk, dpv, null, null, null);
         NativeStatus.check(t4j_attention_bwd(a(dq), a(dk), a(dv), a(dpk), a(dpv), a(dout), a(out), a(lse), a(q), a(k),
                 a(v), a(pk), a(pv), a(qStart), a(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(),
-                s.window(), a(ws)), "attention backward " + s);
+                s.window(), s.scale(), s.softcap(), a(ws)), "attention backward " + s);
     }
 
     @Override
@@ -285,6 +290,38 @@ public final class CpuOps implements Ops {
     public void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
         f("swiglu dg", dg, n); f("swiglu du", du, n); f("swiglu dout", dout, n); f("swiglu g", g, n); f("swiglu u", u, n);
         t4j_swiglu_bwd(a(dg), a(du), a(dout), a(g), a(u), n);
+    }
+
+    @Override
+    public void gegluForward(Tensor out, Tensor g, Tensor u, long n) {
+        f("geglu out", out, n); f("geglu g", g, n); f("geglu u", u, n);
+        if (out == null || g == null || u == null) throw new IllegalArgumentException("geglu: out, g and u are required");
+        t4j_geglu_fwd(a(out), a(g), a(u), n);
+    }
+
+    @Override
+    public void gegluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
+        f("geglu dg", dg, n); f("geglu du", du, n); f("geglu dout", dout, n); f("geglu g", g, n); f("geglu u", u, n);
+        if ((dg != null || du != null) && (dout == null || g == null || (dg != null && u == null))) {
+            throw new IllegalArgumentException("geglu backward: dout and g (and u for dg) are required");
+        }
+        t4j_geglu_bwd(a(dg), a(du), a(dout), a(g), a(u), n);
+    }
+
+    @Override
+    public void softcapForward(Tensor y, Tensor x, float cap, long n) {
+        f("softcap y", y, n); f("softcap x", x, n);
+        if (y == null || x == null) throw new IllegalArgumentException("softcap: y and x are required");
+        NativeStatus.check(t4j_softcap_fwd(a(y), a(x), SoftCap.requirePositive("softcap", cap), n), "softcap");
+    }
+
+    @Override
+    public void softcapBackward(Tensor dx, Tensor dy, Tensor y, float cap, long n) {
+        f("softcap dx", dx, n); f("softcap dy", dy, n); f("softcap y", y, n);
+        SoftCap.requirePositive("softcap backward", cap);
+        if (dx == null) return;
+        if (dy == null || y == null) throw new IllegalArgumentException("softcap backward: dy and y are required");
+        NativeStatus.check(t4j_softcap_bwd(a(dx), a(dy), a(y), cap, n), "softcap backward");
     }
 
     @Override
@@ -318,19 +355,21 @@ public final class CpuOps implements Ops {
 
     @Override
     public double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
-                                       float gradScale, Tensor ws, int blockRows) {
+                                       float softcap, float gradScale, Tensor ws, int blockRows) {
         f("lm head dh", dh, (long) M * d); f("lm head dw", dw, (long) V * d); f("lm head h", h, (long) M * d); f("lm head w", w, (long) V * d); i("lm head targets", targets, M); f("lm head ws", ws, (long) blockRows * V);
+        SoftCap.requireOptional("lm head softcap", softcap);
         double[] out = new double[2];
-        NativeStatus.check(t4j_lmhead_cross_entropy(out, a(dh), a(dw), a(h), a(w), a(targets), M, d, V, gradScale,
-                a(ws), blockRows), "cross-entropy: target outside [0, " + V + ") and not -100");
+        NativeStatus.check(t4j_lmhead_cross_entropy(out, a(dh), a(dw), a(h), a(w), a(targets), M, d, V, softcap,
+                gradScale, a(ws), blockRows), "cross-entropy: target outside [0, " + V + ") and not -100");
         return out;
     }
 
     @Override
     public int lmHeadSequenceLogProbs(double[] logp, int[] counts, Tensor dh, Tensor dw, Tensor h, Tensor w,
-                                      Tensor targets, float[] seqWeight, int B, int T, int d, int V, Tensor ws,
-                                      int blockRows) {
+                                      Tensor targets, float[] seqWeight, int B, int T, int d, int V, float softcap,
+                                      Tensor ws, int blockRows) {
         long M = (long) B * T;
+        SoftCap.requireOptional("sequence log-probs softcap", softcap);
         f("lm head dh", dh, M * d); f("lm head dw", dw, (long) V * d); f("lm head h", h, M * d); f("lm head w", w, (long) V * d); i("lm head targets", targets, M); f("lm head ws", ws, (long) blockRows * V);
         if (logp.length < B || counts.length < B || (seqWeight != null && seqWeight.length < B)) {
             throw new IllegalArgumentException("sequence log-probs: arrays shorter than the batch of " + B);
@@ -339,7 +378,7 @@ public final class CpuOps implements Ops {
             throw new IllegalArgumentException("sequence log-probs: a gradient needs the per-sequence weights");
         }
         return NativeStatus.check(t4j_lmhead_sequence_logprobs(logp, counts, a(dh), a(dw), a(h), a(w), a(targets),
-                seqWeight, B, T, d, V, a(ws), blockRows), "sequence log-probs: target outside [0, " + V + ") and not -100");
+                seqWeight, B, T, d, V, softcap, a(ws), blockRows), "sequence log-probs: target outside [0, " + V + ") and not -100");
     }
 
     @Override

@@ -11,6 +11,7 @@ import io.tune4j.ops.NativeStatus;
 import io.tune4j.ops.Ops;
 import io.tune4j.ops.RopeScaling;
 import io.tune4j.ops.SamplingParams;
+import io.tune4j.ops.SoftCap;
 import io.tune4j.runtime.CudaRuntime;
 import io.tune4j.tensor.DType;
 import io.tune4j.tensor.Device;
@@ -116,6 +117,15 @@ public final class CudaOps implements Ops {
             throw new IllegalArgumentException(t + " lives on " + t.device() + "; CudaOps needs device tensors (upload it)");
         }
         return t.address();
+    }
+
+    /** A float tensor the op will touch must be device F32 memory of at least n elements (null: not used). */
+    private static void f(String what, Tensor t, long n) {
+        if (t == null) return;
+        if (t.device() != Device.CUDA || t.dtype() != DType.F32) {
+            throw new IllegalArgumentException(what + ": expected a CUDA F32 tensor, got " + t);
+        }
+        if (t.numel() < n) throw new IllegalArgumentException(what + ": holds " + t.numel() + " elements, the op needs " + n);
     }
 
     private static int check(int rc, String what) {
@@ -253,13 +263,19 @@ public final class CudaOps implements Ops {
     }
 
     @Override
-    public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps) {
-        check(t4jc_rmsnorm_fwd(d(y), d(rstd), d(x), d(w), M, d, eps, STREAM), "rmsnorm");
+    public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps, float weightOffset) {
+        f("rmsnorm y", y, (long) M * d); f("rmsnorm rstd", rstd, M); f("rmsnorm x", x, (long) M * d); f("rmsnorm w", w, d);
+        SoftCap.requireFiniteOffset("rmsnorm", weightOffset);
+        check(t4jc_rmsnorm_fwd(d(y), d(rstd), d(x), d(w), M, d, eps, weightOffset, STREAM), "rmsnorm");
     }
 
     @Override
-    public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d) {
-        check(t4jc_rmsnorm_bwd(d(dx), d(dw), d(dy), d(x), d(w), d(rstd), M, d, STREAM), "rmsnorm backward");
+    public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d,
+                                float weightOffset) {
+        f("rmsnorm dx", dx, (long) M * d); f("rmsnorm dw", dw, d); f("rmsnorm dy", dy, (long) M * d); f("rmsnorm x", x, (long) M * d); f("rmsnorm w", w, d); f("rmsnorm rstd", rstd, M);
+        SoftCap.requireFiniteOffset("rmsnorm backward", weightOffset);
+        check(t4jc_rmsnorm_bwd(d(dx), d(dw), d(dy), d(x), d(w), d(rstd), M, d, weightOffset, STREAM),
+                "rmsnorm backward");
     }
 
     /** h = x + r, y = rmsnorm(h) w in one pass (h may alias x or r). */
@@ -295,7 +311,8 @@ public final class CudaOps implements Ops {
     public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
                                  Tensor qStart, Tensor kvStart, AttentionShape s, Tensor ws) {
         checkDevice(t4jc_attention_fwd(d(out), d(lse), d(q), d(k), d(v), d(pk), d(pv), d(qStart), d(kvStart), s.B(),
-                s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(), d(ws), STREAM), "attention " + s);
+                s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(), s.scale(), s.softcap(), d(ws), STREAM),
+                "attention " + s);
     }
 
     @Override
@@ -304,7 +321,7 @@ public final class CudaOps implements Ops {
                                   Tensor kvStart, AttentionShape s, Tensor ws) {
         checkDevice(t4jc_attention_bwd(d(dq), d(dk), d(dv), d(dpk), d(dpv), d(dout), d(out), d(lse), d(q), d(k), d(v),
                 d(pk), d(pv), d(qStart), d(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(),
-                d(ws), STREAM), "attention backward " + s);
+                s.scale(), s.softcap(), d(ws), STREAM), "attention backward " + s);
     }
 
     @Override
@@ -321,6 +338,38 @@ public final class CudaOps implements Ops {
     @Override
     public void tanhBackward(Tensor dx, Tensor dy, Tensor y, long n) {
         check(t4jc_tanh_bwd(d(dx), d(dy), d(y), n, STREAM), "tanh backward");
+    }
+
+    @Override
+    public void softcapForward(Tensor y, Tensor x, float cap, long n) {
+        f("softcap y", y, n); f("softcap x", x, n);
+        if (y == null || x == null) throw new IllegalArgumentException("softcap: y and x are required");
+        check(t4jc_softcap_fwd(d(y), d(x), SoftCap.requirePositive("softcap", cap), n, STREAM), "softcap");
+    }
+
+    @Override
+    public void softcapBackward(Tensor dx, Tensor dy, Tensor y, float cap, long n) {
+        f("softcap dx", dx, n); f("softcap dy", dy, n); f("softcap y", y, n);
+        SoftCap.requirePositive("softcap backward", cap);
+        if (dx == null) return;
+        if (dy == null || y == null) throw new IllegalArgumentException("softcap backward: dy and y are required");
+        check(t4jc_softcap_bwd(d(dx), d(dy), d(y), cap, n, STREAM), "softcap backward");
+    }
+
+    @Override
+    public void gegluForward(Tensor out, Tensor g, Tensor u, long n) {
+        f("geglu out", out, n); f("geglu g", g, n); f("geglu u", u, n);
+        if (out == null || g == null || u == null) throw new IllegalArgumentException("geglu: out, g and u are required");
+        check(t4jc_geglu_fwd(d(out), d(g), d(u), n, STREAM), "geglu");
+    }
+
+    @Override
+    public void gegluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
+        f("geglu dg", dg, n); f("geglu du", du, n); f("geglu dout", dout, n); f("geglu g", g, n); f("geglu u", u, n);
+        if ((dg != null || du != null) && (dout == null || g == null || (dg != null && u == null))) {
+            throw new IllegalArgumentException("geglu backward: dout and g (and u for dg) are required");
+        }
+        check(t4jc_geglu_bwd(d(dg), d(du), d(dout), d(g), d(u), n, STREAM), "geglu backward");
     }
 
     @Override
@@ -351,10 +400,11 @@ public final class CudaOps implements Ops {
 
     @Override
     public double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
-                                       float gradScale, Tensor ws, int blockRows) {
+                                       float softcap, float gradScale, Tensor ws, int blockRows) {
+        SoftCap.requireOptional("lm head softcap", softcap);
         double[] out = new double[2];
-        check(t4jc_lmhead_cross_entropy(out, d(dh), d(dw), d(h), d(w), d(targets), M, d, V, gradScale, d(ws),
-                blockRows, STREAM), "cross-entropy: target outside [0, " + V + ") and not -100");
+        check(t4jc_lmhead_cross_entropy(out, d(dh), d(dw), d(h), d(w), d(targets), M, d, V, softcap, gradScale,
+                d(ws), blockRows, STREAM), "cross-entropy: target outside [0, " + V + ") and not -100");
         return out;
     }
 

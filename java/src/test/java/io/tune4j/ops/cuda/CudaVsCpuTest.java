@@ -222,6 +222,15 @@ class CudaVsCpuTest {
             CpuOps.INSTANCE.rmsnormForward(arena.f32(M, d), rstd, r(1.3, M, d), r(1, d), M, d, 1e-5f);
             same("rmsnorm bwd " + M + "x" + d, FP32_TOL, (o, t) -> { o.rmsnormBackward(t[0], t[1], t[2], t[3], t[4], t[5], M, d); return null; },
                     r(1, M, d), r(1, d), r(1, M, d), r(1.3, M, d), r(1, d), rstd);
+            // Gemma's (1 + w)
+            same("rmsnorm offset fwd " + M + "x" + d, FP32_TOL, (o, t) -> {
+                o.rmsnormForward(t[0], t[1], t[2], t[3], M, d, 1e-6f, 1f);
+                return null;
+            }, nan(M, d), nan(M), r(1.3, M, d), r(0.3, d));
+            same("rmsnorm offset bwd " + M + "x" + d, FP32_TOL, (o, t) -> {
+                o.rmsnormBackward(t[0], t[1], t[2], t[3], t[4], t[5], M, d, 1f);
+                return null;
+            }, r(1, M, d), r(1, d), r(1, M, d), r(1.3, M, d), r(0.3, d), rstd);
         }
     }
 
@@ -250,8 +259,13 @@ class CudaVsCpuTest {
     void attention() {
         // {B, Tq, Tk, P, nh, nkv, hd}: training, GQA with prefix, decode into a cache, hd > 32 and odd sizes
         int[][] shapes = {{2, 17, 17, 0, 4, 2, 8}, {1, 40, 40, 5, 8, 2, 64}, {3, 1, 24, 0, 6, 3, 10}, {1, 9, 20, 3, 2, 1, 130}};
+        // each shape also with Gemma 2's window, scale and soft cap (a small cap, so tanh bends the scores)
+        java.util.List<AttentionShape> all = new java.util.ArrayList<>();
         for (int[] sh : shapes) {
-            AttentionShape s = new AttentionShape(sh[0], sh[1], sh[2], sh[3], sh[4], sh[5], sh[6]);
+            all.add(new AttentionShape(sh[0], sh[1], sh[2], sh[3], sh[4], sh[5], sh[6]));
+            all.add(new AttentionShape(sh[0], sh[1], sh[2], sh[3], sh[4], sh[5], sh[6], 6, 0.4f, 2f));
+        }
+        for (AttentionShape s : all) {
             int B = s.B(), Tq = s.Tq(), Tk = s.Tk(), P = s.P(), nh = s.nh(), nkv = s.nkv(), hd = s.hd();
             int[] qs = new int[B];
             int[] kvs = new int[B * Tq];
@@ -293,6 +307,18 @@ class CudaVsCpuTest {
                     nan(n), r(2, n), r(1, n));
             same("swiglu bwd n=" + n, FP32_TOL, (o, t) -> { o.swigluBackward(t[0], t[1], t[2], t[3], t[4], n); return null; },
                     r(1, n), r(1, n), r(1, n), r(2, n), r(1, n));
+            same("geglu fwd n=" + n, FP32_TOL, (o, t) -> { o.gegluForward(t[0], t[1], t[2], n); return null; },
+                    nan(n), r(2, n), r(1, n));
+            same("geglu fwd in place n=" + n, FP32_TOL, (o, t) -> { o.gegluForward(t[0], t[0], t[1], n); return null; },
+                    r(2, n), r(1, n));
+            same("geglu bwd n=" + n, FP32_TOL, (o, t) -> { o.gegluBackward(t[0], t[1], t[2], t[3], t[4], n); return null; },
+                    r(1, n), r(1, n), r(1, n), r(2, n), r(1, n));
+            same("softcap fwd n=" + n, FP32_TOL, (o, t) -> { o.softcapForward(t[0], t[1], 3f, n); return null; },
+                    nan(n), r(4, n));
+            Tensor capped = arena.f32(n);
+            CpuOps.INSTANCE.softcapForward(capped, r(4, n), 3f, n);
+            same("softcap bwd n=" + n, FP32_TOL, (o, t) -> { o.softcapBackward(t[0], t[1], t[2], 3f, n); return null; },
+                    r(1, n), r(1, n), capped);
             same("add n=" + n, FP32_TOL, (o, t) -> { o.add(t[0], t[1], t[2], n); return null; }, nan(n), r(1, n), r(1, n));
             same("add aliased n=" + n, FP32_TOL, (o, t) -> { o.add(t[0], t[0], t[1], n); return null; }, r(1, n), r(1, n));
             same("axpy n=" + n, FP32_TOL, (o, t) -> { o.axpy(t[0], -0.37f, t[1], n); return null; }, r(1, n), r(1, n));
@@ -322,6 +348,9 @@ class CudaVsCpuTest {
         int blockRows = 4;
         same("lm-head cross-entropy", FP32_TOL, (o, t) -> o.lmHeadCrossEntropy(t[0], t[1], t[2], t[3], t[4], M, d, V,
                 0.5f, t[5], blockRows), r(1, M, d), r(1, V, d), r(1, M, d), r(0.3, V, d), targets, ws((long) blockRows * V));
+        same("lm-head cross-entropy softcap", FP32_TOL, (o, t) -> o.lmHeadCrossEntropy(t[0], t[1], t[2], t[3], t[4], M, d,
+                V, 1.5f, 0.5f, t[5], blockRows), r(1, M, d), r(1, V, d), r(1, M, d), r(0.3, V, d), targets,
+                ws((long) blockRows * V));
         assertThrows(IndexOutOfBoundsException.class,
                 () -> gpu.crossEntropy(null, r(1, 2, V), ints(0, V), 2, V, 1f));
     }

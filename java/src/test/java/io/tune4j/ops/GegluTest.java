@@ -1,0 +1,72 @@
+package io.tune4j.ops;
+
+import static io.tune4j.testing.Check.close;
+import static io.tune4j.testing.Check.closeAdded;
+
+import io.tune4j.tensor.Arena;
+import io.tune4j.tensor.Tensor;
+import io.tune4j.testing.Rand;
+import io.tune4j.testing.TorchRef;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class GegluTest {
+    static java.util.List<Ops> backends() {
+        return io.tune4j.testing.Backends.all();
+    }
+
+    // the last size takes the threaded path
+    private static final int[] SIZES = {1, 7, 45, 1001, 70001};
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void forwardAndBackwardMatchLibtorch(Ops ops) {
+        Rand rnd = new Rand();
+        for (int n : SIZES) {
+            String tag = "n=" + n + " " + rnd;
+            try (Arena arena = new Arena()) {
+                float[] gv = rnd.normal(n, 3.0);
+                if (n > 2) {  // saturated gates must give finite values, not NaN from inf/inf
+                    gv[0] = -100f;
+                    gv[1] = 100f;
+                }
+                Tensor g = arena.adopt(Tensor.of(gv, n));
+                Tensor u = arena.adopt(rnd.tensor(1.0, n));
+                Tensor dOut = arena.adopt(rnd.tensor(1.0, n));
+                Tensor out = arena.f32(n);
+                out.fill(Float.NaN);  // forward must overwrite out, never read it
+                ops.gegluForward(out, g, u, n);
+
+                // HF gelu_pytorch_tanh is torch's gelu(approximate="tanh")
+                var tg = TorchRef.of(g, true);
+                var tu = TorchRef.of(u, true);
+                var tOut = torch.gelu(tg, "tanh").mul(tu);
+                close("geglu out " + tag, out, tOut);
+
+                Tensor dg = arena.adopt(rnd.tensor(0.5, n));
+                Tensor du = arena.adopt(rnd.tensor(0.5, n));
+                var dg0 = TorchRef.of(dg, false);
+                var du0 = TorchRef.of(du, false);
+                ops.gegluBackward(dg, du, dOut, g, u, n);
+                tOut.backward(TorchRef.of(dOut, false), new BoolOptional(), false, new TensorArrayRefOptional());
+                closeAdded("geglu dg " + tag, dg, tg.grad(), dg0);
+                closeAdded("geglu du " + tag, du, tu.grad(), du0);
+
+                // each gradient alone (the other NULL) gives the same contribution
+                Tensor dgOnly = arena.zeros(n), duOnly = arena.zeros(n);
+                ops.gegluBackward(dgOnly, null, dOut, g, u, n);
+                ops.gegluBackward(null, duOnly, dOut, g, u, n);
+                close("geglu dg alone " + tag, dgOnly, tg.grad());
+                close("geglu du alone " + tag, duOnly, tu.grad());
+
+                // in place, as the MLP runs it (out = g): the same values
+                Tensor gInPlace = arena.adopt(Tensor.of(gv.clone(), n));
+                ops.gegluForward(gInPlace, gInPlace, u, n);
+                close("geglu in place " + tag, gInPlace, tOut);
+            }
+        }
+    }
+}
