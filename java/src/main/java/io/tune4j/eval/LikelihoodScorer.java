@@ -140,9 +140,7 @@ public final class LikelihoodScorer {
             int first = p.offset[k] + s.from() - 1;
             Tensor h = c.finalHidden().slice(first, first + n);
             targets.ints().put(0, s.ids(), s.from(), n);
-            double[] r = model.ops().lmHeadCrossEntropy(null, null, h, model.lmHead().value(), targets.slice(0, n), n, d, V,
-                    0f, ws, blockRows);
-            out[p.spanIndex[k]] = -r[0];
+            out[p.spanIndex[k]] = -model.headLoss(h, targets.slice(0, n), n, ws, blockRows).sum();
         }
     }
 

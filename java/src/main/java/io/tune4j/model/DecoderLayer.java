@@ -1,5 +1,6 @@
 package io.tune4j.model;
 
+import io.tune4j.model.arch.ModuleTable;
 import io.tune4j.model.arch.ModuleTable.Proj;
 import io.tune4j.ops.AttentionShape;
 import io.tune4j.ops.Ops;
@@ -17,8 +18,13 @@ public final class DecoderLayer implements AutoCloseable {
     final LlamaConfig cfg;
     final Ops ops;
     Parameter attnNorm;     // input_layernorm
-    Parameter ffnNorm;      // post_attention_layernorm
-    Parameter qNorm, kNorm; // self_attn.q_norm / k_norm [headDim] (Qwen3), or null
+    Parameter ffnNorm;      // the MLP's input norm: post_attention_layernorm, or with sandwich norms pre_feedforward_layernorm
+    Parameter postAttnNorm; // sandwich norms (Gemma): post_attention_layernorm on the attention output, else null
+    Parameter postFfnNorm;  // sandwich norms: post_feedforward_layernorm on the MLP output, else null
+    Parameter qNorm, kNorm; // self_attn.q_norm / k_norm [headDim] (Qwen3, Gemma 3), or null
+    final float normOffset; // RMSNorm scales by (normOffset + w): 1 for Gemma
+    final boolean sandwich;
+    final boolean gelu;     // GeGLU (Gemma) instead of SwiGLU
     final int window;       // sliding-window size of this layer's attention, 0: full causal
     private final Projection[] proj = new Projection[Proj.values().length];
     Projection q, k, v, o, gate, up, down; // proj's entries, named for the block's forward
@@ -27,25 +33,54 @@ public final class DecoderLayer implements AutoCloseable {
     BlockHook attnHook;     // applied to o_proj's output before the residual add, or null
     BlockHook mlpHook;      // applied to down_proj's output before the residual add, or null
 
-    DecoderLayer(int index, LlamaConfig cfg, Ops ops, Parameter attnNorm, Parameter ffnNorm, Parameter qNorm,
-                 Parameter kNorm, java.util.Map<Proj, Projection> projections) {
+    /** norms: every module of {@link ModuleTable#layerNorms} by name, e.g. "input_layernorm", "self_attn.q_norm". */
+    DecoderLayer(int index, LlamaConfig cfg, Ops ops, java.util.Map<String, Parameter> norms,
+                 java.util.Map<Proj, Projection> projections) {
         this.index = index;
         this.cfg = cfg;
         this.ops = ops;
-        this.attnNorm = attnNorm;
-        this.ffnNorm = ffnNorm;
-        this.qNorm = qNorm;
-        this.kNorm = kNorm;
         this.window = cfg.features().windowOf(index);
-        if ((qNorm == null) == cfg.features().qkNorm() || (kNorm == null) == cfg.features().qkNorm()) {
-            throw new IllegalArgumentException("layer " + index + ": q_norm/k_norm must be given exactly when the "
-                    + cfg.modelType() + " config has them");
+        this.normOffset = cfg.features().extras().normOffset();
+        this.sandwich = cfg.features().extras().sandwichNorms();
+        this.gelu = cfg.gatedGelu();
+        List<String> names = ModuleTable.layerNorms(cfg);
+        if (!norms.keySet().equals(new java.util.HashSet<>(names))) {
+            throw new IllegalArgumentException("layer " + index + ": norms " + norms.keySet() + ", expected " + names
+                    + " for " + cfg.modelType());
         }
+        for (String n : names) setNorm(n, norms.get(n));
         for (Proj p : Proj.values()) {
             Projection x = projections.get(p);
             if (x == null) throw new IllegalArgumentException("layer " + index + ": " + p.module + " is missing");
             set(p, x);
         }
+    }
+
+    private void setNorm(String module, Parameter p) {
+        switch (module) {
+            case ModuleTable.INPUT_NORM -> attnNorm = p;
+            case ModuleTable.POST_ATTENTION_NORM -> {
+                if (sandwich) postAttnNorm = p;
+                else ffnNorm = p;
+            }
+            case ModuleTable.PRE_FFN_NORM -> ffnNorm = p;
+            case ModuleTable.POST_FFN_NORM -> postFfnNorm = p;
+            case "self_attn.q_norm" -> qNorm = p;
+            case "self_attn.k_norm" -> kNorm = p;
+            default -> throw new IllegalArgumentException("unknown norm '" + module + "'");
+        }
+    }
+
+    private Parameter getNorm(String module) {
+        return switch (module) {
+            case ModuleTable.INPUT_NORM -> attnNorm;
+            case ModuleTable.POST_ATTENTION_NORM -> sandwich ? postAttnNorm : ffnNorm;
+            case ModuleTable.PRE_FFN_NORM -> sandwich ? ffnNorm : null;
+            case ModuleTable.POST_FFN_NORM -> postFfnNorm;
+            case "self_attn.q_norm" -> qNorm;
+            case "self_attn.k_norm" -> kNorm;
+            default -> null;
+        };
     }
 
     private void set(Proj p, Projection x) {
@@ -103,18 +138,12 @@ public final class DecoderLayer implements AutoCloseable {
         return proj[Proj.of(module).ordinal()];
     }
 
-    /** RMSNorm weight by Hugging Face module path: input_layernorm, post_attention_layernorm, self_attn.q_norm/k_norm. */
+    /** RMSNorm weight by Hugging Face module path (input_layernorm, post_attention_layernorm, ...; see {@link ModuleTable#layerNorms}). */
     public Parameter norm(String module) {
-        Parameter n = switch (module) {
-            case "input_layernorm" -> attnNorm;
-            case "post_attention_layernorm" -> ffnNorm;
-            case "self_attn.q_norm" -> qNorm;
-            case "self_attn.k_norm" -> kNorm;
-            default -> null;
-        };
+        Parameter n = getNorm(module);
         if (n == null) {
-            throw new IllegalArgumentException("unknown norm '" + module + "' (expected input_layernorm, "
-                    + "post_attention_layernorm" + (qNorm != null ? ", self_attn.q_norm or self_attn.k_norm)" : ")"));
+            throw new IllegalArgumentException("unknown norm '" + module + "' (expected one of "
+                    + String.join(", ", ModuleTable.layerNorms(cfg)) + ")");
         }
         return n;
     }
@@ -127,12 +156,7 @@ public final class DecoderLayer implements AutoCloseable {
                     + java.util.Arrays.toString(replacement.value().shape()) + ", expected "
                     + java.util.Arrays.toString(old.value().shape()));
         }
-        switch (module) {
-            case "input_layernorm" -> attnNorm = replacement;
-            case "post_attention_layernorm" -> ffnNorm = replacement;
-            case "self_attn.q_norm" -> qNorm = replacement;
-            default -> kNorm = replacement;
-        }
+        setNorm(module, replacement);
         return old;
     }
 
@@ -152,8 +176,10 @@ public final class DecoderLayer implements AutoCloseable {
             out.add(qNorm);
             out.add(kNorm);
         }
+        if (postAttnNorm != null) out.add(postAttnNorm);
         out.add(ffnNorm);
         for (Projection p : List.of(gate, up, down)) out.addAll(p.parameters());
+        if (postFfnNorm != null) out.add(postFfnNorm);
         if (attnHook != null) out.addAll(attnHook.parameters());
         if (mlpHook != null) out.addAll(mlpHook.parameters());
         if (prefixKeys != null) {
@@ -167,8 +193,11 @@ public final class DecoderLayer implements AutoCloseable {
     // where the prefix is a past_key_values cache of length P: the rotary table is read shifted by P rows.
     private void rope(LlamaModel m, Tensor x, Tensor positions, int M, int heads, boolean backward) {
         int P = prefixLength();
-        Tensor cos = P == 0 ? m.ropeCos : m.ropeCos.slice(P, m.ropeMax);
-        Tensor sin = P == 0 ? m.ropeSin : m.ropeSin.slice(P, m.ropeMax);
+        // Gemma 3's sliding layers rotate with their own base
+        Tensor allCos = window > 0 && m.ropeLocalCos != null ? m.ropeLocalCos : m.ropeCos;
+        Tensor allSin = window > 0 && m.ropeLocalSin != null ? m.ropeLocalSin : m.ropeSin;
+        Tensor cos = P == 0 ? allCos : allCos.slice(P, m.ropeMax);
+        Tensor sin = P == 0 ? allSin : allSin.slice(P, m.ropeMax);
         if (backward) {
             ops.ropeBackward(x, positions, cos, sin, M, heads, cfg.headDim(), m.ropeMax - P);
         } else {
@@ -178,7 +207,21 @@ public final class DecoderLayer implements AutoCloseable {
 
     // Qwen3's q_norm/k_norm: RMSNorm over each head's hd values, one weight shared by the heads
     private void headNorm(Tensor y, Tensor rstd, Tensor x, Parameter w, int M, int heads) {
-        ops.rmsnormForward(y, rstd, x, w.value(), M * heads, cfg.headDim(), cfg.rmsNormEps());
+        norm(y, rstd, x, w, M * heads, cfg.headDim());
+    }
+
+    // the family's RMSNorm: scale (normOffset + w)
+    private void norm(Tensor y, Tensor rstd, Tensor x, Parameter w, int rows, int width) {
+        ops.rmsnormForward(y, rstd, x, w.value(), rows, width, cfg.rmsNormEps(), normOffset);
+    }
+
+    private void normBackward(Tensor dx, Tensor dy, Tensor x, Parameter w, Tensor rstd, int rows, int width) {
+        ops.rmsnormBackward(dx, w.grad(), dy, x, w.value(), rstd, rows, width, normOffset);
+    }
+
+    private void gated(Tensor out, Tensor g, Tensor u, long n) {
+        if (gelu) ops.gegluForward(out, g, u, n);
+        else ops.swigluForward(out, g, u, n);
     }
 
     private Tensor pk() {
@@ -193,8 +236,8 @@ public final class DecoderLayer implements AutoCloseable {
 
     /** Forward over a [B,T] batch, keeping what backward needs in {@code a}. */
     void forward(TrainingContext c, TrainingContext.LayerActs a, Tensor xIn, Tensor xOut) {
-        int M = c.M, d = cfg.hiddenSize(), hd = cfg.headDim();
-        ops.rmsnormForward(a.h1, a.rstd1, xIn, attnNorm.value(), M, d, cfg.rmsNormEps());
+        int M = c.M, d = cfg.hiddenSize();
+        norm(a.h1, a.rstd1, xIn, attnNorm, M, d);
         if (qNorm != null) {
             q.forward(a.qPre, a.h1, M);
             k.forward(a.kPre, a.h1, M);
@@ -209,15 +252,20 @@ public final class DecoderLayer implements AutoCloseable {
         rope(c.model, a.k, c.positions, M, cfg.numKvHeads(), false);
         AttentionShape s = c.attentionShape(prefixLength(), window);
         ops.attentionForward(a.att, a.lse, a.q, a.k, a.v, pk(), pv(), null, c.kvStart, s, c.attentionWs(s));
-        o.forward(a.x2, a.att, M);
-        if (attnHook != null) attnHook.forward(a.x2, M);
+        // x2 = xIn + attention output (post-normed with sandwich norms)
+        Tensor attnOut = sandwich ? a.o : a.x2;
+        o.forward(attnOut, a.att, M);
+        if (attnHook != null) attnHook.forward(attnOut, M);
+        if (sandwich) norm(a.x2, a.rstdO, a.o, postAttnNorm, M, d);
         ops.add(a.x2, a.x2, xIn, (long) M * d);
-        ops.rmsnormForward(a.h2, a.rstd2, a.x2, ffnNorm.value(), M, d, cfg.rmsNormEps());
+        norm(a.h2, a.rstd2, a.x2, ffnNorm, M, d);
         gate.forward(a.g, a.h2, M);
         up.forward(a.u, a.h2, M);
-        ops.swigluForward(a.s, a.g, a.u, (long) M * cfg.intermediateSize());
-        down.forward(xOut, a.s, M);
-        if (mlpHook != null) mlpHook.forward(xOut, M);
+        gated(a.s, a.g, a.u, (long) M * cfg.intermediateSize());
+        Tensor mlpOut = sandwich ? a.mlp : xOut;
+        down.forward(mlpOut, a.s, M);
+        if (mlpHook != null) mlpHook.forward(mlpOut, M);
+        if (sandwich) norm(xOut, a.rstdMlp, a.mlp, postFfnNorm, M, d);
         ops.add(xOut, xOut, a.x2, (long) M * d);
     }
 
@@ -225,28 +273,41 @@ public final class DecoderLayer implements AutoCloseable {
     void backward(TrainingContext c, TrainingContext.LayerActs a, Tensor xIn) {
         int M = c.M, d = cfg.hiddenSize(), hd = cfg.headDim(), I = cfg.intermediateSize();
         TrainingContext.Scratch g = c.scratch;
-        // MLP block: xOut = x2 + down(silu(gate(h2)) * up(h2))
+        // MLP block: xOut = x2 + [postnorm](down(act(gate(h2)) * up(h2)))
+        Tensor dMlp = c.dres;
+        if (sandwich) {
+            g.dpost.fill(0f);
+            normBackward(g.dpost, c.dres, a.mlp, postFfnNorm, a.rstdMlp, M, d);
+            dMlp = g.dpost;
+        }
         g.ds.fill(0f);
         if (mlpHook != null) {
-            mlpHook.backward(g.dh, c.dres, M); // g.dh is free until the norm's backward below
+            mlpHook.backward(g.dh, dMlp, M); // g.dh is free until the norm's backward below
             down.backward(g.ds, g.dh, a.s, M);
         } else {
-            down.backward(g.ds, c.dres, a.s, M);
+            down.backward(g.ds, dMlp, a.s, M);
         }
         g.dg.fill(0f);
         g.du.fill(0f);
-        ops.swigluBackward(g.dg, g.du, g.ds, a.g, a.u, (long) M * I);
+        if (gelu) ops.gegluBackward(g.dg, g.du, g.ds, a.g, a.u, (long) M * I);
+        else ops.swigluBackward(g.dg, g.du, g.ds, a.g, a.u, (long) M * I);
         g.dh.fill(0f);
         gate.backward(g.dh, g.dg, a.h2, M);
         up.backward(g.dh, g.du, a.h2, M);
-        ops.rmsnormBackward(c.dres, ffnNorm.grad(), g.dh, a.x2, ffnNorm.value(), a.rstd2, M, d);
-        // attention block: x2 = xIn + o(attn(rope(q(h1)), rope(k(h1)), v(h1)))
+        normBackward(c.dres, g.dh, a.x2, ffnNorm, a.rstd2, M, d);
+        // attention block: x2 = xIn + [postnorm](o(attn(rope(q(h1)), rope(k(h1)), v(h1))))
+        Tensor dAttnOut = c.dres;
+        if (sandwich) {
+            g.dpost.fill(0f);
+            normBackward(g.dpost, c.dres, a.o, postAttnNorm, a.rstdO, M, d);
+            dAttnOut = g.dpost;
+        }
         g.datt.fill(0f);
         if (attnHook != null) {
-            attnHook.backward(g.dh, c.dres, M);
+            attnHook.backward(g.dh, dAttnOut, M);
             o.backward(g.datt, g.dh, a.att, M);
         } else {
-            o.backward(g.datt, c.dres, a.att, M);
+            o.backward(g.datt, dAttnOut, a.att, M);
         }
         g.dq.fill(0f);
         g.dk.fill(0f);
@@ -261,8 +322,8 @@ public final class DecoderLayer implements AutoCloseable {
         if (qNorm != null) {
             g.dqPre.fill(0f);
             g.dkPre.fill(0f);
-            ops.rmsnormBackward(g.dqPre, qNorm.grad(), g.dq, a.qPre, qNorm.value(), a.rstdQ, M * cfg.numHeads(), hd);
-            ops.rmsnormBackward(g.dkPre, kNorm.grad(), g.dk, a.kPre, kNorm.value(), a.rstdK, M * cfg.numKvHeads(), hd);
+            normBackward(g.dqPre, g.dq, a.qPre, qNorm, a.rstdQ, M * cfg.numHeads(), hd);
+            normBackward(g.dkPre, g.dk, a.kPre, kNorm, a.rstdK, M * cfg.numKvHeads(), hd);
             dq = g.dqPre;
             dk = g.dkPre;
         }
@@ -270,7 +331,7 @@ public final class DecoderLayer implements AutoCloseable {
         q.backward(g.dh, dq, a.h1, M);
         k.backward(g.dh, dk, a.h1, M);
         v.backward(g.dh, g.dv, a.h1, M);
-        ops.rmsnormBackward(c.dres, attnNorm.grad(), g.dh, xIn, attnNorm.value(), a.rstd1, M, d);
+        normBackward(c.dres, g.dh, xIn, attnNorm, a.rstd1, M, d);
     }
 
     // ---------------------------------------------------------------- inference
@@ -281,9 +342,9 @@ public final class DecoderLayer implements AutoCloseable {
      * run batched over all rows.
      */
     void forwardCached(InferenceContext c, Tensor x, int M) {
-        int d = cfg.hiddenSize(), hd = cfg.headDim(), kvDim = cfg.kvDim(), qDim = cfg.qDim();
+        int d = cfg.hiddenSize(), kvDim = cfg.kvDim(), qDim = cfg.qDim();
         InferenceContext.Buffers b = c.buf;
-        ops.rmsnormForward(b.h, b.rstd, x, attnNorm.value(), M, d, cfg.rmsNormEps());
+        norm(b.h, b.rstd, x, attnNorm, M, d);
         q.forwardInference(b.q, b.h, M, c.rowAdapters);
         k.forwardInference(b.k, b.h, M, c.rowAdapters);
         v.forwardInference(b.v, b.h, M, c.rowAdapters);
@@ -301,19 +362,21 @@ public final class DecoderLayer implements AutoCloseable {
             Tensor kSlot = cacheK.slice(slot, slot + 1), vSlot = cacheV.slice(slot, slot + 1);
             ops.kvWrite(kSlot, b.k.slice(row, row + n), start, 1, n, T, kvDim);
             ops.kvWrite(vSlot, b.v.slice(row, row + n), start, 1, n, T, kvDim);
-            AttentionShape s = new AttentionShape(1, n, T, prefixLength(), cfg.numHeads(), cfg.numKvHeads(), hd, window);
+            AttentionShape s = cfg.attentionShape(1, n, T, prefixLength(), window);
             ops.attentionForward(b.att.slice(row, row + n), b.lse, b.q.slice(row, row + n), kSlot, vSlot, pk(), pv(),
                     start, null, s, c.attnWs);
         }
         o.forwardInference(b.tmp, b.att, M, c.rowAdapters);
         if (attnHook != null) attnHook.forward(b.tmp, M);
+        if (sandwich) norm(b.tmp, b.rstd, b.tmp, postAttnNorm, M, d); // in place, as the head norms
         ops.add(x, x, b.tmp, (long) M * d);
-        ops.rmsnormForward(b.h, b.rstd, x, ffnNorm.value(), M, d, cfg.rmsNormEps());
+        norm(b.h, b.rstd, x, ffnNorm, M, d);
         gate.forwardInference(b.g, b.h, M, c.rowAdapters);
         up.forwardInference(b.u, b.h, M, c.rowAdapters);
-        ops.swigluForward(b.g, b.g, b.u, (long) M * cfg.intermediateSize());
+        gated(b.g, b.g, b.u, (long) M * cfg.intermediateSize());
         down.forwardInference(b.tmp, b.g, M, c.rowAdapters);
         if (mlpHook != null) mlpHook.forward(b.tmp, M);
+        if (sandwich) norm(b.tmp, b.rstd, b.tmp, postFfnNorm, M, d);
         ops.add(x, x, b.tmp, (long) M * d);
         assert qDim == b.q.dim(1);
     }

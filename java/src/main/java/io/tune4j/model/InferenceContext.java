@@ -1,6 +1,5 @@
 package io.tune4j.model;
 
-import io.tune4j.ops.AttentionShape;
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.Tensor;
 
@@ -69,7 +68,7 @@ public final class InferenceContext implements AutoCloseable {
         int maxPrefix = 0;
         for (DecoderLayer layer : model.layers()) maxPrefix = Math.max(maxPrefix, layer.prefixLength());
         long ws = model.ops().attentionWorkspaceFloats(
-                new AttentionShape(1, maxRows, maxSeq, maxPrefix, cfg.numHeads(), cfg.numKvHeads(), cfg.headDim()));
+                cfg.attentionShape(1, maxRows, maxSeq, maxPrefix, 0));
         attnWs = arena.f32(Math.max(1, ws));
         x = arena.f32(maxRows, d);
         last = arena.f32(maxRows, d);

@@ -45,12 +45,18 @@ public record LlamaConfig(
         }
         if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim must be even for RoPE, got " + headDim);
         eosTokenIds = eosTokenIds == null ? new int[0] : eosTokenIds.clone();
+        if (!"silu".equals(hiddenAct) && !GELU_TANH.equals(hiddenAct)) {
+            throw new IllegalArgumentException("hidden_act must be silu or " + GELU_TANH + ", got " + hiddenAct);
+        }
         if (features == null) features = ArchFeatures.LLAMA;
         for (int l : features.slidingLayers()) {
             if (l < 0 || l >= numLayers) throw new IllegalArgumentException("sliding layer " + l + " is not one of the "
                     + numLayers + " layers");
         }
     }
+
+    /** The tanh-approximate GELU of Gemma's GeGLU MLP, as transformers names it. */
+    public static final String GELU_TANH = "gelu_pytorch_tanh";
 
     /** A plain Llama model. */
     public LlamaConfig(int vocabSize, int hiddenSize, int intermediateSize, int numLayers, int numHeads, int numKvHeads,
@@ -70,6 +76,24 @@ public record LlamaConfig(
     /** q_proj, k_proj and v_proj have biases. */
     public boolean qkvBias() {
         return attentionBias || features.qkvBias();
+    }
+
+    /**
+     * One attention call's shape for this model: its heads, and Gemma's score scale and soft-cap. Without
+     * those the shape's own head_dim^-1/2 applies, so Llama's arithmetic is unchanged.
+     */
+    public io.tune4j.ops.AttentionShape attentionShape(int B, int Tq, int Tk, int prefix, int window) {
+        var x = features.extras();
+        if (x.queryPreAttnScalar() == 0 && x.attnSoftcap() == 0) {
+            return new io.tune4j.ops.AttentionShape(B, Tq, Tk, prefix, numHeads, numKvHeads, headDim, window);
+        }
+        return new io.tune4j.ops.AttentionShape(B, Tq, Tk, prefix, numHeads, numKvHeads, headDim, window,
+                x.attentionScale(headDim), x.attnSoftcap());
+    }
+
+    /** The MLP is GeGLU with tanh-approximate GELU (Gemma) rather than SwiGLU. */
+    public boolean gatedGelu() {
+        return GELU_TANH.equals(hiddenAct);
     }
 
     /** o_proj has a bias. */
@@ -101,7 +125,7 @@ public record LlamaConfig(
         if (oBias()) attn += d;
         if (features.qkNorm()) attn += 2L * headDim;
         long mlp = 3 * d * i + (mlpBias ? 2 * i + d : 0);
-        long perLayer = attn + mlp + 2 * d;
+        long perLayer = attn + mlp + (features.extras().sandwichNorms() ? 4 : 2) * d;
         return v * d + numLayers * perLayer + d + (tieWordEmbeddings ? 0 : v * d);
     }
 

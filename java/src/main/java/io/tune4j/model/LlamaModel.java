@@ -28,7 +28,12 @@ public final class LlamaModel implements AutoCloseable {
     private final Arena arena = new Arena();
     final Tensor ropeCos;
     final Tensor ropeSin;
+    final Tensor ropeLocalCos; // the sliding layers' own RoPE (Gemma 3), else null
+    final Tensor ropeLocalSin;
     final int ropeMax;
+    private final float normOffset;
+    private final float embedScale;  // 0: the embedding rows as stored
+    private final float finalSoftcap; // 0: none
 
     private LlamaModel(LlamaConfig cfg, Ops ops, Parameter embed, Parameter finalNorm, Parameter lmHead,
                        List<DecoderLayer> layers) {
@@ -42,6 +47,20 @@ public final class LlamaModel implements AutoCloseable {
         this.ropeCos = arena.f32(ropeMax, cfg.headDim() / 2);
         this.ropeSin = arena.f32(ropeMax, cfg.headDim() / 2);
         ops.ropeTable(ropeCos, ropeSin, ropeMax, cfg.headDim(), cfg.rope());
+        var x = cfg.features().extras();
+        if (x.localRopeTheta() > 0) {
+            this.ropeLocalCos = arena.f32(ropeMax, cfg.headDim() / 2);
+            this.ropeLocalSin = arena.f32(ropeMax, cfg.headDim() / 2);
+            ops.ropeTable(ropeLocalCos, ropeLocalSin, ropeMax, cfg.headDim(),
+                    io.tune4j.ops.RopeScaling.none(x.localRopeTheta()));
+        } else {
+            this.ropeLocalCos = null;
+            this.ropeLocalSin = null;
+        }
+        this.normOffset = x.normOffset();
+        // transformers multiplies by sqrt(hidden_size) rounded to the activations' dtype
+        this.embedScale = x.scaleEmbeddings() ? (float) Math.sqrt(cfg.hiddenSize()) : 0f;
+        this.finalSoftcap = x.finalSoftcap();
     }
 
     /**
@@ -55,7 +74,6 @@ public final class LlamaModel implements AutoCloseable {
                 : param(w, "lm_head.weight", cfg.vocabSize(), cfg.hiddenSize());
         List<DecoderLayer> layers = new ArrayList<>();
         int d = cfg.hiddenSize(), hd = cfg.headDim();
-        boolean qkNorm = cfg.features().qkNorm();
         for (int l = 0; l < cfg.numLayers(); l++) {
             Map<Proj, Projection> proj = new EnumMap<>(Proj.class);
             for (Proj p : Proj.values()) {
@@ -64,12 +82,11 @@ public final class LlamaModel implements AutoCloseable {
                 proj.put(p, new DenseProjection(ops, param(w, prefix + ".weight", shape),
                         ModuleTable.hasBias(cfg, p) ? param(w, prefix + ".bias", shape[0]) : null));
             }
-            layers.add(new DecoderLayer(l, cfg, ops,
-                    param(w, ModuleTable.layer(l, "input_layernorm.weight"), d),
-                    param(w, ModuleTable.layer(l, "post_attention_layernorm.weight"), d),
-                    qkNorm ? param(w, ModuleTable.layer(l, "self_attn.q_norm.weight"), hd) : null,
-                    qkNorm ? param(w, ModuleTable.layer(l, "self_attn.k_norm.weight"), hd) : null,
-                    proj));
+            Map<String, Parameter> norms = new java.util.LinkedHashMap<>();
+            for (String n : ModuleTable.layerNorms(cfg)) {
+                norms.put(n, param(w, ModuleTable.layer(l, n + ".weight"), n.startsWith("self_attn.") ? hd : d));
+            }
+            layers.add(new DecoderLayer(l, cfg, ops, norms, proj));
         }
         return new LlamaModel(cfg, ops, embed, norm, head, layers);
     }
@@ -155,9 +172,7 @@ public final class LlamaModel implements AutoCloseable {
     /** Forward only (evaluation): the loss of the batch loaded in {@code c}. */
     public Loss forward(TrainingContext c) {
         runForward(c);
-        double[] r = ops.lmHeadCrossEntropy(null, null, c.hFinal, lmHead.value(), c.targets, c.M, cfg.hiddenSize(),
-                cfg.vocabSize(), 0f, c.lmWs, c.lmBlockRows);
-        return new Loss(r[0], (int) r[1]);
+        return headLoss(c.hFinal, c.targets, c.M, c.lmWs, c.lmBlockRows);
     }
 
     /**
@@ -172,8 +187,19 @@ public final class LlamaModel implements AutoCloseable {
         TrainingContext.Scratch s = c.scratch;
         s.dh.fill(0f);
         double[] r = ops.lmHeadCrossEntropy(s.dh, lmHead.grad(), c.hFinal, lmHead.value(), c.targets, M, d,
-                cfg.vocabSize(), scale, c.lmWs, c.lmBlockRows);
+                cfg.vocabSize(), finalSoftcap, scale, c.lmWs, c.lmBlockRows);
         backwardFromHead(c);
+        return new Loss(r[0], (int) r[1]);
+    }
+
+    /**
+     * The LM head's summed loss of {@code rows} final hidden states h against targets (forward only), with the
+     * family's logit soft-cap; ws holds blockRows × vocab floats.
+     */
+    public Loss headLoss(Tensor h, Tensor targets, int rows, Tensor ws, int blockRows) {
+        int d = cfg.hiddenSize(), V = cfg.vocabSize();
+        double[] r = ops.lmHeadCrossEntropy(null, null, h, lmHead.value(), targets, rows, d, V, finalSoftcap, 0f, ws,
+                blockRows);
         return new Loss(r[0], (int) r[1]);
     }
 
@@ -207,7 +233,7 @@ public final class LlamaModel implements AutoCloseable {
         int[] counts = new int[c.B];
         ops.lmHeadSequenceLogProbs(logp, counts, weights == null ? null : c.scratch.dh,
                 weights == null ? null : lmHead.grad(), c.hFinal, lmHead.value(), c.targets, weights, c.B, c.T,
-                cfg.hiddenSize(), cfg.vocabSize(), c.lmWs, c.lmBlockRows);
+                cfg.hiddenSize(), cfg.vocabSize(), finalSoftcap, c.lmWs, c.lmBlockRows);
         return new SequenceLogProbs(logp, counts);
     }
 
@@ -216,7 +242,8 @@ public final class LlamaModel implements AutoCloseable {
         int M = c.M, d = cfg.hiddenSize();
         TrainingContext.Scratch s = c.scratch;
         c.dres.fill(0f);
-        ops.rmsnormBackward(c.dres, finalNorm.grad(), s.dh, c.xs[layers.size()], finalNorm.value(), c.rstdFinal, M, d);
+        ops.rmsnormBackward(c.dres, finalNorm.grad(), s.dh, c.xs[layers.size()], finalNorm.value(), c.rstdFinal, M, d,
+                normOffset);
         int L = layers.size();
         for (int l = L - 1; l >= 0; l--) {
             // the shared activations still hold the last layer's forward; earlier layers are
@@ -224,14 +251,27 @@ public final class LlamaModel implements AutoCloseable {
             if (c.recompute && l < L - 1) layers.get(l).forward(c, c.acts[l], c.xs[l], c.xs[l + 1]);
             layers.get(l).backward(c, c.acts[l], c.xs[l]);
         }
-        if (embed.grad() != null) ops.embeddingBackward(embed.grad(), c.dres, c.ids, M, cfg.vocabSize(), d);
+        if (embed.grad() != null) {
+            if (embedScale != 0f) ops.scale(c.dres, embedScale, (long) M * d);
+            ops.embeddingBackward(embed.grad(), c.dres, c.ids, M, cfg.vocabSize(), d);
+        }
     }
 
     private void runForward(TrainingContext c) {
         int M = c.M, d = cfg.hiddenSize();
-        ops.embeddingForward(c.xs[0], c.ids, embed.value(), M, cfg.vocabSize(), d);
+        embed(c.xs[0], c.ids, M);
         for (int l = 0; l < layers.size(); l++) layers.get(l).forward(c, c.acts[l], c.xs[l], c.xs[l + 1]);
-        ops.rmsnormForward(c.hFinal, c.rstdFinal, c.xs[layers.size()], finalNorm.value(), M, d, cfg.rmsNormEps());
+        finalNorm(c.hFinal, c.rstdFinal, c.xs[layers.size()], M);
+    }
+
+    private void embed(Tensor out, Tensor ids, int rows) {
+        ops.embeddingForward(out, ids, embed.value(), rows, cfg.vocabSize(), cfg.hiddenSize());
+        if (embedScale != 0f) ops.scale(out, embedScale, (long) rows * cfg.hiddenSize());
+    }
+
+    private void finalNorm(Tensor y, Tensor rstd, Tensor x, int rows) {
+        int d = cfg.hiddenSize();
+        ops.rmsnormForward(y, rstd, x, finalNorm.value(), rows, d, cfg.rmsNormEps(), normOffset);
     }
 
     // ---------------------------------------------------------------- generation
@@ -290,20 +330,21 @@ public final class LlamaModel implements AutoCloseable {
         c.segStart.ints().put(segStart);
         c.rowAdapters.set(rowAdapter, rows);
         int d = cfg.hiddenSize();
-        ops.embeddingForward(c.x, c.ids, embed.value(), rows, cfg.vocabSize(), d);
+        embed(c.x, c.ids, rows);
         for (DecoderLayer layer : layers) layer.forwardCached(c, c.x, rows);
         // only each sequence's last token needs logits
         for (int i = 0; i < n; i++) {
             int r = c.segRow[i] + c.segLen[i] - 1;
             c.last.slice(i, i + 1).copyFrom(c.x.slice(r, r + 1));
         }
-        ops.rmsnormForward(c.buf.h, c.buf.rstd, c.last, finalNorm.value(), n, d, cfg.rmsNormEps());
+        finalNorm(c.buf.h, c.buf.rstd, c.last, n);
         Tensor logits = c.logits.slice(0, n);
         if (lmHeadPacked != null) {
             ops.linearForwardPacked(logits, c.buf.h, lmHeadPacked, null, n, d, cfg.vocabSize());
         } else {
             ops.linearForward(logits, c.buf.h, lmHead.value(), null, n, d, cfg.vocabSize());
         }
+        if (finalSoftcap != 0f) ops.softcapForward(logits, logits, finalSoftcap, (long) n * cfg.vocabSize());
         return logits;
     }
 

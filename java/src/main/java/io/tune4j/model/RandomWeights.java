@@ -10,17 +10,19 @@ import java.util.SplittableRandom;
 
 /**
  * Randomly initialised weights in Hugging Face naming, for benchmarks at real architectures'
- * shapes and for tests. Matrices draw from N(0, std²), norms start at 1.
+ * shapes and for tests. Matrices draw from N(0, std²), norms start at a scale of 1 (a weight of 0 where
+ * the family's norm multiplies by 1 + w).
  */
 public final class RandomWeights {
     private RandomWeights() {}
 
     public static Map<String, Tensor> create(LlamaConfig cfg, long seed, float std, Arena arena) {
         SplittableRandom rng = new SplittableRandom(seed);
+        float norm = 1f - cfg.features().extras().normOffset();
         Map<String, Tensor> w = new LinkedHashMap<>();
         for (Map.Entry<String, ModuleTable.Entry> e : ModuleTable.entries(cfg).entrySet()) {
             ModuleTable.Entry m = e.getValue();
-            w.put(e.getKey(), m.kind() == ModuleTable.Kind.NORM ? ones(arena, m.shape()) : normal(arena, rng, std, m.shape()));
+            w.put(e.getKey(), m.kind() == ModuleTable.Kind.NORM ? filled(arena, norm, m.shape()) : normal(arena, rng, std, m.shape()));
         }
         return w;
     }
@@ -43,9 +45,9 @@ public final class RandomWeights {
         return t;
     }
 
-    private static Tensor ones(Arena arena, long... shape) {
+    private static Tensor filled(Arena arena, float value, long... shape) {
         Tensor t = arena.f32(shape);
-        t.fill(1f);
+        t.fill(value);
         return t;
     }
 }

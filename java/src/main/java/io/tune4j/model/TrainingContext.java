@@ -40,11 +40,13 @@ public final class TrainingContext implements AutoCloseable {
     static final class LayerActs {
         Tensor h1, rstd1, q, k, v, att, lse, x2, h2, rstd2, g, u, s;
         Tensor qPre, kPre, rstdQ, rstdK; // q/k before their per-head norms (Qwen3), else null
+        Tensor o, rstdO, mlp, rstdMlp;   // attention and MLP outputs before their post-norms (Gemma), else null
     }
 
     static final class Scratch {
         Tensor ds, dg, du, dh, datt, dq, dk, dv;
         Tensor dqPre, dkPre; // gradients of q/k before their per-head norms, else null
+        Tensor dpost;        // gradient of an output before its post-norm (Gemma), else null
     }
 
     TrainingContext(LlamaModel model, int B, int T, boolean gradientCheckpointing) {
@@ -91,6 +93,12 @@ public final class TrainingContext implements AutoCloseable {
                 a.rstdQ = arena.f32((long) M * cfg.numHeads());
                 a.rstdK = arena.f32((long) M * cfg.numKvHeads());
             }
+            if (cfg.features().extras().sandwichNorms()) {
+                a.o = arena.f32(M, d);
+                a.rstdO = arena.f32(M);
+                a.mlp = arena.f32(M, d);
+                a.rstdMlp = arena.f32(M);
+            }
             acts[l] = a;
         }
         hFinal = arena.f32(M, d);
@@ -109,6 +117,7 @@ public final class TrainingContext implements AutoCloseable {
             scratch.dqPre = arena.f32(M, cfg.qDim());
             scratch.dkPre = arena.f32(M, cfg.kvDim());
         }
+        if (cfg.features().extras().sandwichNorms()) scratch.dpost = arena.f32(M, d);
         // logits exist for a block of rows at a time: cap the block at ~64 MiB of floats
         lmBlockRows = (int) Math.max(1, Math.min(M, (16L << 20) / cfg.vocabSize()));
         lmWs = arena.f32((long) lmBlockRows * cfg.vocabSize());
@@ -116,7 +125,7 @@ public final class TrainingContext implements AutoCloseable {
 
     AttentionShape attentionShape(int prefix, int window) {
         LlamaConfig cfg = model.config();
-        return new AttentionShape(B, T, T, prefix, cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), window);
+        return cfg.attentionShape(B, T, T, prefix, window);
     }
 
     /** Attention scratch, grown (rarely: only when the prefix length changes) to the largest need. */

@@ -108,7 +108,7 @@ public final class ModelDirWriter {
                 s.put("original_max_position_embeddings", r.originalMaxPositions());
             }
         }
-        o.put("hidden_act", "silu");
+        o.put("hidden_act", c.hiddenAct());
         o.put("tie_word_embeddings", c.tieWordEmbeddings());
         o.put("bos_token_id", c.bosTokenId());
         int[] eos = c.eosTokenIds();

@@ -49,17 +49,17 @@ final class SavedModules implements AutoCloseable {
      * paths in model order. Entries that select nothing, or any module other than an RMSNorm, fail.
      */
     static List<String> resolve(List<String> entries, LlamaConfig c) {
-        return resolve(entries, moduleNames(c.numLayers(), c.features().qkNorm()));
+        return resolve(entries, moduleNames(c.numLayers(), c.features().qkNorm(), c.features().extras().sandwichNorms()));
     }
 
     /** {@link #resolve(List, LlamaConfig)} for a plain Llama model of the given depth. */
     static List<String> resolve(List<String> entries, int layers) {
-        return resolve(entries, moduleNames(layers, false));
+        return resolve(entries, moduleNames(layers, false, false));
     }
 
     /** Checks entries before any model is loaded: against a deep model with every optional norm. */
     static List<String> resolveAnyModel(List<String> entries) {
-        return resolve(entries, moduleNames(128, true));
+        return resolve(entries, moduleNames(128, true, true));
     }
 
     private static List<String> resolve(List<String> entries, List<String> all) {
@@ -88,12 +88,13 @@ final class SavedModules implements AutoCloseable {
     private static boolean isNorm(String module) {
         return module.equals("model.norm") || module.endsWith(".input_layernorm")
                 || module.endsWith(".post_attention_layernorm") || module.endsWith(".self_attn.q_norm")
-                || module.endsWith(".self_attn.k_norm");
+                || module.endsWith(".self_attn.k_norm") || module.endsWith(".pre_feedforward_layernorm")
+                || module.endsWith(".post_feedforward_layernorm");
     }
 
     /** Every module of the model, in named_modules order (the root left out), its projections from {@link ModuleTable};
-     * qkNorm adds Qwen3's self_attn.q_norm and k_norm. */
-    static List<String> moduleNames(int layers, boolean qkNorm) {
+     * qkNorm adds self_attn.q_norm and k_norm (Qwen3, Gemma 3), sandwich Gemma's pre_ and post_feedforward_layernorm. */
+    static List<String> moduleNames(int layers, boolean qkNorm, boolean sandwich) {
         List<String> out = new ArrayList<>(List.of("model", "model.embed_tokens", "model.layers"));
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l;
@@ -109,6 +110,10 @@ final class SavedModules implements AutoCloseable {
             out.add(p + ".mlp.act_fn");
             out.add(p + ".input_layernorm");
             out.add(p + ".post_attention_layernorm");
+            if (sandwich) {
+                out.add(p + ".pre_feedforward_layernorm");
+                out.add(p + ".post_feedforward_layernorm");
+            }
         }
         out.addAll(List.of("model.norm", "model.rotary_emb", "lm_head"));
         return out;

@@ -50,6 +50,8 @@ class FamiliesCommandTest {
         "qwen2|Qwen2ForCausalLM|q/k/v biases (no o_proj bias)|\"model_type\": \"qwen2\", \"tie_word_embeddings\": true",
         "qwen3|Qwen3ForCausalLM|per-head q_norm/k_norm|\"model_type\": \"qwen3\", \"head_dim\": 24, \"use_sliding_window\": true, \"sliding_window\": 8, \"max_window_layers\": 1",
         "mistral|MistralForCausalLM|sliding-window attention (8 keys, every layer)|\"model_type\": \"mistral\", \"sliding_window\": 8",
+        "gemma2|Gemma2ForCausalLM|final logit soft-capping (30.0)|\"model_type\": \"gemma2\", \"head_dim\": 16, \"query_pre_attn_scalar\": 16, \"sliding_window\": 8",
+        "gemma3_text|Gemma3ForCausalLM|RoPE theta 10000.0 on sliding-window layers|\"model_type\": \"gemma3_text\", \"head_dim\": 16, \"query_pre_attn_scalar\": 16, \"sliding_window\": 8, \"layer_types\": [\"sliding_attention\", \"full_attention\"]",
     })
     void infoFinetuneMergeAndGenerate(String type, String hfClass, String feature, String extra) throws IOException {
         String json = "{" + extra + ", \"vocab_size\": 512, \"hidden_size\": 64, \"intermediate_size\": 96, "

@@ -10,12 +10,19 @@ import java.util.List;
  * @param qkNorm        per-head RMSNorm of queries and keys before RoPE (q_norm, k_norm; Qwen3)
  * @param slidingWindow keys a sliding-window layer's query sees, itself included; 0 when no layer slides
  * @param slidingLayers the layers that use the window (ascending)
+ * @param extras        Gemma's norms, scales and soft-caps ({@link BlockExtras#NONE} for the others)
  */
 public record ArchFeatures(String modelType, boolean qkvBias, boolean qkNorm, int slidingWindow,
-                           List<Integer> slidingLayers) {
+                           List<Integer> slidingLayers, BlockExtras extras) {
     public ArchFeatures {
         if (slidingWindow < 0) throw new IllegalArgumentException("sliding_window must not be negative, got " + slidingWindow);
         slidingLayers = slidingWindow == 0 ? List.of() : List.copyOf(slidingLayers);
+        if (extras == null) extras = BlockExtras.NONE;
+    }
+
+    /** A family with Llama's norms and scales. */
+    public ArchFeatures(String modelType, boolean qkvBias, boolean qkNorm, int slidingWindow, List<Integer> slidingLayers) {
+        this(modelType, qkvBias, qkNorm, slidingWindow, slidingLayers, BlockExtras.NONE);
     }
 
     /** A plain Llama model. */

@@ -20,18 +20,47 @@ public interface Architecture {
     /** This family's features from its config.json (numLayers already read). */
     ArchFeatures readFeatures(ConfigFields f, int numLayers);
 
+    /**
+     * The MLP's activation from config.json: silu (SwiGLU) unless the family says otherwise. An
+     * activation the block cannot run is refused here, naming the field.
+     */
+    default String readActivation(ConfigFields f) {
+        String act = f.present("hidden_act") ? f.reqText("hidden_act") : "silu";
+        if (!act.equals("silu") && !act.equals("swish")) {
+            throw f.error("hidden_act '" + act + "' is not supported for " + modelType() + " (expected silu)");
+        }
+        return "silu";
+    }
+
+    /** rope_theta where config.json leaves it out (transformers' default for the family). */
+    default float defaultRopeTheta() {
+        return 10000f;
+    }
+
+    /** tie_word_embeddings where config.json leaves it out. */
+    default boolean defaultTiedEmbeddings() {
+        return false;
+    }
+
     /** Writes the keys {@link #readFeatures} reads. */
     void writeFeatures(ObjectNode o, LlamaConfig c);
 
     /** Names of the features a model of this family uses, for {@code tune4j info}. */
     default List<String> describe(LlamaConfig c) {
         List<String> out = new ArrayList<>();
-        out.add("RMSNorm (eps " + c.rmsNormEps() + ")");
-        out.add("SwiGLU MLP (" + c.hiddenAct() + ")");
+        ArchFeatures a = c.features();
+        BlockExtras x = a.extras();
+        out.add((x.normOffset() != 0 ? "RMSNorm with (" + x.normOffset() + " + w)" : "RMSNorm") + " (eps " + c.rmsNormEps() + ")");
+        if (x.sandwichNorms()) out.add("pre- and post-norms around attention and MLP");
+        out.add(c.gatedGelu() ? "GeGLU MLP (" + c.hiddenAct() + ")" : "SwiGLU MLP (" + c.hiddenAct() + ")");
+        if (x.scaleEmbeddings()) out.add("embeddings scaled by sqrt(hidden_size)");
         out.add(c.rope().describe());
+        if (x.localRopeTheta() > 0) out.add("RoPE theta " + x.localRopeTheta() + " on sliding-window layers");
+        if (x.queryPreAttnScalar() > 0) out.add("attention scale query_pre_attn_scalar^-1/2 (" + x.queryPreAttnScalar() + ")");
+        if (x.attnSoftcap() > 0) out.add("attention logit soft-capping (" + x.attnSoftcap() + ")");
+        if (x.finalSoftcap() > 0) out.add("final logit soft-capping (" + x.finalSoftcap() + ")");
         out.add(c.numKvHeads() == c.numHeads() ? "multi-head attention"
                 : "grouped-query attention (" + c.numHeads() + " query heads, " + c.numKvHeads() + " KV heads)");
-        ArchFeatures a = c.features();
         if (c.qkvBias() && c.oBias()) out.add("q/k/v/o biases");
         else if (c.qkvBias()) out.add("q/k/v biases (no o_proj bias)");
         if (c.mlpBias()) out.add("MLP biases");

@@ -14,6 +14,20 @@ public final class ModuleTable {
     public static final String EMBED_TOKENS = "model.embed_tokens.weight";
     public static final String NORM = "model.norm.weight";
     public static final String LM_HEAD = "lm_head.weight";
+    public static final String INPUT_NORM = "input_layernorm";
+    /** Llama's MLP input norm; with sandwich norms (Gemma) the norm of the attention output. */
+    public static final String POST_ATTENTION_NORM = "post_attention_layernorm";
+    public static final String PRE_FFN_NORM = "pre_feedforward_layernorm";
+    public static final String POST_FFN_NORM = "post_feedforward_layernorm";
+
+    /** The block's norms (module names after "model.layers.{i}."), in checkpoint order. */
+    public static List<String> layerNorms(LlamaConfig c) {
+        List<String> out = new ArrayList<>(List.of(INPUT_NORM));
+        if (c.features().qkNorm()) out.addAll(List.of("self_attn.q_norm", "self_attn.k_norm"));
+        out.add(POST_ATTENTION_NORM);
+        if (c.features().extras().sandwichNorms()) out.addAll(List.of(PRE_FFN_NORM, POST_FFN_NORM));
+        return out;
+    }
 
     /** What a tensor is, which decides how it is initialised and whether LoRA can wrap it. */
     public enum Kind { EMBEDDING, LINEAR, BIAS, NORM }
@@ -88,8 +102,10 @@ public final class ModuleTable {
             out.add(new Entry("self_attn.q_norm.weight", Kind.NORM, new long[] {hd}));
             out.add(new Entry("self_attn.k_norm.weight", Kind.NORM, new long[] {hd}));
         }
-        out.add(new Entry("post_attention_layernorm.weight", Kind.NORM, new long[] {d}));
+        out.add(new Entry(POST_ATTENTION_NORM + ".weight", Kind.NORM, new long[] {d}));
+        if (c.features().extras().sandwichNorms()) out.add(new Entry(PRE_FFN_NORM + ".weight", Kind.NORM, new long[] {d}));
         for (Proj p : List.of(Proj.GATE, Proj.UP, Proj.DOWN)) addProjection(out, c, p);
+        if (c.features().extras().sandwichNorms()) out.add(new Entry(POST_FFN_NORM + ".weight", Kind.NORM, new long[] {d}));
         return out;
     }
 

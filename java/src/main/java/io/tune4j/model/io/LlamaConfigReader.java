@@ -17,7 +17,7 @@ import java.util.Set;
 
 /**
  * Reads a Hugging Face config.json of a supported family ({@link Architectures}: Llama 2/3, TinyLlama,
- * SmolLM, Mistral, Qwen2/2.5, Qwen3) into a {@link LlamaConfig},
+ * SmolLM, Mistral, Qwen2/2.5, Qwen3, Gemma 2, Gemma 3 text) into a {@link LlamaConfig},
  * merging the end-of-sequence ids of generation_config.json when it sits beside it.
  */
 public final class LlamaConfigReader {
@@ -82,21 +82,19 @@ public final class LlamaConfigReader {
         }
         int maxPos = optInt(file, r, "max_position_embeddings", 2048);
         float eps = optFloat(file, r, "rms_norm_eps", 1e-6f);
-        RopeScaling rope = rope(file, r);
-        boolean tie = optBool(file, r, "tie_word_embeddings", false);
+        RopeScaling rope = rope(file, r, arch.defaultRopeTheta());
+        boolean tie = optBool(file, r, "tie_word_embeddings", arch.defaultTiedEmbeddings());
         int bos = optInt(file, r, "bos_token_id", 1);
         int[] eos = ids(file, r, "eos_token_id", new int[] {2});
-        String act = present(r, "hidden_act") ? reqText(file, r, "hidden_act") : "silu";
-        if (!act.equals("silu") && !act.equals("swish")) {
-            throw new ModelFormatException(file, "hidden_act '" + act + "' is not supported (expected silu)");
-        }
+        ConfigFields fields = new ConfigFields(file, r);
+        String act = arch.readActivation(fields);
         boolean attnBias = optBool(file, r, "attention_bias", false);
         boolean mlpBias = optBool(file, r, "mlp_bias", false);
         if (layers <= 0) throw new ModelFormatException(file, "num_hidden_layers must be positive, got " + layers);
-        ArchFeatures features = arch.readFeatures(new ConfigFields(file, r), layers);
+        ArchFeatures features = arch.readFeatures(fields, layers);
         try {
             return new LlamaConfig(vocab, hidden, inter, layers, heads, kvHeads, headDim, maxPos, eps, rope, tie, bos,
-                    eos, "silu", attnBias, mlpBias, features);
+                    eos, act, attnBias, mlpBias, features);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, e.getMessage(), e);
         }
@@ -124,13 +122,15 @@ public final class LlamaConfigReader {
         return byType != null ? byType : Architectures.byModelType("llama").orElseThrow();
     }
 
-    private static RopeScaling rope(Path file, JsonNode r) {
+    private static RopeScaling rope(Path file, JsonNode r, float defaultTheta) {
         JsonNode params = r.get("rope_parameters"); // newer transformers fold theta and scaling into one object
+        // ... one per layer type where those differ (Gemma 3): the model's RoPE is the full-attention one
+        if (params != null && params.isObject() && params.path("full_attention").isObject()) params = params.get("full_attention");
         JsonNode scaling = r.get("rope_scaling");
         if ((scaling == null || scaling.isNull()) && params != null && params.isObject()) scaling = params;
-        float theta = present(r, "rope_theta") ? optFloat(file, r, "rope_theta", 10000f)
+        float theta = present(r, "rope_theta") ? optFloat(file, r, "rope_theta", defaultTheta)
                 : params != null && params.isObject() && present(params, "rope_theta")
-                        ? optFloat(file, params, "rope_theta", 10000f) : 10000f;
+                        ? optFloat(file, params, "rope_theta", defaultTheta) : defaultTheta;
         if (theta <= 0) throw new ModelFormatException(file, "rope_theta must be positive, got " + theta);
         if (scaling == null || scaling.isNull()) return RopeScaling.none(theta);
         if (!scaling.isObject()) throw new ModelFormatException(file, "rope_scaling must be an object or null");

@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -57,7 +59,17 @@ class ArchitectureReferenceTest {
                         + common + "\"head_dim\": 12, \"attention_bias\": false, \"tie_word_embeddings\": true}"},
                 new String[] {"qwen3 with layer_types", "{\"model_type\": \"qwen3\", " + common + "\"head_dim\": 8, "
                         + "\"sliding_window\": 6, \"layer_types\": [\"sliding_attention\", \"full_attention\", "
-                        + "\"sliding_attention\"], \"tie_word_embeddings\": false}"});
+                        + "\"sliding_attention\"], \"tie_word_embeddings\": false}"},
+                // caps small enough that tanh bends at these weights' scores and logits
+                new String[] {"gemma2, caps 1 and 2", "{\"model_type\": \"gemma2\", \"architectures\": [\"Gemma2ForCausalLM\"], "
+                        + common + "\"head_dim\": 8, \"query_pre_attn_scalar\": 5, \"attn_logit_softcapping\": 1.0, "
+                        + "\"final_logit_softcapping\": 2.0, \"sliding_window\": 4, "
+                        + "\"hidden_activation\": \"gelu_pytorch_tanh\", \"tie_word_embeddings\": true}"},
+                new String[] {"gemma3_text, local RoPE base 100", "{\"model_type\": \"gemma3_text\", "
+                        + "\"architectures\": [\"Gemma3ForCausalLM\"], " + common + "\"head_dim\": 12, "
+                        + "\"query_pre_attn_scalar\": 12, \"sliding_window\": 5, \"sliding_window_pattern\": 2, "
+                        + "\"rope_local_base_freq\": 100.0, \"attn_logit_softcapping\": null, "
+                        + "\"final_logit_softcapping\": null, \"tie_word_embeddings\": true}"});
         return io.tune4j.testing.Backends.all().stream()
                 .flatMap(ops -> configs.stream().map(c -> Arguments.of(ops, c[0], c[1])));
     }
@@ -72,11 +84,13 @@ class ArchitectureReferenceTest {
             // std 0.2: at 0.3 a layer gains ~1.7x and peaked softmaxes amplify fp32 roundoff in layer 0's
             // gradients to ~1e-5 of their norm, which measures the random model, not the kernels
             Map<String, Tensor> weights = RandomWeights.create(cfg, rnd.seed, 0.2f, arena);
-            // norms drawn away from 1, so that a norm weight applied to the wrong rows shows
+            // norm scales drawn away from 1, so that a norm weight applied to the wrong rows shows
+            // (Gemma's weights are offsets from a scale of 1)
+            float one = 1f - cfg.features().extras().normOffset();
             for (Map.Entry<String, Tensor> e : weights.entrySet()) {
                 if (!e.getKey().endsWith("norm.weight")) continue;
                 float[] vals = rnd.normal((int) e.getValue().numel(), 0.3);
-                for (int i = 0; i < vals.length; i++) vals[i] += 1f;
+                for (int i = 0; i < vals.length; i++) vals[i] += one;
                 e.getValue().floats().put(vals);
             }
             LlamaModel model = LlamaModel.fromWeights(cfg, weights, ops);
@@ -101,6 +115,8 @@ class ArchitectureReferenceTest {
                 model.zeroGrad();
                 LlamaModel.Loss loss = model.forwardBackward(c, 0f);
                 var ours = TorchRef.of(c.finalHidden(), false).matmul(TorchRef.of(model.lmHead().value(), false).t());
+                float cap = cfg.features().extras().finalSoftcap(); // the fused loss applies it; the logits here need it too
+                if (cap > 0) ours = torch.tanh(ours.div(new Scalar(cap))).mul(new Scalar(cap));
                 close(what + " logits", TorchRef.values(ours), TorchRef.values(refLogits.reshape(B * T, V)));
                 double r = TorchRef.values(refLoss)[0];
                 assertEquals(r, loss.mean(), TOL * Math.abs(r), what + " loss");

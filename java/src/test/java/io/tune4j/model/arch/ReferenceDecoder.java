@@ -14,10 +14,13 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * An independent float64 libtorch forward of the Llama family as Hugging Face's modeling files define
- * it (modeling_llama, modeling_mistral, modeling_qwen2, modeling_qwen3): embedding, per layer
- * RMSNorm, q/k/v projections with the family's biases, Qwen3's per-head q_norm/k_norm before
- * rotate-half RoPE, causal grouped-query attention with the layer's sliding window, o_proj, SwiGLU
- * MLP; final RMSNorm and the LM head. Nothing here calls tune4j's kernels.
+ * it (modeling_llama, modeling_mistral, modeling_qwen2, modeling_qwen3, modeling_gemma2, modeling_gemma3):
+ * embedding (Gemma: times sqrt(hidden_size)), per layer RMSNorm (Gemma: times 1 + w), q/k/v projections with
+ * the family's biases, per-head q_norm/k_norm before rotate-half RoPE (Gemma 3's sliding layers with their
+ * own base), causal grouped-query attention with the layer's sliding window, Gemma's query_pre_attn_scalar
+ * and score soft-cap, o_proj, Gemma's post-attention norm, SwiGLU or tanh-GELU GeGLU MLP between Gemma's
+ * pre- and post-feedforward norms; final RMSNorm, the LM head and Gemma 2's logit soft-cap. Nothing here
+ * calls tune4j's kernels.
  */
 final class ReferenceDecoder {
     final Map<String, org.bytedeco.pytorch.Tensor> w = new LinkedHashMap<>();
@@ -32,10 +35,18 @@ final class ReferenceDecoder {
     /** Logits [B, T, V] of a batch of token ids [B*T] (positions 0..T-1 in each row). */
     org.bytedeco.pytorch.Tensor logits(int[] ids, int B, int T) {
         int d = c.hiddenSize(), nh = c.numHeads(), nkv = c.numKvHeads(), hd = c.headDim();
+        BlockExtras xt = c.features().extras();
+        boolean sandwich = xt.sandwichNorms();
         var x = torch.embedding(w.get(ModuleTable.EMBED_TOKENS), TorchRef.ofLongs(ids, B, T));
-        var cos = rotary(T, hd, true);
-        var sin = rotary(T, hd, false);
+        // Gemma: hidden_size ** 0.5 as a tensor of the activations' dtype (float32 in an fp32 model)
+        if (xt.scaleEmbeddings()) x = x.mul(new Scalar((double) (float) Math.sqrt(d)));
+        var cos = rotary(T, hd, true, c.rope().theta());
+        var sin = rotary(T, hd, false, c.rope().theta());
+        var localCos = xt.localRopeTheta() > 0 ? rotary(T, hd, true, xt.localRopeTheta()) : cos;
+        var localSin = xt.localRopeTheta() > 0 ? rotary(T, hd, false, xt.localRopeTheta()) : sin;
+        double scale = xt.queryPreAttnScalar() > 0 ? Math.pow(xt.queryPreAttnScalar(), -0.5) : 1.0 / Math.sqrt(hd);
         for (int l = 0; l < c.numLayers(); l++) {
+            int window = c.features().windowOf(l);
             var h = rms(x, lw(l, "input_layernorm.weight"), d);
             var q = proj(h, l, ModuleTable.Proj.Q).view(B, T, nh, hd);
             var k = proj(h, l, ModuleTable.Proj.K).view(B, T, nkv, hd);
@@ -44,20 +55,34 @@ final class ReferenceDecoder {
                 q = rms(q, lw(l, "self_attn.q_norm.weight"), hd);
                 k = rms(k, lw(l, "self_attn.k_norm.weight"), hd);
             }
-            q = rope(q, cos, sin, hd).transpose(1, 2);  // [B, nh, T, hd]
-            k = repeatKv(rope(k, cos, sin, hd).transpose(1, 2), nh / nkv);
+            var lc = window > 0 ? localCos : cos;
+            var ls = window > 0 ? localSin : sin;
+            q = rope(q, lc, ls, hd).transpose(1, 2);  // [B, nh, T, hd]
+            k = repeatKv(rope(k, lc, ls, hd).transpose(1, 2), nh / nkv);
             v = repeatKv(v.transpose(1, 2), nh / nkv);
-            var scores = q.matmul(k.transpose(2, 3)).mul(new Scalar(1.0 / Math.sqrt(hd)))
-                    .add(mask(T, c.features().windowOf(l)));
+            var scores = q.matmul(k.transpose(2, 3)).mul(new Scalar(scale));
+            if (xt.attnSoftcap() > 0) scores = softcap(scores, xt.attnSoftcap());
+            scores = scores.add(mask(T, window));
             var att = torch.softmax(scores, -1).matmul(v).transpose(1, 2).reshape(B, T, (long) nh * hd);
-            x = x.add(proj(att, l, ModuleTable.Proj.O));
-            var h2 = rms(x, lw(l, "post_attention_layernorm.weight"), d);
-            var mlp = torch.silu(proj(h2, l, ModuleTable.Proj.GATE)).mul(proj(h2, l, ModuleTable.Proj.UP));
-            x = x.add(proj(mlp, l, ModuleTable.Proj.DOWN));
+            var attOut = proj(att, l, ModuleTable.Proj.O);
+            if (sandwich) attOut = rms(attOut, lw(l, "post_attention_layernorm.weight"), d);
+            x = x.add(attOut);
+            var h2 = rms(x, lw(l, sandwich ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), d);
+            var gate = proj(h2, l, ModuleTable.Proj.GATE);
+            var act = c.gatedGelu() ? torch.gelu(gate, "tanh") : torch.silu(gate);
+            var mlp = proj(act.mul(proj(h2, l, ModuleTable.Proj.UP)), l, ModuleTable.Proj.DOWN);
+            if (sandwich) mlp = rms(mlp, lw(l, "post_feedforward_layernorm.weight"), d);
+            x = x.add(mlp);
         }
         var hf = rms(x, w.get(ModuleTable.NORM), d);
         var head = c.tieWordEmbeddings() ? w.get(ModuleTable.EMBED_TOKENS) : w.get(ModuleTable.LM_HEAD);
-        return hf.matmul(head.t());
+        var logits = hf.matmul(head.t());
+        return xt.finalSoftcap() > 0 ? softcap(logits, xt.finalSoftcap()) : logits;
+    }
+
+    // Gemma 2: cap * tanh(x / cap)
+    private static org.bytedeco.pytorch.Tensor softcap(org.bytedeco.pytorch.Tensor x, double cap) {
+        return torch.tanh(x.div(new Scalar(cap))).mul(new Scalar(cap));
     }
 
     /** Mean cross-entropy of logits [B, T, V] against targets [B*T] (-100: not counted). */
@@ -84,8 +109,11 @@ final class ReferenceDecoder {
         return b == null ? y : y.add(b);
     }
 
+    // Gemma's RMSNorm scales by (1 + w): its weights are stored as offsets from 1
     private org.bytedeco.pytorch.Tensor rms(org.bytedeco.pytorch.Tensor x, org.bytedeco.pytorch.Tensor weight, long n) {
-        return torch.rms_norm(x, new long[] {n}, new TensorOptional(weight), new DoubleOptional(c.rmsNormEps()));
+        float offset = c.features().extras().normOffset();
+        var scale = offset == 0 ? weight : weight.add(new Scalar((double) offset));
+        return torch.rms_norm(x, new long[] {n}, new TensorOptional(scale), new DoubleOptional(c.rmsNormEps()));
     }
 
     // HF's rotate_half: x * cos + cat(-x2, x1) * sin, cos/sin repeated over both halves
@@ -98,11 +126,11 @@ final class ReferenceDecoder {
     }
 
     /** [T, 1, hd] cos or sin of position * theta^(-2i/hd), each frequency twice (both halves). */
-    private org.bytedeco.pytorch.Tensor rotary(int T, int hd, boolean cos) {
+    private static org.bytedeco.pytorch.Tensor rotary(int T, int hd, boolean cos, double theta) {
         float[] out = new float[T * hd];
         for (int t = 0; t < T; t++) {
             for (int i = 0; i < hd / 2; i++) {
-                double a = t * Math.pow(c.rope().theta(), -2.0 * i / hd);
+                double a = t * Math.pow(theta, -2.0 * i / hd);
                 out[t * hd + i] = out[t * hd + i + hd / 2] = (float) (cos ? Math.cos(a) : Math.sin(a));
             }
         }

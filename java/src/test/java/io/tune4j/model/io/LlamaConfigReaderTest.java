@@ -96,10 +96,10 @@ class LlamaConfigReaderTest {
 
     @Test
     void rejectsOtherArchitectures() throws IOException {
-        Path p = write("{\"architectures\":[\"Gemma2ForCausalLM\"],\"model_type\":\"gemma2\",\"hidden_size\":8}");
+        Path p = write("{\"architectures\":[\"Phi3ForCausalLM\"],\"model_type\":\"phi3\",\"hidden_size\":8}");
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
-        assertTrue(e.getMessage().startsWith(p + ": model_type 'gemma2' is not supported; tune4j loads llama, mistral, "
-                + "qwen2, qwen3"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(p + ": model_type 'phi3' is not supported; tune4j loads llama, mistral, "
+                + "qwen2, qwen3, gemma2, gemma3_text"), e.getMessage());
         write("{\"architectures\":[\"Qwen2ForCausalLM\"],\"model_type\":\"llama\",\"hidden_size\":8}");
         e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
         assertTrue(e.getMessage().contains("expected LlamaForCausalLM"), e.getMessage());
