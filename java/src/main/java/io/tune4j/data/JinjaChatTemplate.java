@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
@@ -41,7 +42,9 @@ public final class JinjaChatTemplate implements PromptTemplate {
         CompositeELResolver resolver = new CompositeELResolver();
         resolver.add(new PythonStringMethods());
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
+        // Jinja2 trims around {{- -}} and {#- -#} as well as {%- -%}; Jinjava does only when told to
         this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
+                .withLegacyOverrides(LegacyOverrides.newBuilder().withUseTrimmingForNotesAndExpressions(true).build())
                 .withElResolver(resolver).build());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", JinjaChatTemplate.class,
                 "raiseException", Object.class));
@@ -88,7 +91,8 @@ public final class JinjaChatTemplate implements PromptTemplate {
 
     /** raise_exception(message) in templates: aborts rendering with the template's own message. */
     public static String raiseException(Object message) {
-        RAISED.set(String.valueOf(message));
+        // Jinja2 stops at the first raise; Jinjava records the error and renders on, so keep the first
+        if (RAISED.get() == null) RAISED.set(String.valueOf(message));
         throw new IllegalStateException(String.valueOf(message));
     }
 
