@@ -133,6 +133,11 @@ int t4jc_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, 
 int t4jc_kv_write(float* cache, const float* src, const int32_t* q_start, int B, int Tq, int Tmax, int width,
                   void* stream);
 
+/* ---- copy.cu: the semantics of t4j_copy_columns (dst [rows, dst_width], src [rows, src_width], not
+ * overlapping); asynchronous on stream. ---- */
+int t4jc_copy_columns(float* dst, int64_t dst_width, int64_t dst_col, const float* src, int64_t src_width,
+                      int64_t src_col, int64_t rows, int64_t cols, void* stream);
+
 /* ---- crossentropy.cu: the semantics of t4j_cross_entropy / t4j_lmhead_cross_entropy.
  * Both synchronise and return the counted rows (or a negative code). */
 int t4jc_cross_entropy(float* losses, float* logits, const int32_t* targets, int M, int V, float grad_scale,

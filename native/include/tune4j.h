@@ -168,6 +168,12 @@ int t4j_attention_bwd(float* dq, float* dk, float* dv, float* dpk, float* dpv, c
 /* Writes src [B,Tq,nkv*hd] into cache [B,Tmax,nkv*hd] at rows q_start[b]..q_start[b]+Tq-1. */
 int t4j_kv_write(float* cache, const float* src, const int32_t* q_start, int B, int Tq, int Tmax, int width);
 
+/* ---- copy.cpp: dst[r, dst_col + j] = src[r, src_col + j] for r < rows, j < cols; dst [rows, dst_width] and
+ * src [rows, src_width] row-major and not overlapping (a fused projection split into, or gathered from, its
+ * parts). T4J_EINVAL for a negative argument or a column block beyond either width. ---- */
+int t4j_copy_columns(float* dst, int64_t dst_width, int64_t dst_col, const float* src, int64_t src_width,
+                     int64_t src_col, int64_t rows, int64_t cols);
+
 /* ---- swiglu.cpp: out = silu(g) * u, elementwise over n ---- */
 void t4j_swiglu_fwd(float* out, const float* g, const float* u, int64_t n);
 void t4j_swiglu_bwd(float* dg, float* du, const float* dout, const float* g, const float* u, int64_t n);

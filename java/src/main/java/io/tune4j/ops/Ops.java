@@ -131,6 +131,18 @@ public interface Ops {
     /** Writes src [B,Tq,width] into cache [B,Tmax,width] at rows qStart[b]... */
     void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width);
 
+    // ---- column blocks: splitting fused projections (Phi-3's qkv_proj, gate_up_proj), concatenating gradients ----
+    /**
+     * Copies a block of columns between row-major matrices: dst[r, dstCol + j] = src[r, srcCol + j] for r < rows,
+     * j < cols. The matrices' widths are their dim(1) (a 1-D tensor is not accepted); each needs at least rows rows.
+     * dst and src must not overlap.
+     *
+     * <p>Both must be 2-D F32 tensors of this backend; a negative count or column, a block beyond either width,
+     * more rows than either holds, or overlapping memory is refused with an IllegalArgumentException naming the
+     * argument. Columns outside the block and rows from rows on are left untouched.
+     */
+    void copyColumns(Tensor dst, int dstCol, Tensor src, int srcCol, int rows, int cols);
+
     // ---- SwiGLU: out = silu(g) * u ----
     void swigluForward(Tensor out, Tensor g, Tensor u, long n);
 

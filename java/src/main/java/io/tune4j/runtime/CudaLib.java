@@ -125,6 +125,11 @@ public final class CudaLib {
     public static native int t4jc_kv_write(@Cast("float*") long cache, @Cast("const float*") long src,
             @Cast("const int32_t*") long qStart, int B, int Tq, int Tmax, int width, @Cast("void*") long stream);
 
+    // ---- copy ----
+    public static native int t4jc_copy_columns(@Cast("float*") long dst, long dstWidth, long dstCol,
+            @Cast("const float*") long src, long srcWidth, long srcCol, long rows, long cols,
+            @Cast("void*") long stream);
+
     // ---- cross-entropy ----
     public static native int t4jc_cross_entropy(@Cast("float*") long losses, @Cast("float*") long logits,
             @Cast("const int32_t*") long targets, int M, int V, float gradScale, @Cast("void*") long stream);

@@ -132,6 +132,10 @@ public final class NativeLib {
     public static native int t4j_kv_write(@Cast("float*") long cache, @Cast("const float*") long src,
             @Cast("const int32_t*") long qStart, int B, int Tq, int Tmax, int width);
 
+    // ---- copy ----
+    public static native int t4j_copy_columns(@Cast("float*") long dst, long dstWidth, long dstCol,
+            @Cast("const float*") long src, long srcWidth, long srcCol, long rows, long cols);
+
     // ---- swiglu ----
     public static native void t4j_swiglu_fwd(@Cast("float*") long out, @Cast("const float*") long g,
             @Cast("const float*") long u, long n);

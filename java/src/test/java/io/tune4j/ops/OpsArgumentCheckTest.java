@@ -49,4 +49,35 @@ class OpsArgumentCheckTest {
             assertThrows(IllegalArgumentException.class, () -> new AttentionShape(1, 4, 4, 0, 2, 1, 4, 0, 0f, 0f));
         }
     }
+
+    private void refused(String named, org.junit.jupiter.api.function.Executable call) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+        assertTrue(e.getMessage().contains(named), "expected a message naming " + named + ", got: " + e.getMessage());
+    }
+
+    @Test
+    void badColumnCopiesAreRefused() {
+        try (Arena a = new Arena()) {
+            Tensor dst = a.f32(4, 10), src = a.f32(6, 12), flat = a.f32(40), ids = a.i32(4, 10), cube = a.f32(2, 4, 10);
+            ops.copyColumns(dst, 2, src, 4, 4, 8);  // in bounds: accepted
+            refused("cols", () -> ops.copyColumns(dst, 0, src, 0, 4, -1));
+            refused("rows", () -> ops.copyColumns(dst, 0, src, 0, -1, 2));
+            refused("dstCol", () -> ops.copyColumns(dst, -1, src, 0, 4, 2));
+            refused("srcCol", () -> ops.copyColumns(dst, 0, src, -3, 4, 2));
+            refused("dstCol + cols", () -> ops.copyColumns(dst, 3, src, 0, 4, 8));
+            refused("dstCol + cols", () -> ops.copyColumns(dst, 10, src, 0, 4, 1));
+            refused("srcCol + cols", () -> ops.copyColumns(dst, 0, src, 5, 4, 8));
+            refused("rows", () -> ops.copyColumns(dst, 0, src, 0, 5, 2));   // beyond dst's 4 rows
+            refused("rows", () -> ops.copyColumns(src, 0, dst, 0, 5, 2));   // beyond src's 4 rows
+            refused("dst", () -> ops.copyColumns(flat, 0, src, 0, 1, 2));   // 1-D
+            refused("src", () -> ops.copyColumns(dst, 0, flat, 0, 1, 2));
+            refused("dst", () -> ops.copyColumns(cube, 0, src, 0, 1, 2));   // 3-D
+            refused("dst", () -> ops.copyColumns(null, 0, src, 0, 1, 2));
+            refused("src", () -> ops.copyColumns(dst, 0, null, 0, 1, 2));
+            refused("F32", () -> ops.copyColumns(ids, 0, src, 0, 1, 2));
+            refused("F32", () -> ops.copyColumns(dst, 0, ids, 0, 1, 2));
+            refused("overlap", () -> ops.copyColumns(dst, 0, dst, 5, 4, 5));
+            refused("overlap", () -> ops.copyColumns(dst.view(8, 5), 0, dst, 5, 4, 5));
+        }
+    }
 }

@@ -5,6 +5,7 @@ import static io.tune4j.runtime.NativeLib.*;
 import io.tune4j.ops.Activation;
 import io.tune4j.ops.AdamWParams;
 import io.tune4j.ops.AttentionShape;
+import io.tune4j.ops.ColumnCopy;
 import io.tune4j.ops.LoraSlots;
 import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.NativeStatus;
@@ -278,6 +279,14 @@ public final class CpuOps implements Ops {
     public void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width) {
         f("kv cache", cache, (long) B * Tmax * width); f("kv source", src, (long) B * Tq * width); i("kv q_start", qStart, B);
         NativeStatus.check(t4j_kv_write(a(cache), a(src), a(qStart), B, Tq, Tmax, width), "kv cache full (capacity " + Tmax + ")");
+    }
+
+    @Override
+    public void copyColumns(Tensor dst, int dstCol, Tensor src, int srcCol, int rows, int cols) {
+        f("copyColumns dst", dst, 0); f("copyColumns src", src, 0);
+        ColumnCopy.check(dst, dstCol, src, srcCol, rows, cols);
+        NativeStatus.check(t4j_copy_columns(a(dst), dst.dim(1), dstCol, a(src), src.dim(1), srcCol, rows, cols),
+                "copyColumns");
     }
 
     @Override

@@ -5,6 +5,7 @@ import static io.tune4j.runtime.CudaLib.*;
 import io.tune4j.ops.Activation;
 import io.tune4j.ops.AdamWParams;
 import io.tune4j.ops.AttentionShape;
+import io.tune4j.ops.ColumnCopy;
 import io.tune4j.ops.LoraSlots;
 import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.NativeStatus;
@@ -328,6 +329,14 @@ public final class CudaOps implements Ops {
     public void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width) {
         checkDevice(t4jc_kv_write(d(cache), d(src), d(qStart), B, Tq, Tmax, width, STREAM),
                 "kv cache full (capacity " + Tmax + ")");
+    }
+
+    @Override
+    public void copyColumns(Tensor dst, int dstCol, Tensor src, int srcCol, int rows, int cols) {
+        f("copyColumns dst", dst, 0); f("copyColumns src", src, 0);
+        ColumnCopy.check(dst, dstCol, src, srcCol, rows, cols);
+        check(t4jc_copy_columns(d(dst), dst.dim(1), dstCol, d(src), src.dim(1), srcCol, rows, cols, STREAM),
+                "copyColumns");
     }
 
     @Override

@@ -301,6 +301,25 @@ class CudaVsCpuTest {
     }
 
     @Test
+    void copyColumns() {
+        // {dst rows, dst width, dstCol, src rows, src width, srcCol, rows, cols}; dst starts NaN, so a stray
+        // write outside the block or a missed element inside it fails the comparison
+        for (int[] c : new int[][] {{1, 8, 0, 1, 8, 0, 1, 8}, {5, 7, 3, 5, 1, 0, 5, 1}, {4, 9, 8, 6, 5, 4, 4, 1},
+                {10, 30, 0, 12, 50, 0, 9, 30}, {37, 96, 0, 37, 160, 96, 37, 32}, {700, 300, 50, 800, 333, 133, 700, 200},
+                {4, 8, 3, 4, 8, 2, 0, 4}, {4, 8, 3, 4, 8, 2, 4, 0}}) {
+            same("copy columns " + Arrays.toString(c), 0, (o, t) -> { o.copyColumns(t[0], c[2], t[1], c[5], c[6], c[7]); return null; },
+                    nan(c[0], c[1]), r(1, c[3], c[4]));
+        }
+        CudaOps cuda = CudaOps.instance();
+        try (Tensor dst = cuda.allocate(DType.F32, 4, 10); Tensor src = cuda.allocate(DType.F32, 4, 10)) {
+            assertThrows(IllegalArgumentException.class, () -> cuda.copyColumns(dst, 3, src, 0, 4, 8));
+            assertThrows(IllegalArgumentException.class, () -> cuda.copyColumns(dst, 0, src, 0, 5, 2));
+            assertThrows(IllegalArgumentException.class, () -> cuda.copyColumns(dst, 0, dst, 5, 4, 5));
+            assertThrows(IllegalArgumentException.class, () -> cuda.copyColumns(dst, 0, arena.f32(4, 10), 0, 4, 2));
+        }
+    }
+
+    @Test
     void elementwise() {
         for (int n : new int[] {1, 7, 1001, 70001}) {
             same("swiglu fwd n=" + n, FP32_TOL, (o, t) -> { o.swigluForward(t[0], t[1], t[2], n); return null; },
