@@ -56,7 +56,16 @@ public final class BenchMain {
             new Entry(LoraTrainStepBench.class, "LoRA training step", "SmolLM2-135M shape, 4x256 tokens, r=16 on all "
                     + "7 projections, fwd+bwd+AdamW", 2.0),
             new Entry(FullTrainStepBench.class, "full fine-tuning step", "SmolLM2-135M shape, 4x256 tokens, "
-                    + "fwd+bwd+AdamW on all weights", 1.3));
+                    + "fwd+bwd+AdamW on all weights", 1.3),
+            new Entry(Qwen25LoraTrainStepBench.class, "LoRA training step", "Qwen2.5-0.5B shape (q/k/v biases, tied "
+                    + "151936 head), 4x256 tokens, r=16 on all 7 projections, fwd+bwd+AdamW", 2.0),
+            new Entry(Qwen25DecodeBench.class, "greedy decode", "Qwen2.5-0.5B shape, 16-token prompt + "
+                    + Qwen25.NEW_TOKENS + " tokens", 1.0));
+
+    /** Rows whose score is a rate (tokens/s): one operation is one generated token. */
+    static boolean isDecode(Class<?> bench) {
+        return bench == DecodeBench.class || bench == Qwen25DecodeBench.class;
+    }
 
     public static void main(String[] args) throws Exception {
         int threads = Env.threads();
@@ -78,6 +87,11 @@ public final class BenchMain {
         if (selected.stream().anyMatch(e -> e.bench() == DecodeBench.class) && !Boolean.getBoolean("bench.skipCheck")) {
             decodeCheck = DecodeBench.check();
             System.out.println("decode check: " + decodeCheck);
+        }
+        if (selected.stream().anyMatch(e -> e.bench() == Qwen25DecodeBench.class) && !Boolean.getBoolean("bench.skipCheck")) {
+            String q = "Qwen2.5-0.5B " + Qwen25DecodeBench.check();
+            System.out.println("decode check: " + q);
+            decodeCheck = decodeCheck == null ? q : decodeCheck + "; " + q;
         }
 
         // peak-memory files come from this run's forks only
@@ -173,7 +187,7 @@ public final class BenchMain {
         Double ours = medians.get(e.bench().getName() + ".tune4j");
         Double theirs = medians.get(e.bench().getName() + ".libtorch");
         Double theirs32 = fp32Peer == null ? null : fp32Peer.get(e.bench().getName() + ".libtorch");
-        boolean decode = e.bench() == DecodeBench.class;
+        boolean decode = isDecode(e.bench());
         // decode scores are rates (higher is better) in score(); times otherwise
         Double best = theirs == null ? theirs32 : theirs32 == null ? theirs : Double.valueOf(Math.min(theirs, theirs32));
         String ratio = "n/a", status = "ERROR";

@@ -77,23 +77,28 @@ public class DecodeBench {
      * tokens agree: the speed comparison only means something if they compute the same thing.
      */
     static String check() {
-        int[] ours, theirs;
         try (Arena weights = new Arena()) {
-            var w = Stories15M.weights(weights);
-            int[] prompt = Stories15M.prompt();
-            try (TunedDecoder d = new TunedDecoder(Stories15M.CONFIG, w, Stories15M.PROMPT_TOKENS)) {
-                ours = d.greedy(prompt, TOKENS);
-            }
-            try (TorchDecoder d = new TorchDecoder(Stories15M.CONFIG, w)) {
-                theirs = d.greedy(prompt, TOKENS);
-            }
+            return compare(Stories15M.CONFIG, Stories15M.weights(weights), Stories15M.prompt(), Stories15M.PROMPT_TOKENS,
+                    TOKENS);
         }
-        for (int i = 0; i < TOKENS; i++) {
+    }
+
+    /** Greedy tokens of both decoders on the same weights and prompt, compared; the line the table prints. */
+    static String compare(io.tune4j.model.LlamaConfig cfg, java.util.Map<String, io.tune4j.tensor.Tensor> w, int[] prompt,
+                          int promptTokens, int tokens) {
+        int[] ours, theirs;
+        try (TunedDecoder d = new TunedDecoder(cfg, w, promptTokens)) {
+            ours = d.greedy(prompt, tokens);
+        }
+        try (TorchDecoder d = new TorchDecoder(cfg, w)) {
+            theirs = d.greedy(prompt, tokens);
+        }
+        for (int i = 0; i < tokens; i++) {
             if (ours[i] != theirs[i]) {
-                return "MISMATCH: greedy tokens differ from token " + i + " of " + TOKENS + " (tune4j " + ours[i]
+                return "MISMATCH: greedy tokens differ from token " + i + " of " + tokens + " (tune4j " + ours[i]
                         + ", libtorch " + theirs[i] + ")";
             }
         }
-        return "OK: tune4j and libtorch produce the same " + TOKENS + " greedy tokens";
+        return "OK: tune4j and libtorch produce the same " + tokens + " greedy tokens";
     }
 }

@@ -49,6 +49,24 @@ final class Libtorch {
         return torch.linear(x.to(torch.ScalarType.BFloat16), wb).to(torch.ScalarType.Float);
     }
 
+    /** x w^T + b (b may be null: no bias) in the run's precision; the bias is added in fp32. */
+    static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        if (b == null) return linear(x, w);
+        if (!Env.bf16()) return torch.linear(x, w, b);
+        return linear(x, w).add(b);
+    }
+
+    /**
+     * Refuses a family feature that the libtorch models here do not write out (they have Llama's block
+     * plus projection biases), so that a comparison never runs different math.
+     */
+    static void requireLlamaBlock(io.tune4j.model.LlamaConfig cfg) {
+        var f = cfg.features();
+        if (f.qkNorm() || f.slidingWindow() != 0 || !"silu".equals(cfg.hiddenAct())) {
+            throw new IllegalArgumentException("the libtorch peer has no " + f.modelType() + " features beyond biases: " + f);
+        }
+    }
+
     /** A frozen weight as the run's precision keeps it: bf16 under bf16, else itself. */
     static Tensor frozen(Tensor w) {
         return Env.bf16() ? w.to(torch.ScalarType.BFloat16) : w;

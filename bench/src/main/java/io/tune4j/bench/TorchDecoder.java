@@ -19,7 +19,8 @@ import org.bytedeco.pytorch.global.torch;
  * The same Llama decoder written eagerly against libtorch, as a Java user of the PyTorch preset
  * would: float32 weights copied from tune4j's, a preallocated KV cache, Hugging Face's
  * rotate-half RoPE and repeat_kv + scaled_dot_product_attention, greedy argmax, all under
- * InferenceMode.
+ * InferenceMode. Projection biases (Qwen2's q/k/v) are read from the weights when present; the LM
+ * head is the embedding when tied.
  */
 final class TorchDecoder implements AutoCloseable {
     private final LlamaConfig cfg;
@@ -33,10 +34,13 @@ final class TorchDecoder implements AutoCloseable {
 
     private static final class Layer {
         org.bytedeco.pytorch.Tensor attnNorm, ffnNorm, q, k, v, o, gate, up, down, cacheK, cacheV;
+        /** Projection biases where the model has them (Qwen2: q, k, v), else null. */
+        org.bytedeco.pytorch.Tensor qb, kb, vb, ob, gateB, upB, downB;
         TensorOptional attnNormOpt, ffnNormOpt;
     }
 
     TorchDecoder(LlamaConfig cfg, Map<String, Tensor> w) {
+        Libtorch.requireLlamaBlock(cfg);
         this.cfg = cfg;
         int hd = cfg.headDim(), maxSeq = cfg.maxPositions();
         embed = copy(w.get("model.embed_tokens.weight"));
@@ -55,6 +59,13 @@ final class TorchDecoder implements AutoCloseable {
             L.gate = copy(w.get(p + "mlp.gate_proj.weight"));
             L.up = copy(w.get(p + "mlp.up_proj.weight"));
             L.down = copy(w.get(p + "mlp.down_proj.weight"));
+            L.qb = copyIfPresent(w.get(p + "self_attn.q_proj.bias"));
+            L.kb = copyIfPresent(w.get(p + "self_attn.k_proj.bias"));
+            L.vb = copyIfPresent(w.get(p + "self_attn.v_proj.bias"));
+            L.ob = copyIfPresent(w.get(p + "self_attn.o_proj.bias"));
+            L.gateB = copyIfPresent(w.get(p + "mlp.gate_proj.bias"));
+            L.upB = copyIfPresent(w.get(p + "mlp.up_proj.bias"));
+            L.downB = copyIfPresent(w.get(p + "mlp.down_proj.bias"));
             L.cacheK = keep(torch.zeros(new long[] {maxSeq, cfg.numKvHeads(), hd}, f32()));
             L.cacheV = keep(torch.zeros(new long[] {maxSeq, cfg.numKvHeads(), hd}, f32()));
             L.attnNormOpt = keep(new TensorOptional(L.attnNorm));
@@ -81,6 +92,16 @@ final class TorchDecoder implements AutoCloseable {
         // the FloatPointer borrows the tensor's native memory; clone() takes the copy
         FloatPointer p = new FloatPointer(t.floats());
         return keep(torch.from_blob(p, t.shape(), f32()).clone());
+    }
+
+    private org.bytedeco.pytorch.Tensor copyIfPresent(Tensor t) {
+        return t == null ? null : copy(t);
+    }
+
+    /** x w^T (+ b when the model has that bias). */
+    private static org.bytedeco.pytorch.Tensor linear(org.bytedeco.pytorch.Tensor x, org.bytedeco.pytorch.Tensor w,
+                                                      org.bytedeco.pytorch.Tensor b) {
+        return b == null ? torch.linear(x, w) : torch.linear(x, w, b);
     }
 
     private <T extends Pointer> T keep(T p) {
@@ -112,9 +133,9 @@ final class TorchDecoder implements AutoCloseable {
             var x = torch.embedding(embed, ids);
             for (Layer L : layers) {
                 var h = torch.rms_norm(x, normShape, L.attnNormOpt, eps);
-                var q = RopeBench.rope(torch.linear(h, L.q).view(n, nh, hd), cosRows, sinRows, hd);
-                var k = RopeBench.rope(torch.linear(h, L.k).view(n, nkv, hd), cosRows, sinRows, hd);
-                var v = torch.linear(h, L.v).view(n, nkv, hd);
+                var q = RopeBench.rope(linear(h, L.q, L.qb).view(n, nh, hd), cosRows, sinRows, hd);
+                var k = RopeBench.rope(linear(h, L.k, L.kb).view(n, nkv, hd), cosRows, sinRows, hd);
+                var v = linear(h, L.v, L.vb).view(n, nkv, hd);
                 L.cacheK.narrow(0, pos, n).copy_(k);
                 L.cacheV.narrow(0, pos, n).copy_(v);
                 var keys = L.cacheK.narrow(0, 0, pos + n).transpose(0, 1).unsqueeze(0);
@@ -125,10 +146,10 @@ final class TorchDecoder implements AutoCloseable {
                 }
                 var att = torch.scaled_dot_product_attention(q.transpose(0, 1).unsqueeze(0), keys, values, noMask,
                         0.0, n > 1, defaultScale, false);
-                x = x.add(torch.linear(att.squeeze(0).transpose(0, 1).reshape(n, nh * hd), L.o));
+                x = x.add(linear(att.squeeze(0).transpose(0, 1).reshape(n, nh * hd), L.o, L.ob));
                 var h2 = torch.rms_norm(x, normShape, L.ffnNormOpt, eps);
-                var mlp = torch.silu(torch.linear(h2, L.gate)).mul(torch.linear(h2, L.up));
-                x = x.add(torch.linear(mlp, L.down));
+                var mlp = torch.silu(linear(h2, L.gate, L.gateB)).mul(linear(h2, L.up, L.upB));
+                x = x.add(linear(mlp, L.down, L.downB));
             }
             var last = torch.rms_norm(x.narrow(0, n - 1, 1), normShape, finalNormOpt, eps);
             return (int) torch.linear(last, head).argmax().item_long();

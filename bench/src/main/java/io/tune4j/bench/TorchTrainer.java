@@ -20,7 +20,8 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * One training step of the same Llama model written against libtorch's autograd, as a Java user
  * of the PyTorch preset would: forward over a [B,T] batch (LoRA adapters on all seven projections
- * or every weight trainable), mean cross-entropy, backward, torch::optim::AdamW.
+ * or every weight trainable), mean cross-entropy, backward, torch::optim::AdamW. Projection biases
+ * (Qwen2's q/k/v) are read from the weights when present; the LM head is the embedding when tied.
  */
 final class TorchTrainer implements AutoCloseable {
     private static final String[] MODULES = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
@@ -41,12 +42,15 @@ final class TorchTrainer implements AutoCloseable {
     private static final class Layer {
         org.bytedeco.pytorch.Tensor attnNorm, ffnNorm;
         org.bytedeco.pytorch.Tensor[] w = new org.bytedeco.pytorch.Tensor[7];
+        /** Projection biases where the model has them (Qwen2: q, k, v), else null. */
+        org.bytedeco.pytorch.Tensor[] bias = new org.bytedeco.pytorch.Tensor[7];
         org.bytedeco.pytorch.Tensor[] a = new org.bytedeco.pytorch.Tensor[7];
         org.bytedeco.pytorch.Tensor[] b = new org.bytedeco.pytorch.Tensor[7];
         TensorOptional attnNormOpt, ffnNormOpt;
     }
 
     TorchTrainer(LlamaConfig cfg, Map<String, Tensor> w, boolean lora, int rank, float alpha, int B, int T) {
+        Libtorch.requireLlamaBlock(cfg);
         this.cfg = cfg;
         this.B = B;
         this.T = T;
@@ -69,6 +73,9 @@ final class TorchTrainer implements AutoCloseable {
                 Tensor wt = w.get(name);
                 L.w[m] = param(wt, !lora);
                 if (lora) L.w[m] = frozen(L.w[m]);
+                // a bias trains with full fine-tuning and stays frozen under LoRA (PEFT's bias="none"), as in tune4j
+                Tensor bt = w.get(name.substring(0, name.length() - ".weight".length()) + ".bias");
+                if (bt != null) L.bias[m] = param(bt, !lora);
                 if (lora) {
                     int out = Math.toIntExact(wt.dim(0)), in = Math.toIntExact(wt.dim(1));
                     float bound = (float) (1 / Math.sqrt(in));
@@ -132,7 +139,7 @@ final class TorchTrainer implements AutoCloseable {
     }
 
     private org.bytedeco.pytorch.Tensor project(org.bytedeco.pytorch.Tensor h, Layer L, int m) {
-        var y = Libtorch.linear(h, L.w[m]);
+        var y = Libtorch.linear(h, L.w[m], L.bias[m]);
         if (!lora) return y;
         return y.add(Libtorch.linear(Libtorch.linear(h, L.a[m]), L.b[m]).mul(new org.bytedeco.pytorch.Scalar(scale)));
     }

@@ -22,7 +22,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One optimiser step of a SmolLM2-135M-shaped model (random weights) on a 4x256 batch, tune4j
+ * One optimiser step of a SmolLM2-135M-shaped model (or another shape: Qwen2.5-0.5B) with random
+ * weights on a 4x256 batch, tune4j
  * and libtorch doing the same math. Each side also records its process's peak resident memory,
  * which BenchMain compares between LoRA and full fine-tuning.
  */
@@ -40,7 +41,11 @@ final class TrainStep {
     }
 
     static int[] ids() {
-        return Env.ints(11, Env.ROWS, Env.VOCAB);
+        return ids(Env.VOCAB);
+    }
+
+    static int[] ids(int vocab) {
+        return Env.ints(11, Env.ROWS, vocab);
     }
 
     /** Next-token targets within each sequence; the last position of a sequence has none. */
@@ -83,9 +88,13 @@ final class TrainStep {
         final TrainingContext ctx;
 
         Ours(boolean lora) {
+            this(smolLm2(), lora);
+        }
+
+        /** The same step on another model's shape (random weights, std 0.02). */
+        Ours(LlamaConfig cfg, boolean lora) {
             NativeLib.t4j_set_num_threads(Env.threads());
             CpuOps.INSTANCE.setMatmulPrecision(Env.precision());
-            LlamaConfig cfg = smolLm2();
             Map<String, Tensor> w = RandomWeights.create(cfg, 5, 0.02f, arena);
             model = LlamaModel.fromWeights(cfg, w, CpuOps.INSTANCE);
             method = lora ? new LoraMethod(new LoraConfig(Env.LORA_RANK, 32f, 0f, ALL_MODULES, false, 3))
@@ -93,7 +102,7 @@ final class TrainStep {
             method.attach(model);
             optimizer = new AdamW(CpuOps.INSTANCE, method.trainableParameters(), 0.9f, 0.999f, 1e-8f, 0f, p -> false);
             ctx = model.newTrainingContext(Env.BATCH, Env.SEQ);
-            int[] ids = ids();
+            int[] ids = ids(cfg.vocabSize());
             ctx.setBatch(ids, targets(ids), null, null);
         }
 
@@ -123,12 +132,15 @@ final class TrainStep {
         final org.bytedeco.pytorch.Tensor ids, targets;
 
         Theirs(boolean lora) {
+            this(smolLm2(), lora);
+        }
+
+        Theirs(LlamaConfig cfg, boolean lora) {
             Libtorch.setThreads(Env.threads());
-            LlamaConfig cfg = smolLm2();
             Map<String, Tensor> w = RandomWeights.create(cfg, 5, 0.02f, arena);
             trainer = new TorchTrainer(cfg, w, lora, Env.LORA_RANK, 32f, Env.BATCH, Env.SEQ);
             arena.close(); // libtorch holds its own copies
-            int[] i = TrainStep.ids();
+            int[] i = TrainStep.ids(cfg.vocabSize());
             ids = Libtorch.longs(i, Env.BATCH, Env.SEQ);
             targets = Libtorch.longs(TrainStep.targets(i), Env.ROWS);
         }
