@@ -100,6 +100,36 @@ class Phi3LoraTest {
         assertArrayEquals(new long[] {80, 3}, infos.get("base_model.model.model.layers.1.mlp.gate_up_proj.lora_B.weight").shape());
     }
 
+    /**
+     * LoRA on every fused projection, bottleneck adapters and a prefix on a Phi-3 model (sliding window
+     * 5 < T): their gradients against finite differences. DoRA's is in DoraMethodTest, which can hold its norms.
+     */
+    @Test
+    void everyMethodsGradientMatchesFiniteDifferences() throws Exception {
+        LlamaConfig cfg = phi3();
+        List<String> fused = List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj");
+        for (int variant = 0; variant < 3; variant++) {
+            Rand rnd = new Rand();
+            try (Arena arena = new Arena()) {
+                LlamaModel model = LlamaModel.fromWeights(cfg, RandomWeights.create(cfg, rnd.seed, 0.3f, arena), CpuOps.INSTANCE);
+                LoraConfig lc = new LoraConfig(3, 6f, 0f, fused, false, rnd.seed);
+                try (FineTuneMethod m = switch (variant) {
+                    case 0 -> new LoraMethod(lc);
+                    case 1 -> new AdapterMethod(AdapterConfig.defaults());
+                    default -> new PrefixMethod(new PrefixConfig(3, false, 0, rnd.seed));
+                }) {
+                    m.attach(model);
+                    // B starts at zero, which would leave A without a gradient to check
+                    for (io.tune4j.model.Parameter p : m.trainableParameters()) {
+                        if (p.name().endsWith("lora_B.weight")) LoraMethodTest.randomize(p, rnd, 0.3);
+                    }
+                    PeftTesting.checkGradient(model, m, rnd, 2, 9, true, m.name() + " on phi3 " + rnd);
+                }
+                model.close();
+            }
+        }
+    }
+
     @Test
     void targetsOfAnotherFamilyAreRefusedByName() throws Exception {
         LlamaConfig cfg = phi3();
