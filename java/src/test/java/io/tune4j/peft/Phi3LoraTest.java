@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * LoRA on Phi-3's fused projections: one adapter on qkv_proj's whole [q + 2kv] output and one on
  * gate_up_proj's [2 intermediate], saved under PEFT's names for Phi3ForCausalLM, loaded back to the
- * same logits, and merged into the fused weights.
+ * same logits (attached, and from a LoRA bank), and merged into the fused weights.
  */
 class Phi3LoraTest {
     static final String CONFIG = "{\"model_type\": \"phi3\", \"architectures\": [\"Phi3ForCausalLM\"], \"vocab_size\": 41, "
@@ -55,7 +55,7 @@ class Phi3LoraTest {
             LlamaModel model = LlamaModel.fromWeights(cfg, weights, ops);
             int[] toks = tokens(rnd, 12, cfg.vocabSize());
             float[] base = logits(model, toks);
-            float[] tuned;
+            float[] tuned, tunedLast;
             Map<String, Tensor> merged = new HashMap<>(weights);
             Set<String> mergedNames = new TreeSet<>();
             LoraConfig lc = new LoraConfig(3, 6f, 0f, List.of("qkv_proj", "gate_up_proj"), false, 11L);
@@ -64,6 +64,7 @@ class Phi3LoraTest {
                 assertEquals(2 * cfg.numLayers(), lora.sites().size());
                 for (LoraMethod.Site s : lora.sites()) LoraMethodTest.randomize(s.projection().loraB(), rnd, 0.2);
                 tuned = logits(model, toks);
+                tunedLast = LoraBankTest.last(model, toks, -1);
                 assertTrue(maxRelDiff(tuned, base) > 1e-3, "a random B must change the logits");
                 lora.save(out);
                 Map<String, MergedWeight> sites = Merger.mergeableSites(lora);
@@ -79,6 +80,11 @@ class Phi3LoraTest {
             }
             assertEquals(Set.of("model.layers.0.self_attn.qkv_proj.weight", "model.layers.1.self_attn.qkv_proj.weight",
                     "model.layers.0.mlp.gate_up_proj.weight", "model.layers.1.mlp.gate_up_proj.weight"), mergedNames);
+            // served from a LoRA bank, the adapter's rows decode as when it is attached alone
+            try (LoraBank bank = new LoraBank(model, 2)) {
+                int slot = bank.load("phi3", out);
+                LoraBankTest.assertClose(tunedLast, LoraBankTest.last(model, toks, slot), "bank slot");
+            }
             LlamaModel mergedModel = LlamaModel.fromWeights(cfg, merged, ops);
             assertTrue(maxRelDiff(logits(mergedModel, toks), tuned) < 1e-5, "merged fused weights give the adapter's logits");
         }
