@@ -100,4 +100,17 @@ class FamiliesCommandTest {
         assertEquals(0, fromMerged.code(), fromMerged.err());
         assertEquals(withAdapter.out(), fromMerged.out(), "merged model and adapter give the same greedy text");
     }
+
+    /** The GGUF exporter writes llama.cpp's llama architecture only: a Phi-3 model is refused in one line. */
+    @org.junit.jupiter.api.Test
+    void phi3IsNotExportedToGguf() throws IOException {
+        Path model = randomModel("phi3", "{\"model_type\": \"phi3\", \"vocab_size\": 512, \"hidden_size\": 32, "
+                + "\"intermediate_size\": 48, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
+                + "\"max_position_embeddings\": 64}");
+        Path gguf = tmp.resolve("phi3.gguf");
+        CliTest.Run ex = CliTest.run("export", "--model", model.toString(), "--dtype", "f32", "--out", gguf.toString());
+        assertEquals(2, ex.code(), ex.out() + ex.err());
+        assertTrue(ex.err().contains("model_type 'phi3' cannot be exported to GGUF"), ex.err());
+        assertTrue(!Files.exists(gguf), "no file is left behind");
+    }
 }
