@@ -10,8 +10,9 @@ import java.util.List;
 
 /**
  * One Llama-family block: x + attn(norm(x)), then + mlp(norm(.)). The family's extras (q/k norms,
- * a sliding window, Phi-3's fused qkv_proj and gate_up_proj) come from the config. Projections are pluggable so fine-tuning methods can wrap
- * them; an optional prefix of trainable keys/values per layer serves prefix tuning.
+ * a sliding window, Phi-3's fused qkv_proj and gate_up_proj) come from the config. Projections are
+ * pluggable so fine-tuning methods can wrap them; an optional prefix of trainable keys/values per
+ * layer serves prefix tuning.
  */
 public final class DecoderLayer implements AutoCloseable {
     final int index;
