@@ -10,8 +10,9 @@ import java.util.List;
 
 /**
  * One Llama-family block: x + attn(norm(x)), then + mlp(norm(.)). The family's extras (q/k norms,
- * a sliding window) come from the config. Projections are pluggable so fine-tuning methods can wrap
- * them; an optional prefix of trainable keys/values per layer serves prefix tuning.
+ * a sliding window, Phi-3's fused qkv_proj and gate_up_proj) come from the config. Projections are
+ * pluggable so fine-tuning methods can wrap them; an optional prefix of trainable keys/values per
+ * layer serves prefix tuning.
  */
 public final class DecoderLayer implements AutoCloseable {
     final int index;
@@ -27,7 +28,10 @@ public final class DecoderLayer implements AutoCloseable {
     final boolean gelu;     // GeGLU (Gemma) instead of SwiGLU
     final int window;       // sliding-window size of this layer's attention, 0: full causal
     private final Projection[] proj = new Projection[Proj.values().length];
+    private final List<Proj> projs; // the ones this family's layer has, in checkpoint order
+    final boolean fused;    // qkv_proj and gate_up_proj (Phi-3) instead of q/k/v and gate/up
     Projection q, k, v, o, gate, up, down; // proj's entries, named for the block's forward
+    Projection qkv, gateUp; // the fused projections, or null
     Parameter prefixKeys;   // [P, kvDim] or null
     Parameter prefixValues; // [P, kvDim] or null
     BlockHook attnHook;     // applied to o_proj's output before the residual add, or null
@@ -43,13 +47,15 @@ public final class DecoderLayer implements AutoCloseable {
         this.normOffset = cfg.features().extras().normOffset();
         this.sandwich = cfg.features().extras().sandwichNorms();
         this.gelu = cfg.gatedGelu();
+        this.projs = ModuleTable.projections(cfg);
+        this.fused = cfg.features().fused();
         List<String> names = ModuleTable.layerNorms(cfg);
         if (!norms.keySet().equals(new java.util.HashSet<>(names))) {
             throw new IllegalArgumentException("layer " + index + ": norms " + norms.keySet() + ", expected " + names
                     + " for " + cfg.modelType());
         }
         for (String n : names) setNorm(n, norms.get(n));
-        for (Proj p : Proj.values()) {
+        for (Proj p : projs) {
             Projection x = projections.get(p);
             if (x == null) throw new IllegalArgumentException("layer " + index + ": " + p.module + " is missing");
             set(p, x);
@@ -93,6 +99,8 @@ public final class DecoderLayer implements AutoCloseable {
             case GATE -> gate = x;
             case UP -> up = x;
             case DOWN -> down = x;
+            case QKV -> qkv = x;
+            case GATE_UP -> gateUp = x;
         }
     }
 
@@ -133,9 +141,23 @@ public final class DecoderLayer implements AutoCloseable {
         return mlpHook;
     }
 
-    /** Projection by Hugging Face module name (q_proj, ..., down_proj). */
+    /** Projection by Hugging Face module name (q_proj, ..., down_proj; Phi-3: qkv_proj, ..., down_proj). */
     public Projection projection(String module) {
-        return proj[Proj.of(module).ordinal()];
+        return proj[own(module).ordinal()];
+    }
+
+    /** The module names of this layer's projections, in checkpoint order. */
+    public List<String> projectionNames() {
+        return projs.stream().map(p -> p.module).toList();
+    }
+
+    private Proj own(String module) {
+        Proj p = Proj.of(module);
+        if (!projs.contains(p)) {
+            throw new IllegalArgumentException("module '" + module + "' is not a projection of " + cfg.modelType()
+                    + " layers (expected one of " + String.join(", ", projectionNames()) + ")");
+        }
+        return p;
     }
 
     /** RMSNorm weight by Hugging Face module path (input_layernorm, post_attention_layernorm, ...; see {@link ModuleTable#layerNorms}). */
@@ -162,7 +184,7 @@ public final class DecoderLayer implements AutoCloseable {
 
     /** Replaces a projection (e.g. with a LoRA wrapper around it); returns the old one. */
     public Projection replaceProjection(String module, Projection replacement) {
-        Proj p = Proj.of(module);
+        Proj p = own(module);
         Projection old = proj[p.ordinal()];
         set(p, replacement);
         return old;
@@ -171,14 +193,14 @@ public final class DecoderLayer implements AutoCloseable {
     public List<Parameter> parameters() {
         List<Parameter> out = new ArrayList<>();
         out.add(attnNorm);
-        for (Projection p : List.of(q, k, v, o)) out.addAll(p.parameters());
+        for (Projection p : fused ? List.of(qkv, o) : List.of(q, k, v, o)) out.addAll(p.parameters());
         if (qNorm != null) {
             out.add(qNorm);
             out.add(kNorm);
         }
         if (postAttnNorm != null) out.add(postAttnNorm);
         out.add(ffnNorm);
-        for (Projection p : List.of(gate, up, down)) out.addAll(p.parameters());
+        for (Projection p : fused ? List.of(gateUp, down) : List.of(gate, up, down)) out.addAll(p.parameters());
         if (postFfnNorm != null) out.add(postFfnNorm);
         if (attnHook != null) out.addAll(attnHook.parameters());
         if (mlpHook != null) out.addAll(mlpHook.parameters());
@@ -224,6 +246,21 @@ public final class DecoderLayer implements AutoCloseable {
         else ops.swigluForward(out, g, u, n);
     }
 
+    // qkv_proj's rows are q, then k, then v (Phi3Attention slices its output the same way)
+    private void splitQkv(Tensor fusedOut, Tensor qOut, Tensor kOut, Tensor vOut, int M) {
+        int qDim = cfg.qDim(), kvDim = cfg.kvDim();
+        ops.copyColumns(qOut, 0, fusedOut, 0, M, qDim);
+        ops.copyColumns(kOut, 0, fusedOut, qDim, M, kvDim);
+        ops.copyColumns(vOut, 0, fusedOut, qDim + kvDim, M, kvDim);
+    }
+
+    // gate_up_proj's first half is the gate, the second the up projection (Phi3MLP's chunk(2))
+    private void splitGateUp(Tensor fusedOut, Tensor gOut, Tensor uOut, int M) {
+        int I = cfg.intermediateSize();
+        ops.copyColumns(gOut, 0, fusedOut, 0, M, I);
+        ops.copyColumns(uOut, 0, fusedOut, I, M, I);
+    }
+
     private Tensor pk() {
         return prefixKeys == null ? null : prefixKeys.value();
     }
@@ -238,16 +275,24 @@ public final class DecoderLayer implements AutoCloseable {
     void forward(TrainingContext c, TrainingContext.LayerActs a, Tensor xIn, Tensor xOut) {
         int M = c.M, d = cfg.hiddenSize();
         norm(a.h1, a.rstd1, xIn, attnNorm, M, d);
-        if (qNorm != null) {
+        if (fused) {
+            qkv.forward(c.scratch.qkv, a.h1, M);
+            splitQkv(c.scratch.qkv, qNorm != null ? a.qPre : a.q, qNorm != null ? a.kPre : a.k, a.v, M);
+            if (qNorm != null) {
+                headNorm(a.q, a.rstdQ, a.qPre, qNorm, M, cfg.numHeads());
+                headNorm(a.k, a.rstdK, a.kPre, kNorm, M, cfg.numKvHeads());
+            }
+        } else if (qNorm != null) {
             q.forward(a.qPre, a.h1, M);
             k.forward(a.kPre, a.h1, M);
             headNorm(a.q, a.rstdQ, a.qPre, qNorm, M, cfg.numHeads());
             headNorm(a.k, a.rstdK, a.kPre, kNorm, M, cfg.numKvHeads());
+            v.forward(a.v, a.h1, M);
         } else {
             q.forward(a.q, a.h1, M);
             k.forward(a.k, a.h1, M);
+            v.forward(a.v, a.h1, M);
         }
-        v.forward(a.v, a.h1, M);
         rope(c.model, a.q, c.positions, M, cfg.numHeads(), false);
         rope(c.model, a.k, c.positions, M, cfg.numKvHeads(), false);
         AttentionShape s = c.attentionShape(prefixLength(), window);
@@ -259,8 +304,13 @@ public final class DecoderLayer implements AutoCloseable {
         if (sandwich) norm(a.x2, a.rstdO, a.o, postAttnNorm, M, d);
         ops.add(a.x2, a.x2, xIn, (long) M * d);
         norm(a.h2, a.rstd2, a.x2, ffnNorm, M, d);
-        gate.forward(a.g, a.h2, M);
-        up.forward(a.u, a.h2, M);
+        if (fused) {
+            gateUp.forward(c.scratch.gateUp, a.h2, M);
+            splitGateUp(c.scratch.gateUp, a.g, a.u, M);
+        } else {
+            gate.forward(a.g, a.h2, M);
+            up.forward(a.u, a.h2, M);
+        }
         gated(a.s, a.g, a.u, (long) M * cfg.intermediateSize());
         Tensor mlpOut = sandwich ? a.mlp : xOut;
         down.forward(mlpOut, a.s, M);
@@ -292,8 +342,15 @@ public final class DecoderLayer implements AutoCloseable {
         if (gelu) ops.gegluBackward(g.dg, g.du, g.ds, a.g, a.u, (long) M * I);
         else ops.swigluBackward(g.dg, g.du, g.ds, a.g, a.u, (long) M * I);
         g.dh.fill(0f);
-        gate.backward(g.dh, g.dg, a.h2, M);
-        up.backward(g.dh, g.du, a.h2, M);
+        if (fused) {
+            // gate_up_proj's output gradient is [dgate | dup], the layout its forward split
+            ops.copyColumns(g.gateUp, 0, g.dg, 0, M, I);
+            ops.copyColumns(g.gateUp, I, g.du, 0, M, I);
+            gateUp.backward(g.dh, g.gateUp, a.h2, M);
+        } else {
+            gate.backward(g.dh, g.dg, a.h2, M);
+            up.backward(g.dh, g.du, a.h2, M);
+        }
         normBackward(c.dres, g.dh, a.x2, ffnNorm, a.rstd2, M, d);
         // attention block: x2 = xIn + [postnorm](o(attn(rope(q(h1)), rope(k(h1)), v(h1))))
         Tensor dAttnOut = c.dres;
@@ -328,9 +385,17 @@ public final class DecoderLayer implements AutoCloseable {
             dk = g.dkPre;
         }
         g.dh.fill(0f);
-        q.backward(g.dh, dq, a.h1, M);
-        k.backward(g.dh, dk, a.h1, M);
-        v.backward(g.dh, g.dv, a.h1, M);
+        if (fused) {
+            int qDim = cfg.qDim(), kvDim = cfg.kvDim();
+            ops.copyColumns(g.qkv, 0, dq, 0, M, qDim);
+            ops.copyColumns(g.qkv, qDim, dk, 0, M, kvDim);
+            ops.copyColumns(g.qkv, qDim + kvDim, g.dv, 0, M, kvDim);
+            qkv.backward(g.dh, g.qkv, a.h1, M);
+        } else {
+            q.backward(g.dh, dq, a.h1, M);
+            k.backward(g.dh, dk, a.h1, M);
+            v.backward(g.dh, g.dv, a.h1, M);
+        }
         normBackward(c.dres, g.dh, xIn, attnNorm, a.rstd1, M, d);
     }
 
@@ -345,9 +410,14 @@ public final class DecoderLayer implements AutoCloseable {
         int d = cfg.hiddenSize(), kvDim = cfg.kvDim(), qDim = cfg.qDim();
         InferenceContext.Buffers b = c.buf;
         norm(b.h, b.rstd, x, attnNorm, M, d);
-        q.forwardInference(b.q, b.h, M, c.rowAdapters);
-        k.forwardInference(b.k, b.h, M, c.rowAdapters);
-        v.forwardInference(b.v, b.h, M, c.rowAdapters);
+        if (fused) {
+            qkv.forwardInference(b.qkv, b.h, M, c.rowAdapters);
+            splitQkv(b.qkv, b.q, b.k, b.v, M);
+        } else {
+            q.forwardInference(b.q, b.h, M, c.rowAdapters);
+            k.forwardInference(b.k, b.h, M, c.rowAdapters);
+            v.forwardInference(b.v, b.h, M, c.rowAdapters);
+        }
         if (qNorm != null) { // in place: each row's norm is reduced before it is written
             headNorm(b.q, b.rstdHeads, b.q, qNorm, M, cfg.numHeads());
             headNorm(b.k, b.rstdHeads, b.k, kNorm, M, cfg.numKvHeads());
@@ -371,8 +441,13 @@ public final class DecoderLayer implements AutoCloseable {
         if (sandwich) norm(b.tmp, b.rstd, b.tmp, postAttnNorm, M, d); // in place, as the head norms
         ops.add(x, x, b.tmp, (long) M * d);
         norm(b.h, b.rstd, x, ffnNorm, M, d);
-        gate.forwardInference(b.g, b.h, M, c.rowAdapters);
-        up.forwardInference(b.u, b.h, M, c.rowAdapters);
+        if (fused) {
+            gateUp.forwardInference(b.gateUp, b.h, M, c.rowAdapters);
+            splitGateUp(b.gateUp, b.g, b.u, M);
+        } else {
+            gate.forwardInference(b.g, b.h, M, c.rowAdapters);
+            up.forwardInference(b.u, b.h, M, c.rowAdapters);
+        }
         gated(b.g, b.g, b.u, (long) M * cfg.intermediateSize());
         down.forwardInference(b.tmp, b.g, M, c.rowAdapters);
         if (mlpHook != null) mlpHook.forward(b.tmp, M);
@@ -381,16 +456,17 @@ public final class DecoderLayer implements AutoCloseable {
         assert qDim == b.q.dim(1);
     }
 
-    /** {@link Projection#packForDecoding} of all seven projections; the bytes added. */
+    /** {@link Projection#packForDecoding} of all the layer's projections; the bytes added. */
     public long packForDecoding() {
         long bytes = 0;
-        for (Projection p : List.of(q, k, v, o, gate, up, down)) bytes += p.packForDecoding();
+        for (Proj p : projs) bytes += proj[p.ordinal()].packForDecoding();
         return bytes;
     }
 
     @Override
     public void close() {
-        for (Projection p : List.of(q, k, v, o, gate, up, down)) {
+        for (Proj x : projs) {
+            Projection p = proj[x.ordinal()];
             try {
                 p.close();
             } catch (Exception e) {

@@ -34,6 +34,7 @@ public final class InferenceContext implements AutoCloseable {
     static final class Buffers {
         Tensor h, rstd, q, k, v, att, lse, tmp, g, u;
         Tensor rstdHeads; // per-head q/k norms' rstd (Qwen3), else null
+        Tensor qkv, gateUp; // fused projections' outputs before the split (Phi-3), else null
     }
 
     InferenceContext(LlamaModel model, int slots, int maxSeq, int maxRows) {
@@ -61,6 +62,10 @@ public final class InferenceContext implements AutoCloseable {
         buf.tmp = arena.f32(maxRows, d);
         buf.g = arena.f32(maxRows, I);
         buf.u = arena.f32(maxRows, I);
+        if (cfg.features().fused()) {
+            buf.qkv = arena.f32(maxRows, cfg.qDim() + 2L * cfg.kvDim());
+            buf.gateUp = arena.f32(maxRows, 2L * I);
+        }
         ids = arena.i32(maxRows);
         positions = arena.i32(maxRows);
         segStart = arena.i32(maxRows);

@@ -76,7 +76,7 @@ public final class LlamaModel implements AutoCloseable {
         int d = cfg.hiddenSize(), hd = cfg.headDim();
         for (int l = 0; l < cfg.numLayers(); l++) {
             Map<Proj, Projection> proj = new EnumMap<>(Proj.class);
-            for (Proj p : Proj.values()) {
+            for (Proj p : ModuleTable.projections(cfg)) {
                 String prefix = ModuleTable.layer(l, p.path());
                 long[] shape = ModuleTable.shape(cfg, p);
                 proj.put(p, new DenseProjection(ops, param(w, prefix + ".weight", shape),

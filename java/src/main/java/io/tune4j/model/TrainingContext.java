@@ -47,6 +47,9 @@ public final class TrainingContext implements AutoCloseable {
         Tensor ds, dg, du, dh, datt, dq, dk, dv;
         Tensor dqPre, dkPre; // gradients of q/k before their per-head norms, else null
         Tensor dpost;        // gradient of an output before its post-norm (Gemma), else null
+        // fused projections (Phi-3): forward's [q|k|v] and [gate|up] before the split, and backward's
+        // concatenated gradients; else null
+        Tensor qkv, gateUp;
     }
 
     TrainingContext(LlamaModel model, int B, int T, boolean gradientCheckpointing) {
@@ -118,6 +121,10 @@ public final class TrainingContext implements AutoCloseable {
             scratch.dkPre = arena.f32(M, cfg.kvDim());
         }
         if (cfg.features().extras().sandwichNorms()) scratch.dpost = arena.f32(M, d);
+        if (cfg.features().fused()) {
+            scratch.qkv = arena.f32(M, cfg.qDim() + 2L * cfg.kvDim());
+            scratch.gateUp = arena.f32(M, 2L * I);
+        }
         // logits exist for a block of rows at a time: cap the block at ~64 MiB of floats
         lmBlockRows = (int) Math.max(1, Math.min(M, (16L << 20) / cfg.vocabSize()));
         lmWs = arena.f32((long) lmBlockRows * cfg.vocabSize());

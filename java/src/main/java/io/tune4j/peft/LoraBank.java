@@ -25,7 +25,8 @@ public final class LoraBank implements AutoCloseable {
 
     private final LlamaModel model;
     private final String[] names;
-    private final MultiLoraProjection[][] wrappers; // [layer][module index in PeftFiles.MODULES]
+    private final List<String> modules;              // the model's projections (PeftFiles.modules)
+    private final MultiLoraProjection[][] wrappers; // [layer][module index in modules]
     private DenseProjection[][] suspendedBases;      // the base projections while suspended, else null
 
     public LoraBank(LlamaModel model, int capacity) {
@@ -33,8 +34,9 @@ public final class LoraBank implements AutoCloseable {
             throw new IllegalArgumentException("LoRA bank capacity must be in [1, " + MAX_SLOTS + "], got " + capacity);
         }
         this.model = model;
+        this.modules = PeftFiles.modules(model.config());
         this.names = new String[capacity];
-        this.wrappers = new MultiLoraProjection[model.layers().size()][PeftFiles.MODULES.size()];
+        this.wrappers = new MultiLoraProjection[model.layers().size()][modules.size()];
     }
 
     public int capacity() {
@@ -73,6 +75,7 @@ public final class LoraBank implements AutoCloseable {
                     + "(attach it alone with Adapters.load)");
         }
         List<String> targets = cfg.targetModules();
+        LoraMethod.requireProjections(model, targets);
         for (DecoderLayer layer : model.layers()) {
             if (suspendedBases != null) break; // the bases are known; the layers may hold another method's wrappers
             for (String module : targets) {
@@ -120,7 +123,7 @@ public final class LoraBank implements AutoCloseable {
     }
 
     private MultiLoraProjection wrapper(DecoderLayer layer, String module) {
-        int mi = PeftFiles.MODULES.indexOf(module);
+        int mi = modules.indexOf(module);
         MultiLoraProjection w = wrappers[layer.index()][mi];
         if (w == null) {
             DenseProjection base = suspendedBases != null ? suspendedBases[layer.index()][mi]
@@ -140,25 +143,25 @@ public final class LoraBank implements AutoCloseable {
      */
     public void suspend() {
         if (suspendedBases != null) return;
-        DenseProjection[][] bases = new DenseProjection[wrappers.length][PeftFiles.MODULES.size()];
+        DenseProjection[][] bases = new DenseProjection[wrappers.length][modules.size()];
         for (DecoderLayer layer : model.layers()) {
-            for (int mi = 0; mi < PeftFiles.MODULES.size(); mi++) {
-                Projection p = layer.projection(PeftFiles.MODULES.get(mi));
+            for (int mi = 0; mi < modules.size(); mi++) {
+                Projection p = layer.projection(modules.get(mi));
                 MultiLoraProjection w = wrappers[layer.index()][mi];
                 if (w != null && p == w) {
                     bases[layer.index()][mi] = w.base();
                 } else if (p instanceof DenseProjection d) {
                     bases[layer.index()][mi] = d;
                 } else {
-                    throw new IllegalStateException("layer " + layer.index() + " " + PeftFiles.MODULES.get(mi)
+                    throw new IllegalStateException("layer " + layer.index() + " " + modules.get(mi)
                             + " is wrapped by " + p.getClass().getSimpleName() + "; the LoRA bank cannot be suspended");
                 }
             }
         }
         for (DecoderLayer layer : model.layers()) {
-            for (int mi = 0; mi < PeftFiles.MODULES.size(); mi++) {
+            for (int mi = 0; mi < modules.size(); mi++) {
                 MultiLoraProjection w = wrappers[layer.index()][mi];
-                if (w != null) layer.replaceProjection(PeftFiles.MODULES.get(mi), w.base());
+                if (w != null) layer.replaceProjection(modules.get(mi), w.base());
             }
         }
         suspendedBases = bases;
@@ -168,18 +171,18 @@ public final class LoraBank implements AutoCloseable {
     public void resume() {
         if (suspendedBases == null) return;
         for (DecoderLayer layer : model.layers()) {
-            for (int mi = 0; mi < PeftFiles.MODULES.size(); mi++) {
-                Projection p = layer.projection(PeftFiles.MODULES.get(mi));
+            for (int mi = 0; mi < modules.size(); mi++) {
+                Projection p = layer.projection(modules.get(mi));
                 if (p != suspendedBases[layer.index()][mi]) {
-                    throw new IllegalStateException("layer " + layer.index() + " " + PeftFiles.MODULES.get(mi)
+                    throw new IllegalStateException("layer " + layer.index() + " " + modules.get(mi)
                             + " is still wrapped by " + p.getClass().getSimpleName() + "; detach it before resuming the LoRA bank");
                 }
             }
         }
         for (DecoderLayer layer : model.layers()) {
-            for (int mi = 0; mi < PeftFiles.MODULES.size(); mi++) {
+            for (int mi = 0; mi < modules.size(); mi++) {
                 MultiLoraProjection w = wrappers[layer.index()][mi];
-                if (w != null) layer.replaceProjection(PeftFiles.MODULES.get(mi), w);
+                if (w != null) layer.replaceProjection(modules.get(mi), w);
             }
         }
         suspendedBases = null;
@@ -189,7 +192,7 @@ public final class LoraBank implements AutoCloseable {
         return suspendedBases != null;
     }
 
-    /** The wrapped projections, for inspection: layer by layer, PeftFiles.MODULES order, null where none. */
+    /** The wrapped projections, for inspection: layer by layer, in the order of the model's projections, null where none. */
     public List<MultiLoraProjection> projections() {
         List<MultiLoraProjection> out = new ArrayList<>();
         for (MultiLoraProjection[] layer : wrappers) for (MultiLoraProjection w : layer) out.add(w);
@@ -200,10 +203,10 @@ public final class LoraBank implements AutoCloseable {
     @Override
     public void close() {
         for (DecoderLayer layer : model.layers()) {
-            for (int mi = 0; mi < PeftFiles.MODULES.size(); mi++) {
+            for (int mi = 0; mi < modules.size(); mi++) {
                 MultiLoraProjection w = wrappers[layer.index()][mi];
                 if (w == null) continue;
-                String module = PeftFiles.MODULES.get(mi);
+                String module = modules.get(mi);
                 if (layer.projection(module) == w) layer.replaceProjection(module, w.base());
                 w.close();
                 wrappers[layer.index()][mi] = null;

@@ -9,7 +9,8 @@ import java.util.List;
  * @param r             rank, positive
  * @param alpha         lora_alpha
  * @param dropout       lora_dropout on the projection's input, in [0, 1)
- * @param targetModules subset of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj
+ * @param targetModules subset of the model's projections: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj,
+ *                      down_proj, or for Phi-3 qkv_proj, o_proj, gate_up_proj, down_proj (checked on attaching)
  * @param useRsLora     scale by alpha/sqrt(r) instead of alpha/r
  * @param seed          initialisation of A and the dropout masks
  * @param modulesToSave PEFT's modules_to_save: modules that train whole next to LoRA and are saved with
@@ -25,12 +26,12 @@ public record LoraConfig(int r, float alpha, float dropout, List<String> targetM
         if (!(alpha > 0) || !Float.isFinite(alpha)) throw new IllegalArgumentException("LoRA alpha must be positive, got " + alpha);
         if (!(dropout >= 0f && dropout < 1f)) throw new IllegalArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
         if (targetModules == null || targetModules.isEmpty()) {
-            throw new IllegalArgumentException("LoRA target modules are empty (expected some of " + PeftFiles.MODULES + ")");
+            throw new IllegalArgumentException("LoRA target modules are empty (expected some of " + PeftFiles.ALL_MODULES + ")");
         }
         for (String m : targetModules) {
-            if (!PeftFiles.MODULES.contains(m)) {
+            if (!PeftFiles.ALL_MODULES.contains(m)) {
                 throw new IllegalArgumentException("unknown LoRA target module '" + m + "' (expected some of "
-                        + PeftFiles.MODULES + ")");
+                        + PeftFiles.ALL_MODULES + ")");
             }
         }
         if (targetModules.stream().distinct().count() != targetModules.size()) {

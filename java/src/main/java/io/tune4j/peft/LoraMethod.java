@@ -8,6 +8,7 @@ import io.tune4j.model.DenseProjection;
 import io.tune4j.model.LlamaModel;
 import io.tune4j.model.Parameter;
 import io.tune4j.model.Projection;
+import io.tune4j.model.arch.ModuleTable;
 import io.tune4j.model.io.ModelFormatException;
 import io.tune4j.model.io.SafetensorsFile;
 import io.tune4j.model.io.SafetensorsWriter;
@@ -155,8 +156,20 @@ public final class LoraMethod extends PeftMethod {
         SavedModules.resolve(cfg.modulesToSave(), model.config());
     }
 
+    /** Refuses target modules that are not projections of this model's family (q_proj on Phi-3, qkv_proj on Llama). */
+    public static void requireProjections(LlamaModel model, List<String> modules) {
+        List<String> own = PeftFiles.modules(model.config());
+        for (String m : modules) {
+            if (!own.contains(m)) {
+                throw new IllegalArgumentException("LoRA target module '" + m + "' is not a projection of "
+                        + model.config().modelType() + " layers (expected some of " + own + ")");
+            }
+        }
+    }
+
     /** Refuses target projections that another method has wrapped already. */
     public static void requireDense(LlamaModel model, List<String> modules) {
+        requireProjections(model, modules);
         for (DecoderLayer layer : model.layers()) {
             for (String module : modules) {
                 if (!(layer.projection(module) instanceof DenseProjection)) {
@@ -188,7 +201,7 @@ public final class LoraMethod extends PeftMethod {
     }
 
     private static long siteId(int layer, String module) {
-        return (long) layer * PeftFiles.MODULES.size() + PeftFiles.MODULES.indexOf(module);
+        return (long) layer * ModuleTable.Proj.SITES_PER_LAYER + ModuleTable.Proj.of(module).site;
     }
 
     /**
@@ -350,7 +363,7 @@ public final class LoraMethod extends PeftMethod {
             throw new ModelFormatException(file, "field 'target_modules' must be a list of module names");
         }
         // PEFT keeps target_modules as a set: fixed order here keeps attachment deterministic
-        targets.sort(java.util.Comparator.comparingInt(PeftFiles.MODULES::indexOf));
+        targets.sort(java.util.Comparator.comparingInt(PeftFiles.ALL_MODULES::indexOf));
         List<String> modulesToSave = new ArrayList<>();
         JsonNode mts = c.get("modules_to_save");
         if (mts != null && !mts.isNull()) {

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tune4j.model.LlamaConfig;
+import io.tune4j.model.arch.ModuleTable;
 import io.tune4j.model.io.ModelFormatException;
 import io.tune4j.model.io.SafetensorsFile;
 import io.tune4j.tensor.Tensor;
@@ -25,21 +27,31 @@ public final class PeftFiles {
     public static final String WEIGHTS = "adapter_model.safetensors";
     /** PEFT's prefix for the wrapped model's weights: PeftModel.base_model (LoraModel).model (LlamaForCausalLM). */
     public static final String KEY_PREFIX = "base_model.model.";
+    /** The separate projections of the Llama-like families, the target_modules that select all of them. */
     public static final List<String> MODULES =
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+    /**
+     * Every projection name of any family, in checkpoint order (q_proj, k_proj, v_proj, qkv_proj, o_proj,
+     * gate_proj, up_proj, gate_up_proj, down_proj); a model has the subset {@link #modules} gives.
+     */
+    public static final List<String> ALL_MODULES =
+            java.util.Arrays.stream(ModuleTable.Proj.values()).map(p -> p.module).toList();
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private PeftFiles() {}
 
-    /** "model.layers.{i}.self_attn.q_proj" or "model.layers.{i}.mlp.gate_proj", as in LlamaForCausalLM. */
+    /** The projections of this model's layers (PEFT's target_modules names), in checkpoint order. */
+    public static List<String> modules(LlamaConfig c) {
+        return ModuleTable.projectionNames(c);
+    }
+
+    /** "model.layers.{i}.self_attn.q_proj" or "model.layers.{i}.mlp.gate_up_proj", as in the HF model classes. */
     public static String modulePath(int layer, String module) {
-        String block = switch (module) {
-            case "q_proj", "k_proj", "v_proj", "o_proj" -> "self_attn";
-            case "gate_proj", "up_proj", "down_proj" -> "mlp";
-            default -> throw new IllegalArgumentException("unknown module '" + module + "' (expected one of " + MODULES + ")");
-        };
-        return "model.layers." + layer + "." + block + "." + module;
+        if (!ALL_MODULES.contains(module)) {
+            throw new IllegalArgumentException("unknown module '" + module + "' (expected one of " + ALL_MODULES + ")");
+        }
+        return ModuleTable.layer(layer, ModuleTable.Proj.of(module).path());
     }
 
     public static ObjectNode object() {

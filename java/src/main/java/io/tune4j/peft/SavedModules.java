@@ -49,17 +49,18 @@ final class SavedModules implements AutoCloseable {
      * paths in model order. Entries that select nothing, or any module other than an RMSNorm, fail.
      */
     static List<String> resolve(List<String> entries, LlamaConfig c) {
-        return resolve(entries, moduleNames(c.numLayers(), c.features().qkNorm(), c.features().extras().sandwichNorms()));
+        return resolve(entries, moduleNames(c.numLayers(), c.features().qkNorm(), c.features().extras().sandwichNorms(),
+                ModuleTable.projections(c)));
     }
 
     /** {@link #resolve(List, LlamaConfig)} for a plain Llama model of the given depth. */
     static List<String> resolve(List<String> entries, int layers) {
-        return resolve(entries, moduleNames(layers, false, false));
+        return resolve(entries, moduleNames(layers, false, false, ModuleTable.projections(io.tune4j.model.arch.ArchFeatures.LLAMA)));
     }
 
     /** Checks entries before any model is loaded: against a deep model with every optional norm. */
     static List<String> resolveAnyModel(List<String> entries) {
-        return resolve(entries, moduleNames(128, true, true));
+        return resolve(entries, moduleNames(128, true, true, List.of(ModuleTable.Proj.values())));
     }
 
     private static List<String> resolve(List<String> entries, List<String> all) {
@@ -94,14 +95,14 @@ final class SavedModules implements AutoCloseable {
 
     /** Every module of the model, in named_modules order (the root left out), its projections from {@link ModuleTable};
      * qkNorm adds self_attn.q_norm and k_norm (Qwen3, Gemma 3), sandwich Gemma's pre_ and post_feedforward_layernorm. */
-    static List<String> moduleNames(int layers, boolean qkNorm, boolean sandwich) {
+    static List<String> moduleNames(int layers, boolean qkNorm, boolean sandwich, List<ModuleTable.Proj> projections) {
         List<String> out = new ArrayList<>(List.of("model", "model.embed_tokens", "model.layers"));
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l;
             out.add(p);
             for (String parent : List.of("self_attn", "mlp")) {
                 out.add(p + "." + parent);
-                for (ModuleTable.Proj x : ModuleTable.Proj.values()) if (x.parent.equals(parent)) out.add(p + "." + x.path());
+                for (ModuleTable.Proj x : projections) if (x.parent.equals(parent)) out.add(p + "." + x.path());
                 if (parent.equals("self_attn") && qkNorm) {
                     out.add(p + ".self_attn.q_norm");
                     out.add(p + ".self_attn.k_norm");

@@ -125,7 +125,7 @@ class CliTest {
         Path cfg = m.resolve("config.json");
         Files.writeString(cfg, Files.readString(cfg).replace("\"llama\"", "\"gpt2\"")
                 .replace("LlamaForCausalLM", "GPT2LMHeadModel"));
-        assertBadInput(run("info", "--model", m.toString()), cfg.toString(), "gpt2", "llama, mistral, qwen2, qwen3, gemma2, gemma3_text");
+        assertBadInput(run("info", "--model", m.toString()), cfg.toString(), "gpt2", "llama, mistral, qwen2, qwen3, gemma2, gemma3_text, phi3");
     }
 
     @Test

@@ -47,13 +47,15 @@ class FamiliesCommandTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "qwen2|Qwen2ForCausalLM|q/k/v biases (no o_proj bias)|\"model_type\": \"qwen2\", \"tie_word_embeddings\": true",
-        "qwen3|Qwen3ForCausalLM|per-head q_norm/k_norm|\"model_type\": \"qwen3\", \"head_dim\": 24, \"use_sliding_window\": true, \"sliding_window\": 8, \"max_window_layers\": 1",
-        "mistral|MistralForCausalLM|sliding-window attention (8 keys, every layer)|\"model_type\": \"mistral\", \"sliding_window\": 8",
-        "gemma2|Gemma2ForCausalLM|final logit soft-capping (30.0)|\"model_type\": \"gemma2\", \"head_dim\": 16, \"query_pre_attn_scalar\": 16, \"sliding_window\": 8",
-        "gemma3_text|Gemma3ForCausalLM|RoPE theta 10000.0 on sliding-window layers|\"model_type\": \"gemma3_text\", \"head_dim\": 16, \"query_pre_attn_scalar\": 16, \"sliding_window\": 8, \"layer_types\": [\"sliding_attention\", \"full_attention\"]",
+        "qwen2|Qwen2ForCausalLM|q/k/v biases (no o_proj bias)|\"model_type\": \"qwen2\", \"tie_word_embeddings\": true|q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj|self_attn.k_proj mlp.down_proj",
+        "qwen3|Qwen3ForCausalLM|per-head q_norm/k_norm|\"model_type\": \"qwen3\", \"head_dim\": 24, \"use_sliding_window\": true, \"sliding_window\": 8, \"max_window_layers\": 1|q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj|self_attn.k_proj mlp.down_proj",
+        "mistral|MistralForCausalLM|sliding-window attention (8 keys, every layer)|\"model_type\": \"mistral\", \"sliding_window\": 8|q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj|self_attn.k_proj mlp.down_proj",
+        "gemma2|Gemma2ForCausalLM|final logit soft-capping (30.0)|\"model_type\": \"gemma2\", \"head_dim\": 16, \"query_pre_attn_scalar\": 16, \"sliding_window\": 8|q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj|self_attn.k_proj mlp.down_proj",
+        "gemma3_text|Gemma3ForCausalLM|RoPE theta 10000.0 on sliding-window layers|\"model_type\": \"gemma3_text\", \"head_dim\": 16, \"query_pre_attn_scalar\": 16, \"sliding_window\": 8, \"layer_types\": [\"sliding_attention\", \"full_attention\"]|q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj|self_attn.k_proj mlp.down_proj",
+        "phi3|Phi3ForCausalLM|fused qkv_proj and gate_up_proj|\"model_type\": \"phi3\", \"sliding_window\": 8, \"tie_word_embeddings\": false|qkv_proj,o_proj,gate_up_proj,down_proj|self_attn.qkv_proj mlp.gate_up_proj",
     })
-    void infoFinetuneMergeAndGenerate(String type, String hfClass, String feature, String extra) throws IOException {
+    void infoFinetuneMergeAndGenerate(String type, String hfClass, String feature, String extra, String targets, String keys)
+            throws IOException {
         String json = "{" + extra + ", \"vocab_size\": 512, \"hidden_size\": 64, \"intermediate_size\": 96, "
                 + "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"num_key_value_heads\": 2, "
                 + "\"max_position_embeddings\": 128, \"rms_norm_eps\": 1e-5, \"bos_token_id\": 1, \"eos_token_id\": 2}";
@@ -70,7 +72,7 @@ class FamiliesCommandTest {
         CliTest.Run ft = CliTest.run("finetune", "--model", model.toString(),
                 "--data", Fixtures.require("data/tinystories/TinyStories-valid-excerpt.txt").toString(),
                 "--val-split", "0.1", "--text-mode", "whole-file", "--method", "lora", "--target-modules",
-                "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj", "--max-steps", "8", "--batch-size", "2",
+                targets, "--max-steps", "8", "--batch-size", "2",
                 "--seq-len", "32", "--lr", "1e-2", "--out", out.toString());
         assertEquals(0, ft.code(), ft.err());
         JsonNode eval = JSON.readTree(out.resolve("eval.json").toFile());
@@ -79,8 +81,10 @@ class FamiliesCommandTest {
         Path adapter = out.resolve("adapter");
         try (SafetensorsFile st = SafetensorsFile.open(adapter.resolve("adapter_model.safetensors"))) {
             // PEFT's key names for this model type
-            assertTrue(st.names().contains("base_model.model.model.layers.1.self_attn.k_proj.lora_A.weight"), st.names().toString());
-            assertTrue(st.names().contains("base_model.model.model.layers.0.mlp.down_proj.lora_B.weight"), st.names().toString());
+            String[] modules = keys.split(" ");
+            assertTrue(st.names().contains("base_model.model.model.layers.1." + modules[0] + ".lora_A.weight"), st.names().toString());
+            assertTrue(st.names().contains("base_model.model.model.layers.0." + modules[1] + ".lora_B.weight"), st.names().toString());
+            assertEquals(2L * 2 * targets.split(",").length, st.names().size(), st.names().toString());
         }
 
         Path merged = tmp.resolve(type + "-merged");
@@ -95,5 +99,18 @@ class FamiliesCommandTest {
         assertEquals(0, withAdapter.code(), withAdapter.err());
         assertEquals(0, fromMerged.code(), fromMerged.err());
         assertEquals(withAdapter.out(), fromMerged.out(), "merged model and adapter give the same greedy text");
+    }
+
+    /** The GGUF exporter writes llama.cpp's llama architecture only: a Phi-3 model is refused in one line. */
+    @org.junit.jupiter.api.Test
+    void phi3IsNotExportedToGguf() throws IOException {
+        Path model = randomModel("phi3", "{\"model_type\": \"phi3\", \"vocab_size\": 512, \"hidden_size\": 32, "
+                + "\"intermediate_size\": 48, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
+                + "\"max_position_embeddings\": 64}");
+        Path gguf = tmp.resolve("phi3.gguf");
+        CliTest.Run ex = CliTest.run("export", "--model", model.toString(), "--dtype", "f32", "--out", gguf.toString());
+        assertEquals(2, ex.code(), ex.out() + ex.err());
+        assertTrue(ex.err().contains("model_type 'phi3' cannot be exported to GGUF"), ex.err());
+        assertTrue(!Files.exists(gguf), "no file is left behind");
     }
 }

@@ -338,8 +338,8 @@ class LoraMethodTest {
     @Test
     void invalidConfigurationsFailWithClearMessages() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new LoraConfig(8, 16f, 0f, List.of("q_proj", "qkv_proj"), false, 0));
-        assertTrue(e.getMessage().contains("unknown LoRA target module 'qkv_proj'"), e.getMessage());
+                () -> new LoraConfig(8, 16f, 0f, List.of("q_proj", "c_attn"), false, 0));
+        assertTrue(e.getMessage().contains("unknown LoRA target module 'c_attn'"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new LoraConfig(0, 16f, 0f, List.of("q_proj"), false, 0));
         assertTrue(e.getMessage().contains("rank r must be positive, got 0"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new LoraConfig(-2, 16f, 0f, List.of("q_proj"), false, 0));

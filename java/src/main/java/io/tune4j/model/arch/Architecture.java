@@ -32,6 +32,17 @@ public interface Architecture {
         return "silu";
     }
 
+    /**
+     * Refuses what config.json asks for that this family's block does not implement, naming the field;
+     * runs before the generic fields are read, so the family's own reason comes first.
+     */
+    default void refuseUnsupported(ConfigFields f) {}
+
+    /** rms_norm_eps where config.json leaves it out. */
+    default float defaultRmsNormEps() {
+        return 1e-6f;
+    }
+
     /** rope_theta where config.json leaves it out (transformers' default for the family). */
     default float defaultRopeTheta() {
         return 10000f;
@@ -65,6 +76,7 @@ public interface Architecture {
         else if (c.qkvBias()) out.add("q/k/v biases (no o_proj bias)");
         if (c.mlpBias()) out.add("MLP biases");
         if (a.qkNorm()) out.add("per-head q_norm/k_norm");
+        if (a.fused()) out.add("fused qkv_proj and gate_up_proj");
         if (a.slidingWindow() > 0) {
             out.add("sliding-window attention (" + a.slidingWindow() + " keys, "
                     + (a.slidingLayers().size() == c.numLayers() ? "every layer" : "layers " + ranges(a.slidingLayers()))

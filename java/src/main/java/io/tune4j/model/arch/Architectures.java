@@ -7,7 +7,8 @@ import java.util.stream.Collectors;
 /** The architectures tune4j loads, by model_type or by config.json's architectures[] class name. */
 public final class Architectures {
     private static final List<Architecture> ALL = List.of(new LlamaArchitecture(), new MistralArchitecture(),
-            new Qwen2Architecture(), new Qwen3Architecture(), GemmaArchitecture.gemma2(), GemmaArchitecture.gemma3());
+            new Qwen2Architecture(), new Qwen3Architecture(), GemmaArchitecture.gemma2(), GemmaArchitecture.gemma3(),
+            new Phi3Architecture());
 
     private Architectures() {}
 
@@ -28,7 +29,7 @@ public final class Architectures {
         return byModelType(f.modelType()).orElseThrow(() -> new IllegalStateException("no architecture " + f.modelType()));
     }
 
-    /** "llama, mistral, qwen2, qwen3, gemma2, gemma3_text": for the one-line refusal of anything else. */
+    /** "llama, mistral, qwen2, qwen3, gemma2, gemma3_text, phi3": for the one-line refusal of anything else. */
     public static String supported() {
         return ALL.stream().map(Architecture::modelType).collect(Collectors.joining(", "));
     }

@@ -32,17 +32,28 @@ public final class ModuleTable {
     /** What a tensor is, which decides how it is initialised and whether LoRA can wrap it. */
     public enum Kind { EMBEDDING, LINEAR, BIAS, NORM }
 
-    /** The seven projections of a block: module name, parent (self_attn or mlp). */
+    /**
+     * The projections a block can have: module name, parent (self_attn or mlp), and its LoRA site within
+     * a layer. A layer has either the seven separate ones or (Phi-3) qkv_proj, o_proj, gate_up_proj and
+     * down_proj; {@link #projections} says which. A fused projection takes the site of its first part, so
+     * that sites stay unique per layer and the separate projections keep the seeds they always had.
+     */
     public enum Proj {
-        Q("q_proj", "self_attn"), K("k_proj", "self_attn"), V("v_proj", "self_attn"), O("o_proj", "self_attn"),
-        GATE("gate_proj", "mlp"), UP("up_proj", "mlp"), DOWN("down_proj", "mlp");
+        Q("q_proj", "self_attn", 0), K("k_proj", "self_attn", 1), V("v_proj", "self_attn", 2),
+        QKV("qkv_proj", "self_attn", 0), O("o_proj", "self_attn", 3),
+        GATE("gate_proj", "mlp", 4), UP("up_proj", "mlp", 5), GATE_UP("gate_up_proj", "mlp", 4), DOWN("down_proj", "mlp", 6);
+
+        /** Distinct LoRA sites per layer. */
+        public static final int SITES_PER_LAYER = 7;
 
         public final String module;
         public final String parent;
+        public final int site;
 
-        Proj(String module, String parent) {
+        Proj(String module, String parent, int site) {
             this.module = module;
             this.parent = parent;
+            this.site = site;
         }
 
         /** "self_attn.q_proj" */
@@ -55,11 +66,29 @@ public final class ModuleTable {
             throw new IllegalArgumentException("unknown module '" + module + "' (expected " + names() + ")");
         }
 
+        /** Every projection name any family has. */
         public static String names() {
             StringBuilder sb = new StringBuilder();
             for (Proj p : values()) sb.append(sb.length() == 0 ? "" : ", ").append(p.module);
             return sb.toString();
         }
+    }
+
+    private static final List<Proj> SEPARATE = List.of(Proj.Q, Proj.K, Proj.V, Proj.O, Proj.GATE, Proj.UP, Proj.DOWN);
+    private static final List<Proj> FUSED = List.of(Proj.QKV, Proj.O, Proj.GATE_UP, Proj.DOWN);
+
+    /** The projections of one layer of this model, in checkpoint order. */
+    public static List<Proj> projections(LlamaConfig c) {
+        return projections(c.features());
+    }
+
+    public static List<Proj> projections(ArchFeatures f) {
+        return f.fused() ? FUSED : SEPARATE;
+    }
+
+    /** Their module names (q_proj, ... or qkv_proj, ...), as PEFT's target_modules name them. */
+    public static List<String> projectionNames(LlamaConfig c) {
+        return projections(c).stream().map(p -> p.module).toList();
     }
 
     /** One tensor of a layer: its name after "model.layers.{i}.", kind and shape. */
@@ -78,15 +107,17 @@ public final class ModuleTable {
         return switch (p) {
             case Q -> new long[] {q, d};
             case K, V -> new long[] {kv, d};
+            case QKV -> new long[] {q + 2 * kv, d};
             case O -> new long[] {d, q};
             case GATE, UP -> new long[] {i, d};
+            case GATE_UP -> new long[] {2 * i, d};
             case DOWN -> new long[] {d, i};
         };
     }
 
     public static boolean hasBias(LlamaConfig c, Proj p) {
         return switch (p) {
-            case Q, K, V -> c.qkvBias();
+            case Q, K, V, QKV -> c.qkvBias();
             case O -> c.oBias();
             default -> c.mlpBias();
         };
@@ -97,14 +128,15 @@ public final class ModuleTable {
         List<Entry> out = new ArrayList<>();
         long d = c.hiddenSize(), hd = c.headDim();
         out.add(new Entry("input_layernorm.weight", Kind.NORM, new long[] {d}));
-        for (Proj p : List.of(Proj.Q, Proj.K, Proj.V, Proj.O)) addProjection(out, c, p);
+        List<Proj> projs = projections(c);
+        for (Proj p : projs) if (p.parent.equals("self_attn")) addProjection(out, c, p);
         if (c.features().qkNorm()) {
             out.add(new Entry("self_attn.q_norm.weight", Kind.NORM, new long[] {hd}));
             out.add(new Entry("self_attn.k_norm.weight", Kind.NORM, new long[] {hd}));
         }
         out.add(new Entry(POST_ATTENTION_NORM + ".weight", Kind.NORM, new long[] {d}));
         if (c.features().extras().sandwichNorms()) out.add(new Entry(PRE_FFN_NORM + ".weight", Kind.NORM, new long[] {d}));
-        for (Proj p : List.of(Proj.GATE, Proj.UP, Proj.DOWN)) addProjection(out, c, p);
+        for (Proj p : projs) if (p.parent.equals("mlp")) addProjection(out, c, p);
         if (c.features().extras().sandwichNorms()) out.add(new Entry(POST_FFN_NORM + ".weight", Kind.NORM, new long[] {d}));
         return out;
     }

@@ -17,7 +17,7 @@ import java.util.Set;
 
 /**
  * Reads a Hugging Face config.json of a supported family ({@link Architectures}: Llama 2/3, TinyLlama,
- * SmolLM, Mistral, Qwen2/2.5, Qwen3, Gemma 2, Gemma 3 text) into a {@link LlamaConfig},
+ * SmolLM, Mistral, Qwen2/2.5, Qwen3, Gemma 2, Gemma 3 text, Phi-3) into a {@link LlamaConfig},
  * merging the end-of-sequence ids of generation_config.json when it sits beside it.
  */
 public final class LlamaConfigReader {
@@ -63,6 +63,7 @@ public final class LlamaConfigReader {
     public static LlamaConfig parse(Path file, JsonNode r) {
         if (r == null || !r.isObject()) throw new ModelFormatException(file, "expected a JSON object");
         Architecture arch = architecture(file, r);
+        arch.refuseUnsupported(new ConfigFields(file, r));
         int hidden = reqInt(file, r, "hidden_size");
         int heads = reqInt(file, r, "num_attention_heads");
         int vocab = reqInt(file, r, "vocab_size");
@@ -81,7 +82,7 @@ public final class LlamaConfigReader {
             headDim = hidden / heads;
         }
         int maxPos = optInt(file, r, "max_position_embeddings", 2048);
-        float eps = optFloat(file, r, "rms_norm_eps", 1e-6f);
+        float eps = optFloat(file, r, "rms_norm_eps", arch.defaultRmsNormEps());
         RopeScaling rope = rope(file, r, arch.defaultRopeTheta());
         boolean tie = optBool(file, r, "tie_word_embeddings", arch.defaultTiedEmbeddings());
         int bos = optInt(file, r, "bos_token_id", 1);

@@ -69,7 +69,13 @@ class ArchitectureReferenceTest {
                         + "\"architectures\": [\"Gemma3ForCausalLM\"], " + common + "\"head_dim\": 12, "
                         + "\"query_pre_attn_scalar\": 12, \"sliding_window\": 5, \"sliding_window_pattern\": 2, "
                         + "\"rope_local_base_freq\": 100.0, \"attn_logit_softcapping\": null, "
-                        + "\"final_logit_softcapping\": null, \"tie_word_embeddings\": true}"});
+                        + "\"final_logit_softcapping\": null, \"tie_word_embeddings\": true}"},
+                // GQA (unlike the released Phi-3-mini) so that k and v are narrower than q in the fused rows
+                new String[] {"phi3, window 5", "{\"model_type\": \"phi3\", \"architectures\": [\"Phi3ForCausalLM\"], "
+                        + common + "\"hidden_act\": \"silu\", \"sliding_window\": 5, \"rope_scaling\": null, "
+                        + "\"tie_word_embeddings\": false}"},
+                new String[] {"phi3, full attention, tied", "{\"model_type\": \"phi3\", " + common
+                        + "\"sliding_window\": null, \"tie_word_embeddings\": true}"});
         return io.tune4j.testing.Backends.all().stream()
                 .flatMap(ops -> configs.stream().map(c -> Arguments.of(ops, c[0], c[1])));
     }

@@ -14,7 +14,8 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * An independent float64 libtorch forward of the Llama family as Hugging Face's modeling files define
- * it (modeling_llama, modeling_mistral, modeling_qwen2, modeling_qwen3, modeling_gemma2, modeling_gemma3):
+ * it (modeling_llama, modeling_mistral, modeling_qwen2, modeling_qwen3, modeling_gemma2, modeling_gemma3,
+ * modeling_phi3, whose fused qkv_proj and gate_up_proj are sliced here by libtorch):
  * embedding (Gemma: times sqrt(hidden_size)), per layer RMSNorm (Gemma: times 1 + w), q/k/v projections with
  * the family's biases, per-head q_norm/k_norm before rotate-half RoPE (Gemma 3's sliding layers with their
  * own base), causal grouped-query attention with the layer's sliding window, Gemma's query_pre_attn_scalar
@@ -48,9 +49,19 @@ final class ReferenceDecoder {
         for (int l = 0; l < c.numLayers(); l++) {
             int window = c.features().windowOf(l);
             var h = rms(x, lw(l, "input_layernorm.weight"), d);
-            var q = proj(h, l, ModuleTable.Proj.Q).view(B, T, nh, hd);
-            var k = proj(h, l, ModuleTable.Proj.K).view(B, T, nkv, hd);
-            var v = proj(h, l, ModuleTable.Proj.V).view(B, T, nkv, hd);
+            org.bytedeco.pytorch.Tensor q, k, v;
+            if (c.features().fused()) {
+                // Phi3Attention: qkv_proj's output sliced as [..., :q], [..., q:q+kv], [..., q+kv:]
+                var qkv = proj(h, l, ModuleTable.Proj.QKV);
+                long qDim = (long) nh * hd, kvDim = (long) nkv * hd;
+                q = qkv.narrow(2, 0, qDim).reshape(B, T, nh, hd);
+                k = qkv.narrow(2, qDim, kvDim).reshape(B, T, nkv, hd);
+                v = qkv.narrow(2, qDim + kvDim, kvDim).reshape(B, T, nkv, hd);
+            } else {
+                q = proj(h, l, ModuleTable.Proj.Q).view(B, T, nh, hd);
+                k = proj(h, l, ModuleTable.Proj.K).view(B, T, nkv, hd);
+                v = proj(h, l, ModuleTable.Proj.V).view(B, T, nkv, hd);
+            }
             if (c.features().qkNorm()) {
                 q = rms(q, lw(l, "self_attn.q_norm.weight"), hd);
                 k = rms(k, lw(l, "self_attn.k_norm.weight"), hd);
@@ -68,9 +79,19 @@ final class ReferenceDecoder {
             if (sandwich) attOut = rms(attOut, lw(l, "post_attention_layernorm.weight"), d);
             x = x.add(attOut);
             var h2 = rms(x, lw(l, sandwich ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), d);
-            var gate = proj(h2, l, ModuleTable.Proj.GATE);
+            org.bytedeco.pytorch.Tensor gate, up;
+            if (c.features().fused()) {
+                // Phi3MLP: gate, up = gate_up_proj(x).chunk(2, dim=-1)
+                var gu = proj(h2, l, ModuleTable.Proj.GATE_UP);
+                long I = c.intermediateSize();
+                gate = gu.narrow(2, 0, I);
+                up = gu.narrow(2, I, I);
+            } else {
+                gate = proj(h2, l, ModuleTable.Proj.GATE);
+                up = proj(h2, l, ModuleTable.Proj.UP);
+            }
             var act = c.gatedGelu() ? torch.gelu(gate, "tanh") : torch.silu(gate);
-            var mlp = proj(act.mul(proj(h2, l, ModuleTable.Proj.UP)), l, ModuleTable.Proj.DOWN);
+            var mlp = proj(act.mul(up), l, ModuleTable.Proj.DOWN);
             if (sandwich) mlp = rms(mlp, lw(l, "post_feedforward_layernorm.weight"), d);
             x = x.add(mlp);
         }

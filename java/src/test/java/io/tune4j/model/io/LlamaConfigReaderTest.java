@@ -96,16 +96,58 @@ class LlamaConfigReaderTest {
 
     @Test
     void rejectsOtherArchitectures() throws IOException {
-        Path p = write("{\"architectures\":[\"Phi3ForCausalLM\"],\"model_type\":\"phi3\",\"hidden_size\":8}");
+        Path p = write("{\"architectures\":[\"GPTNeoXForCausalLM\"],\"model_type\":\"gpt_neox\",\"hidden_size\":8}");
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
-        assertTrue(e.getMessage().startsWith(p + ": model_type 'phi3' is not supported; tune4j loads llama, mistral, "
-                + "qwen2, qwen3, gemma2, gemma3_text"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(p + ": model_type 'gpt_neox' is not supported; tune4j loads llama, mistral, "
+                + "qwen2, qwen3, gemma2, gemma3_text, phi3"), e.getMessage());
         write("{\"architectures\":[\"Qwen2ForCausalLM\"],\"model_type\":\"llama\",\"hidden_size\":8}");
         e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
         assertTrue(e.getMessage().contains("expected LlamaForCausalLM"), e.getMessage());
         write("{\"architectures\":[\"GPT2LMHeadModel\"],\"hidden_size\":8}");
         e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
         assertTrue(e.getMessage().contains("GPT2LMHeadModel"), e.getMessage());
+    }
+
+    static final String PHI3 = "{\"architectures\":[\"Phi3ForCausalLM\"],\"model_type\":\"phi3\",\"vocab_size\":32064,"
+            + "\"hidden_size\":3072,\"intermediate_size\":8192,\"num_hidden_layers\":32,\"num_attention_heads\":32,"
+            + "\"num_key_value_heads\":32,\"max_position_embeddings\":4096,\"original_max_position_embeddings\":4096,"
+            + "\"hidden_act\":\"silu\",\"rope_theta\":10000.0,\"sliding_window\":2047,\"tie_word_embeddings\":false,"
+            + "\"bos_token_id\":1,\"eos_token_id\":32000";
+
+    @Test
+    void phi3MiniReadsWithFusedProjectionsAndItsWindow() throws IOException {
+        write(PHI3 + ",\"rope_scaling\":null}");
+        LlamaConfig c = LlamaConfigReader.read(tmp);
+        assertEquals("phi3", c.modelType());
+        assertTrue(c.features().fused());
+        assertEquals(2047, c.features().slidingWindow());
+        assertEquals(2047, c.features().windowOf(31));
+        assertEquals(1e-5f, c.rmsNormEps()); // Phi3Config's default
+        assertEquals(java.util.List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj"),
+                io.tune4j.model.arch.ModuleTable.projectionNames(c));
+        java.util.Map<String, long[]> shapes = io.tune4j.model.arch.ModuleTable.shapes(c);
+        assertArrayEquals(new long[] {3 * 3072, 3072}, shapes.get("model.layers.0.self_attn.qkv_proj.weight"));
+        assertArrayEquals(new long[] {2 * 8192, 3072}, shapes.get("model.layers.0.mlp.gate_up_proj.weight"));
+        assertTrue(!shapes.containsKey("model.layers.0.self_attn.q_proj.weight"));
+        assertEquals(3_821_079_552L, c.parameterCount()); // Phi-3-mini-4k's 3.8B
+    }
+
+    @Test
+    void phi3RefusesLongRopeAndPartialRotary() throws IOException {
+        for (String type : new String[] {"longrope", "su", "yarn"}) {
+            Path p = write(PHI3 + ",\"rope_scaling\":{\"type\":\"" + type + "\",\"short_factor\":[1.0],\"long_factor\":[1.0]}}");
+            ModelFormatException e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
+            assertTrue(e.getMessage().startsWith(p + ": rope_scaling type '" + type + "' is not supported for phi3"),
+                    e.getMessage());
+        }
+        Path p = write(PHI3 + ",\"partial_rotary_factor\":0.5}");
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
+        assertTrue(e.getMessage().startsWith(p + ": partial_rotary_factor 0.5 is not supported for phi3"), e.getMessage());
+        write(PHI3 + ",\"partial_rotary_factor\":1.0}");
+        assertEquals("phi3", LlamaConfigReader.read(tmp).modelType());
+        write(PHI3 + ",\"attention_bias\":true}");
+        e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
+        assertTrue(e.getMessage().contains("attention_bias is true, but Phi-3's projections have no biases"), e.getMessage());
     }
 
     @Test

@@ -116,6 +116,35 @@ class DoraMethodTest {
         }
     }
 
+    /** DoRA on Phi-3's fused qkv_proj and gate_up_proj: one magnitude per fused output row, as PEFT's. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void gradientOnPhi3FusedProjectionsMatchesFiniteDifferences(Ops ops) throws Exception {
+        Rand rnd = new Rand();
+        LlamaConfig cfg = io.tune4j.model.io.LlamaConfigReader.parse(Path.of("phi3/config.json"),
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"model_type\": \"phi3\", \"vocab_size\": 41, "
+                        + "\"hidden_size\": 24, \"intermediate_size\": 40, \"num_hidden_layers\": 2, "
+                        + "\"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"max_position_embeddings\": 64, "
+                        + "\"sliding_window\": 5}"));
+        try (Arena arena = new Arena()) {
+            LlamaModel model = LlamaModel.fromWeights(cfg, RandomWeights.create(cfg, rnd.seed, 0.3f, arena), ops);
+            List<String> fused = List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj");
+            try (DoraMethod dora = new DoraMethod(new LoraConfig(3, 6f, 0f, fused, false, rnd.seed))) {
+                dora.attach(model);
+                perturb(dora, rnd);
+                List<Parameter> params = dora.trainableParameters();
+                assertEquals(3 * fused.size() * cfg.numLayers(), params.size());
+                assertTrue(params.stream().anyMatch(p -> p.name().equals(
+                        "base_model.model.model.layers.1.self_attn.qkv_proj.lora_magnitude_vector")), params.toString());
+                dora.holdNorms(true);
+                GradientCheck.directional(model, params, dora::beforeForward, dora::afterBackward, true, rnd, 2, 9,
+                        "DoRA on phi3 " + rnd);
+                dora.holdNorms(false);
+            }
+            model.close();
+        }
+    }
+
     /**
      * The analytic gradient (A, B and m train) against central finite differences of the loss with
      * the norm held constant at the evaluation point, which is what a detached norm differentiates.
