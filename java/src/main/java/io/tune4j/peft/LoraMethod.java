@@ -5,14 +5,17 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tune4j.model.DecoderLayer;
 import io.tune4j.model.DenseProjection;
+import io.tune4j.model.LlamaConfig;
 import io.tune4j.model.LlamaModel;
 import io.tune4j.model.Parameter;
 import io.tune4j.model.Projection;
 import io.tune4j.model.arch.ModuleTable;
+import io.tune4j.model.io.LlamaConfigReader;
 import io.tune4j.model.io.ModelFormatException;
 import io.tune4j.model.io.SafetensorsFile;
 import io.tune4j.model.io.SafetensorsWriter;
 import io.tune4j.tensor.Tensor;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -53,9 +56,35 @@ public final class LoraMethod extends PeftMethod {
 
     /** The LoRA settings of a run as a config (with PEFT's modules_to_save where modulesToSave is given). */
     public static LoraConfig loraConfig(MethodOptions o, long seed, List<String> modulesToSave) {
-        return new LoraConfig(o.integer("r"), o.number("alpha"), o.number("dropout"), o.list("targetModules"),
-                o.bool("rsLora"), seed, modulesToSave);
+        return loraConfig(o, null, seed, modulesToSave);
     }
+
+    /**
+     * As above, for a run on modelSource: without target modules given, the default targets are that
+     * family's attention projections (qkv_proj and o_proj on Phi-3, whose q, k and v are one matrix), so
+     * that a plain {@code --method lora} trains the same part of every family.
+     */
+    public static LoraConfig loraConfig(MethodOptions o, Path modelSource, long seed, List<String> modulesToSave) {
+        List<String> targets = o.has("targetModules") ? o.list("targetModules") : defaultTargets(modelSource);
+        return new LoraConfig(o.integer("r"), o.number("alpha"), o.number("dropout"), targets, o.bool("rsLora"), seed,
+                modulesToSave);
+    }
+
+    /** The attention projections of the family at modelSource; Llama's q, k, v, o where it is not an HF directory. */
+    static List<String> defaultTargets(Path modelSource) {
+        if (modelSource == null || !Files.isRegularFile(modelSource.resolve(LlamaConfigReader.CONFIG))) {
+            return LoraConfig.ATTENTION;
+        }
+        try {
+            LlamaConfig c = LlamaConfigReader.read(modelSource);
+            return c.features().fused() ? FUSED_ATTENTION : LoraConfig.ATTENTION;
+        } catch (RuntimeException e) {
+            // the model's own load reports what is wrong with its config, naming the file and field
+            return LoraConfig.ATTENTION;
+        }
+    }
+
+    static final List<String> FUSED_ATTENTION = List.of("qkv_proj", "o_proj");
 
     /** The registry's entry for LoRA. */
     public static final class Plugin implements MethodPlugin {
@@ -89,7 +118,7 @@ public final class LoraMethod extends PeftMethod {
 
         @Override
         public FineTuneMethod create(MethodOptions o, Path modelSource, long seed) {
-            return new LoraMethod(loraConfig(o, seed, o.list("modulesToSave")));
+            return new LoraMethod(loraConfig(o, modelSource, seed, o.list("modulesToSave")));
         }
 
         @Override

@@ -101,6 +101,24 @@ class FamiliesCommandTest {
         assertEquals(withAdapter.out(), fromMerged.out(), "merged model and adapter give the same greedy text");
     }
 
+    /** Without --target-modules, LoRA on Phi-3 takes its attention projections as they are named there. */
+    @org.junit.jupiter.api.Test
+    void phi3DefaultLoraTargetsAreItsFusedAttention() throws IOException {
+        Path model = randomModel("phi3-default", "{\"model_type\": \"phi3\", \"vocab_size\": 512, \"hidden_size\": 32, "
+                + "\"intermediate_size\": 48, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
+                + "\"max_position_embeddings\": 64, \"tie_word_embeddings\": false}");
+        Path out = tmp.resolve("phi3-default-run");
+        CliTest.Run ft = CliTest.run("finetune", "--model", model.toString(),
+                "--data", Fixtures.require("data/tinystories/TinyStories-valid-excerpt.txt").toString(),
+                "--val-split", "0.1", "--text-mode", "whole-file", "--method", "lora", "--max-steps", "2",
+                "--batch-size", "2", "--seq-len", "16", "--out", out.toString());
+        assertEquals(0, ft.code(), ft.err());
+        JsonNode cfg = JSON.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        java.util.Set<String> targets = new java.util.TreeSet<>();
+        cfg.get("target_modules").forEach(t -> targets.add(t.asText()));
+        assertEquals(java.util.Set.of("o_proj", "qkv_proj"), targets, cfg.toString());
+    }
+
     /** The GGUF exporter writes llama.cpp's llama architecture only: a Phi-3 model is refused in one line. */
     @org.junit.jupiter.api.Test
     void phi3IsNotExportedToGguf() throws IOException {

@@ -77,7 +77,7 @@ public final class DoraMethod extends PeftMethod {
 
         @Override
         public FineTuneMethod create(MethodOptions o, Path modelSource, long seed) {
-            return new DoraMethod(LoraMethod.loraConfig(o, seed, List.of()));
+            return new DoraMethod(LoraMethod.loraConfig(o, modelSource, seed, List.of()));
         }
 
         @Override
