@@ -20,8 +20,9 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * A loaded Llama model (with a LoRA merged in on the way) as one GGUF file llama.cpp can run:
- * architecture and tokenizer metadata, and every weight under llama.cpp's name. Merged weights
+ * A loaded model (with a LoRA merged in on the way) as one GGUF file llama.cpp can run, in the
+ * llama.cpp architecture of its family ({@link GgufFamily}): architecture and tokenizer metadata,
+ * and every weight under llama.cpp's name. Merged weights
  * are computed one at a time while the file is written, so at most one extra matrix is in memory.
  */
 public final class GgufExporter {
@@ -35,21 +36,10 @@ public final class GgufExporter {
 
     public static Result export(LoadedModel m, FineTuneMethod method, GgufType dtype, String name, Path out) {
         LlamaConfig c = m.config();
-        boolean plainBlock = c.modelType().equals("llama")
-                || c.modelType().equals("mistral") && c.features().slidingWindow() == 0;
-        if (!plainBlock) {
-            throw new IllegalArgumentException(m.source() + ": model_type '" + c.modelType() + "'"
-                    + (c.modelType().equals("mistral") ? " with sliding_window " + c.features().slidingWindow() : "")
-                    + " cannot be exported to GGUF yet: the exporter writes llama.cpp's llama architecture (model_type "
-                    + "llama, or mistral without a sliding window)");
-        }
-        if (!"silu".equals(c.hiddenAct())) {
-            throw new IllegalArgumentException("hidden_act '" + c.hiddenAct() + "' cannot be exported: llama.cpp's llama "
-                    + "architecture uses silu");
-        }
+        GgufFamily family = GgufFamily.of(c, m.source());
         Map<String, MergedWeight> merged = Merger.mergeableSites(method);
         GgufWriter w = new GgufWriter();
-        writeArchitecture(w, c, dtype, name);
+        writeArchitecture(w, c, family, dtype, name);
         GgufTokenizer.of(m.tokenizer(), c.vocabSize()).writeTo(w);
 
         Map<String, Parameter> weights = new HashMap<>();
@@ -62,11 +52,12 @@ public final class GgufExporter {
             Parameter p = weights.get(hf);
             if (p == null) throw new IllegalStateException("the model has no weight " + hf);
             long[] shape = p.value().shape();
-            int heads = LlamaGgufMapping.ropeHeads(hf, c);
+            int heads = LlamaGgufMapping.ropeHeads(hf, c, family);
+            float offset = LlamaGgufMapping.normOffset(hf, c);
             MergedWeight folded = merged.get(hf);
             Supplier<GgufWriter.RowReader> data = folded != null
-                    ? () -> mergedRows(ops, folded, heads)
-                    : () -> rows(p.value(), heads, null);
+                    ? () -> mergedRows(ops, folded, heads, offset)
+                    : () -> rows(p.value(), heads, offset, null);
             if (shape.length == 1) {
                 w.addVector(gguf, shape[0], data);
                 continue;
@@ -94,8 +85,8 @@ public final class GgufExporter {
         return new Result(out, w.tensorCount(), bytes, stored, fellBack);
     }
 
-    static void writeArchitecture(GgufWriter w, LlamaConfig c, GgufType dtype, String name) {
-        String a = "llama";
+    static void writeArchitecture(GgufWriter w, LlamaConfig c, GgufFamily family, GgufType dtype, String name) {
+        String a = family.arch;
         w.putString("general.architecture", a);
         w.putString("general.name", name);
         w.putU32("general.file_type", dtype.fileType);
@@ -107,8 +98,8 @@ public final class GgufExporter {
         w.putU32(a + ".attention.head_count", c.numHeads());
         w.putU32(a + ".attention.head_count_kv", c.numKvHeads());
         w.putF32(a + ".attention.layer_norm_rms_epsilon", c.rmsNormEps());
-        if (c.headDim() * c.numHeads() != c.hiddenSize()) {
-            // llama.cpp assumes hidden_size / heads unless told
+        if (c.headDim() * c.numHeads() != c.hiddenSize() || family.isGemma()) {
+            // llama.cpp assumes hidden_size / heads unless told (Gemma's head_dim seldom is)
             w.putU32(a + ".attention.key_length", c.headDim());
             w.putU32(a + ".attention.value_length", c.headDim());
         }
@@ -119,17 +110,28 @@ public final class GgufExporter {
             w.putF32(a + ".rope.scaling.factor", c.rope().factor());
         }
         w.putU32(a + ".vocab_size", c.vocabSize());
+        var x = c.features().extras();
+        if (family.isGemma()) w.putU32(a + ".attention.sliding_window", c.features().slidingWindow());
+        if (family == GgufFamily.GEMMA2) {
+            w.putF32(a + ".attn_logit_softcapping", x.attnSoftcap());
+            w.putF32(a + ".final_logit_softcapping", x.finalSoftcap());
+        }
     }
 
     /** Rows of t, reordered to llama.cpp's interleaved RoPE pairs when heads > 0. */
     static GgufWriter.RowReader rows(Tensor t, int heads, Arena owner) {
+        return rows(t, heads, 0f, owner);
+    }
+
+    /** Rows of t as {@link #rows(Tensor, int, Arena)}, a vector with offset added to every element. */
+    static GgufWriter.RowReader rows(Tensor t, int heads, float offset, Arena owner) {
         FloatBuffer fb = t.floats();
         long[] shape = t.shape();
         if (shape.length == 1) {
             int n = (int) shape[0];
             int[] order = heads > 0 ? LlamaGgufMapping.interleavedRowOrder(heads, n) : null;
             return reader((r, dst) -> {
-                for (int i = 0; i < n; i++) dst[i] = fb.get(order == null ? i : order[i]);
+                for (int i = 0; i < n; i++) dst[i] = fb.get(order == null ? i : order[i]) + offset;
             }, owner);
         }
         int rows = (int) shape[0], cols = (int) shape[1];
@@ -152,10 +154,10 @@ public final class GgufExporter {
     }
 
     /** The merged weight (W + scale·B·A for LoRA), computed when the writer reaches the tensor and freed after it. */
-    private static GgufWriter.RowReader mergedRows(Ops ops, MergedWeight folded, int heads) {
+    private static GgufWriter.RowReader mergedRows(Ops ops, MergedWeight folded, int heads, float offset) {
         Arena arena = new Arena();
         try {
-            return rows(folded.compute(ops, arena), heads, arena);
+            return rows(folded.compute(ops, arena), heads, offset, arena);
         } catch (RuntimeException e) {
             arena.close();
             throw e;

@@ -14,8 +14,8 @@ import java.util.Map;
 /**
  * A LoRA adapter alone as a GGUF LoRA (general.type "adapter") that llama.cpp applies over the
  * base model's GGUF (--lora). Each site becomes blk.N.&lt;tensor&gt;.weight.lora_a ([r, in]) and
- * .lora_b ([out, r]); B's rows of q/k get the same RoPE reordering as the base q/k weights, since
- * B·A adds to those rows.
+ * .lora_b ([out, r]); B's rows of q/k get the same RoPE reordering as the base q/k weights (llama
+ * architecture only), since B·A adds to those rows.
  */
 public final class GgufLoraExporter {
     private GgufLoraExporter() {}
@@ -31,9 +31,11 @@ public final class GgufLoraExporter {
                     + "export the merged model instead (without --lora-only)");
         }
         LlamaConfig c = m.config();
+        // llama.cpp applies an adapter only over a base of the same architecture, which must itself load
+        GgufFamily family = GgufFamily.of(c, m.source());
         Map<String, String> names = LlamaGgufMapping.names(c);
         GgufWriter w = new GgufWriter();
-        w.putString("general.architecture", "llama");
+        w.putString("general.architecture", family.arch);
         w.putString("general.type", "adapter");
         w.putString("general.name", name);
         w.putU32("general.file_type", dtype.fileType);
@@ -54,7 +56,7 @@ public final class GgufLoraExporter {
             String hf = p.base().weight().name();
             String gguf = names.get(hf);
             if (gguf == null) throw new IllegalArgumentException("LoRA site " + hf + " has no llama.cpp tensor");
-            int heads = LlamaGgufMapping.ropeHeads(hf, c);
+            int heads = LlamaGgufMapping.ropeHeads(hf, c, family);
             stored += add(w, gguf + ".lora_a", p.loraA().value().shape(), dtype, fellBack,
                     () -> GgufExporter.rows(p.loraA().value(), 0, null));
             stored += add(w, gguf + ".lora_b", p.loraB().value().shape(), dtype, fellBack,

@@ -31,6 +31,9 @@ public final class GgufTokenizer {
     private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-F]{2}>");
     /** Llama 3's pre-tokenizer split, which llama.cpp knows as "llama-bpe". */
     private static final String LLAMA3_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}";
+    /** Qwen2's split (Llama 3's, but one digit at a time), which llama.cpp knows as "qwen2". */
+    static final String QWEN2_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
+            + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
     final String model;
     final List<String> tokens = new ArrayList<>();
@@ -233,12 +236,14 @@ public final class GgufTokenizer {
     }
 
     /**
-     * llama.cpp's name of a byte-level pre-tokenizer: Llama 3's split regex is "llama-bpe", a plain
+     * llama.cpp's name of a byte-level pre-tokenizer: Llama 3's split regex is "llama-bpe", Qwen2's
+     * "qwen2", a plain
      * ByteLevel that splits with its own (GPT-2's) regex is "gpt-2", anything else llama.cpp's default.
      */
     private static String preTokenizerName(JsonNode pre) {
         String regex = findField(pre, "Regex");
         if (regex != null && regex.startsWith(LLAMA3_SPLIT)) return "llama-bpe";
+        if (QWEN2_SPLIT.equals(regex)) return "qwen2";
         if (regex == null && "ByteLevel".equals(pre.path("type").asText()) && pre.path("use_regex").asBoolean(true)) {
             return "gpt-2";
         }
