@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tune4j.model.DecoderLayer;
 import io.tune4j.model.DenseProjection;
-import io.tune4j.model.LlamaConfig;
 import io.tune4j.model.LlamaModel;
 import io.tune4j.model.Parameter;
 import io.tune4j.model.Projection;
@@ -76,15 +75,12 @@ public final class LoraMethod extends PeftMethod {
             return LoraConfig.ATTENTION;
         }
         try {
-            LlamaConfig c = LlamaConfigReader.read(modelSource);
-            return c.features().fused() ? FUSED_ATTENTION : LoraConfig.ATTENTION;
+            return ModuleTable.attentionProjectionNames(LlamaConfigReader.read(modelSource));
         } catch (RuntimeException e) {
             // the model's own load reports what is wrong with its config, naming the file and field
             return LoraConfig.ATTENTION;
         }
     }
-
-    static final List<String> FUSED_ATTENTION = List.of("qkv_proj", "o_proj");
 
     /** The registry's entry for LoRA. */
     public static final class Plugin implements MethodPlugin {

@@ -104,9 +104,7 @@ class FamiliesCommandTest {
     /** Without --target-modules, LoRA on Phi-3 takes its attention projections as they are named there. */
     @org.junit.jupiter.api.Test
     void phi3DefaultLoraTargetsAreItsFusedAttention() throws IOException {
-        Path model = randomModel("phi3-default", "{\"model_type\": \"phi3\", \"vocab_size\": 512, \"hidden_size\": 32, "
-                + "\"intermediate_size\": 48, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
-                + "\"max_position_embeddings\": 64, \"tie_word_embeddings\": false}");
+        Path model = tinyPhi3("phi3-default");
         Path out = tmp.resolve("phi3-default-run");
         CliTest.Run ft = CliTest.run("finetune", "--model", model.toString(),
                 "--data", Fixtures.require("data/tinystories/TinyStories-valid-excerpt.txt").toString(),
@@ -119,12 +117,17 @@ class FamiliesCommandTest {
         assertEquals(java.util.Set.of("o_proj", "qkv_proj"), targets, cfg.toString());
     }
 
-    /** The GGUF exporter writes llama.cpp's llama architecture only: a Phi-3 model is refused in one line. */
+    /** A one-layer Phi-3 with random weights, in its own directory. */
+    private Path tinyPhi3(String name) throws IOException {
+        return randomModel(name, "{\"model_type\": \"phi3\", \"vocab_size\": 512, \"hidden_size\": 32, "
+                + "\"intermediate_size\": 48, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
+                + "\"max_position_embeddings\": 64, \"tie_word_embeddings\": false}");
+    }
+
+    /** The bundled llama.cpp has no phi3 architecture: a Phi-3 model is refused in one line. */
     @org.junit.jupiter.api.Test
     void phi3IsNotExportedToGguf() throws IOException {
-        Path model = randomModel("phi3", "{\"model_type\": \"phi3\", \"vocab_size\": 512, \"hidden_size\": 32, "
-                + "\"intermediate_size\": 48, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
-                + "\"max_position_embeddings\": 64}");
+        Path model = tinyPhi3("phi3");
         Path gguf = tmp.resolve("phi3.gguf");
         CliTest.Run ex = CliTest.run("export", "--model", model.toString(), "--dtype", "f32", "--out", gguf.toString());
         assertEquals(2, ex.code(), ex.out() + ex.err());

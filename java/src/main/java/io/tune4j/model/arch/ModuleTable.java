@@ -86,6 +86,11 @@ public final class ModuleTable {
         return f.fused() ? FUSED : SEPARATE;
     }
 
+    /** The attention block's projections (q_proj, k_proj, v_proj, o_proj; Phi-3: qkv_proj, o_proj): LoRA's default targets. */
+    public static List<String> attentionProjectionNames(LlamaConfig c) {
+        return projections(c).stream().filter(p -> p.parent.equals("self_attn")).map(p -> p.module).toList();
+    }
+
     /** Their module names (q_proj, ... or qkv_proj, ...), as PEFT's target_modules name them. */
     public static List<String> projectionNames(LlamaConfig c) {
         return projections(c).stream().map(p -> p.module).toList();
