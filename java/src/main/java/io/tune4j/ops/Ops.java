@@ -1,5 +1,8 @@
 package io.tune4j.ops;
 
+import io.tune4j.tensor.Allocator;
+import io.tune4j.tensor.DType;
+import io.tune4j.tensor.Device;
 import io.tune4j.tensor.Tensor;
 
 /**
@@ -9,8 +12,12 @@ import io.tune4j.tensor.Tensor;
  * ops accumulate (+=) into every gradient they receive; a null gradient is skipped. Shapes are
  * row-major and named in each method's documentation. Scratch tensors ("ws") are sized by the
  * matching {@code *WorkspaceFloats} method and allocated once by the caller, never per step.
+ *
+ * <p>The backend owns memory: the model, PEFT state, optimizer, KV cache and step buffers allocate
+ * through it ({@link #allocate}, or an {@code Arena(ops)}), so a whole step runs on one device;
+ * host data crosses only at {@link #write}, {@link #copy} and the read methods.
  */
-public interface Ops {
+public interface Ops extends Allocator {
 
     String name();
 
@@ -219,4 +226,61 @@ public interface Ops {
     int sample(Tensor logits, int V, SamplingParams params, Tensor recent, int nRecent, float coin, Tensor ws);
 
     int argmax(Tensor x, int n);
+
+    // ---- memory: tensors of this backend, and the crossings to and from the host ----
+    /** Where this backend's tensors live. */
+    @Override
+    Device device();
+
+    /** An uninitialised tensor on this backend, freed on close; counted in {@link #allocations}. */
+    @Override
+    Tensor allocate(DType dtype, long... shape);
+
+    @Override
+    void fill(Tensor t, float value);
+
+    /**
+     * dst = src for tensors of equal byte size, each on the host or on this backend (host to device,
+     * device to host, device to device). Ordered with this backend's ops: a copy to the host returns
+     * when the values are there.
+     */
+    void copy(Tensor dst, Tensor src);
+
+    /** Host values into a tensor of this backend (I32, length = numel). */
+    void write(Tensor dst, int[] values);
+
+    /** Host values into a tensor of this backend (F32, length = numel). */
+    void write(Tensor dst, float[] values);
+
+    /** An F32 tensor's values on the host. */
+    float[] readFloats(Tensor t);
+
+    /** An I32 tensor's values on the host. */
+    int[] readInts(Tensor t);
+
+    /** A tensor of this backend holding a copy of t (from the host or from this backend). */
+    default Tensor copyOf(Tensor t) {
+        Tensor out = allocate(t.dtype(), t.shape());
+        try {
+            copy(out, t);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /**
+     * t where it already lives on this backend (no copy, the caller keeps ownership), else a copy on
+     * this backend that {@code owner} frees: the way host weights (a mapped file) reach a device.
+     */
+    default Tensor resident(Tensor t, io.tune4j.tensor.Arena owner) {
+        return t.device() == device() ? t : owner.adopt(copyOf(t));
+    }
+
+    /** Waits until every op issued so far has finished. */
+    void synchronize();
+
+    /** How many tensors {@link #allocate} has handed out since the process started (a step allocates none). */
+    long allocations();
 }

@@ -5,14 +5,30 @@ import java.util.Deque;
 
 /**
  * Owns a group of tensors with one lifetime (a model's weights, a training step's activations).
- * Closing the arena closes them in reverse order of creation.
+ * Closing the arena closes them in reverse order of creation. Its tensors come from one
+ * {@link Allocator}: the backend that runs the ops on them, or the host.
  */
 public final class Arena implements AutoCloseable {
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
+    private final Allocator allocator;
     private boolean closed;
 
+    /** Host tensors. */
+    public Arena() {
+        this(Allocator.HOST);
+    }
+
+    /** Tensors of this allocator (a backend: pass the {@code Ops} that will run on them). */
+    public Arena(Allocator allocator) {
+        this.allocator = allocator;
+    }
+
+    public Allocator allocator() {
+        return allocator;
+    }
+
     public Tensor allocate(DType dtype, long... shape) {
-        return adopt(Tensor.allocate(dtype, shape));
+        return adopt(allocator.allocate(dtype, shape));
     }
 
     public Tensor f32(long... shape) {
@@ -20,7 +36,7 @@ public final class Arena implements AutoCloseable {
     }
 
     public Tensor zeros(long... shape) {
-        return adopt(Tensor.zeros(shape));
+        return adopt(allocator.zeros(shape));
     }
 
     public Tensor i32(long... shape) {

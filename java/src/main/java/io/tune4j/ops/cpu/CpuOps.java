@@ -17,6 +17,7 @@ import io.tune4j.runtime.NativeLib;
 import io.tune4j.tensor.DType;
 import io.tune4j.tensor.Device;
 import io.tune4j.tensor.Tensor;
+import java.util.concurrent.atomic.LongAdder;
 
 /** The CPU backend: every call is one JNI call into libtune4j_native (OpenMP + OpenBLAS). */
 public final class CpuOps implements Ops {
@@ -33,6 +34,67 @@ public final class CpuOps implements Ops {
     @Override
     public String name() {
         return "cpu";
+    }
+
+    // ---- memory: host tensors, so every crossing is a plain copy ----
+    private final LongAdder allocations = new LongAdder();
+
+    @Override
+    public Device device() {
+        return Device.CPU;
+    }
+
+    @Override
+    public Tensor allocate(DType dtype, long... shape) {
+        Tensor t = Tensor.allocate(dtype, shape);
+        allocations.increment();
+        return t;
+    }
+
+    @Override
+    public void fill(Tensor t, float value) {
+        t.fill(value);
+    }
+
+    @Override
+    public void copy(Tensor dst, Tensor src) {
+        dst.copyFrom(src);
+    }
+
+    @Override
+    public void write(Tensor dst, int[] values) {
+        requireLength(dst, values.length);
+        dst.ints().put(values);
+    }
+
+    @Override
+    public void write(Tensor dst, float[] values) {
+        requireLength(dst, values.length);
+        dst.floats().put(values);
+    }
+
+    private static void requireLength(Tensor dst, int n) {
+        if (dst.numel() != n) throw new IllegalArgumentException("write of " + n + " values into " + dst);
+    }
+
+    @Override
+    public float[] readFloats(Tensor t) {
+        return t.toFloatArray();
+    }
+
+    @Override
+    public int[] readInts(Tensor t) {
+        return t.toIntArray();
+    }
+
+    @Override
+    public void synchronize() {
+        // every CPU op has finished when its call returns
+    }
+
+    @Override
+    public long allocations() {
+        return allocations.sum();
     }
 
     @Override

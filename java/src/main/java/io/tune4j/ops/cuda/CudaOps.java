@@ -18,6 +18,7 @@ import io.tune4j.tensor.DType;
 import io.tune4j.tensor.Device;
 import io.tune4j.tensor.Tensor;
 import java.util.Arrays;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The CUDA backend: every call launches kernels of libtune4j_cuda on the default stream. Tensors
@@ -49,7 +50,20 @@ public final class CudaOps implements Ops {
 
     // ---- memory ----
 
+    private final LongAdder allocations = new LongAdder();
+
+    @Override
+    public Device device() {
+        return Device.CUDA;
+    }
+
+    @Override
+    public long allocations() {
+        return allocations.sum();
+    }
+
     /** An uninitialised device tensor, freed on close. */
+    @Override
     public Tensor allocate(DType dtype, long... shape) {
         long n = 1;
         for (long s : shape) n = Math.multiplyExact(n, s);
@@ -59,6 +73,7 @@ public final class CudaOps implements Ops {
             throw new OutOfMemoryError("device allocation of " + bytes + " bytes failed for tensor "
                     + Arrays.toString(shape) + ": " + t4jc_last_error());
         }
+        allocations.increment();
         return Tensor.owning(addr, dtype, Device.CUDA, () -> t4jc_free(addr), shape);
     }
 
@@ -96,10 +111,60 @@ public final class CudaOps implements Ops {
         check(t4jc_download(host.address(), d(dev), dev.bytes(), STREAM), "download " + dev);
     }
 
+    @Override
     public void fill(Tensor dev, float value) {
+        if (dev.dtype() != DType.F32) throw new IllegalArgumentException("fill of " + dev + ": expected F32");
         check(t4jc_fill(d(dev), value, dev.numel(), STREAM), "fill");
     }
 
+    @Override
+    public void copy(Tensor dst, Tensor src) {
+        if (dst.bytes() != src.bytes()) {
+            throw new IllegalArgumentException("copy of " + src + " into " + dst + ": sizes differ");
+        }
+        boolean hostDst = dst.device() == Device.CPU, hostSrc = src.device() == Device.CPU;
+        if (hostDst && hostSrc) {
+            dst.copyFrom(src);
+        } else if (hostSrc) {
+            copyToDevice(dst, src);
+        } else if (hostDst) {
+            copyToHost(dst, src);
+        } else {
+            check(t4jc_copy(d(dst), d(src), dst.bytes(), STREAM), "copy " + src);
+        }
+    }
+
+    // The host values are staged in one host tensor per call: writes carry a batch's ids once per step,
+    // reads a step's few results, so the staging is not on a per-op path.
+    @Override
+    public void write(Tensor dst, int[] values) {
+        try (Tensor host = Tensor.ofInts(values, dst.shape())) {
+            copyToDevice(dst, host);
+        }
+    }
+
+    @Override
+    public void write(Tensor dst, float[] values) {
+        try (Tensor host = Tensor.of(values, dst.shape())) {
+            copyToDevice(dst, host);
+        }
+    }
+
+    @Override
+    public float[] readFloats(Tensor t) {
+        try (Tensor host = download(t)) {
+            return host.toFloatArray();
+        }
+    }
+
+    @Override
+    public int[] readInts(Tensor t) {
+        try (Tensor host = download(t)) {
+            return host.toIntArray();
+        }
+    }
+
+    @Override
     public void synchronize() {
         check(t4jc_stream_sync(STREAM), "synchronize");
     }
