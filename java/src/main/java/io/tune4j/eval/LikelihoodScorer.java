@@ -111,7 +111,7 @@ public final class LikelihoodScorer {
         int B = Math.max(1, tokensPerBatch / T);
         int V = model.config().vocabSize(), d = model.config().hiddenSize();
         int blockRows = Math.max(1, Math.min(T, (4 << 20) / V));
-        try (TrainingContext c = model.newTrainingContext(B, T); Arena arena = new Arena()) {
+        try (TrainingContext c = model.newTrainingContext(B, T); Arena arena = new Arena(model.ops())) {
             Tensor targets = arena.i32(T);
             Tensor ws = arena.f32((long) blockRows * V);
             Packing p = new Packing(B, T);
@@ -139,7 +139,7 @@ public final class LikelihoodScorer {
             // hidden state at position j predicts token j+1
             int first = p.offset[k] + s.from() - 1;
             Tensor h = c.finalHidden().slice(first, first + n);
-            targets.ints().put(0, s.ids(), s.from(), n);
+            model.ops().write(targets.slice(0, n), Arrays.copyOfRange(s.ids(), s.from(), s.from() + n));
             out[p.spanIndex[k]] = -model.headLoss(h, targets.slice(0, n), n, ws, blockRows).sum();
         }
     }

@@ -26,7 +26,7 @@ public final class BatchDecoder implements AutoCloseable {
     private final int slots;
     private final int maxSeq;
     private final int maxRows;
-    private final Arena arena = new Arena();
+    private final Arena arena;  // the model's backend
     private final Tensor sampleWs;
     private final Tensor[] histories;
     private final Sequence[] bySlot;
@@ -37,6 +37,7 @@ public final class BatchDecoder implements AutoCloseable {
     public BatchDecoder(LlamaModel model, Tokenizer tokenizer, int slots, int maxSeq) {
         if (slots < 1) throw new IllegalArgumentException("slots must be >= 1, got " + slots);
         this.model = model;
+        this.arena = new Arena(model.ops());
         this.tokenizer = tokenizer;
         this.slots = slots;
         this.maxSeq = Math.min(maxSeq, model.config().maxPositions());
@@ -99,7 +100,7 @@ public final class BatchDecoder implements AutoCloseable {
         int slot = -1;
         for (int i = 0; i < slots && slot < 0; i++) if (bySlot[i] == null) slot = i;
         if (slot < 0) throw new IllegalStateException("no free slot; check freeSlots() before admitting");
-        Sequence s = new Sequence(slot, adapterSlot, prompt, config, listener, histories[slot]);
+        Sequence s = new Sequence(model.ops(), slot, adapterSlot, prompt, config, listener, histories[slot]);
         if (config.maxNewTokens() == 0) {
             s.finish(FinishReason.LENGTH, -1);
             return s;

@@ -1,5 +1,6 @@
 package io.tune4j.generate;
 
+import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Tensor;
 import io.tune4j.tokenizer.Tokenizer;
 import java.util.Arrays;
@@ -27,11 +28,13 @@ public final class Sequence {
     int prefilled;        // prompt tokens already in the KV cache
     private int prefixOffset;
     private int readOffset;
+    private final Ops ops;
     private final StringBuilder text = new StringBuilder();
     private int emitted;  // chars of text already given to the listener
     FinishReason finish;
 
-    Sequence(int slot, int adapter, int[] prompt, GenerationConfig config, TokenListener listener, Tensor history) {
+    Sequence(Ops ops, int slot, int adapter, int[] prompt, GenerationConfig config, TokenListener listener, Tensor history) {
+        this.ops = ops;
         this.slot = slot;
         this.adapter = adapter;
         this.prompt = prompt;
@@ -43,7 +46,7 @@ public final class Sequence {
         this.count = prompt.length;
         this.readOffset = prompt.length;
         this.prefixOffset = Math.max(0, prompt.length - DECODE_CONTEXT);
-        history.ints().put(0, prompt);
+        ops.write(history.slice(0, prompt.length), prompt);
     }
 
     public int slot() {
@@ -92,7 +95,7 @@ public final class Sequence {
             return;
         }
         ids[count++] = token;
-        history.ints().put(count - 1, token);
+        ops.write(history.slice(count - 1, count), new int[] {token});
         // decode a short window so that each step costs the same however long the text is
         String before = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, readOffset));
         String after = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, count));

@@ -326,22 +326,22 @@ public final class DecoderLayer implements AutoCloseable {
         // MLP block: xOut = x2 + [postnorm](down(act(gate(h2)) * up(h2)))
         Tensor dMlp = c.dres;
         if (sandwich) {
-            g.dpost.fill(0f);
+            ops.fill(g.dpost, 0f);
             normBackward(g.dpost, c.dres, a.mlp, postFfnNorm, a.rstdMlp, M, d);
             dMlp = g.dpost;
         }
-        g.ds.fill(0f);
+        ops.fill(g.ds, 0f);
         if (mlpHook != null) {
             mlpHook.backward(g.dh, dMlp, M); // g.dh is free until the norm's backward below
             down.backward(g.ds, g.dh, a.s, M);
         } else {
             down.backward(g.ds, dMlp, a.s, M);
         }
-        g.dg.fill(0f);
-        g.du.fill(0f);
+        ops.fill(g.dg, 0f);
+        ops.fill(g.du, 0f);
         if (gelu) ops.gegluBackward(g.dg, g.du, g.ds, a.g, a.u, (long) M * I);
         else ops.swigluBackward(g.dg, g.du, g.ds, a.g, a.u, (long) M * I);
-        g.dh.fill(0f);
+        ops.fill(g.dh, 0f);
         if (fused) {
             // gate_up_proj's output gradient is [dgate | dup], the layout its forward split
             ops.copyColumns(g.gateUp, 0, g.dg, 0, M, I);
@@ -355,20 +355,20 @@ public final class DecoderLayer implements AutoCloseable {
         // attention block: x2 = xIn + [postnorm](o(attn(rope(q(h1)), rope(k(h1)), v(h1))))
         Tensor dAttnOut = c.dres;
         if (sandwich) {
-            g.dpost.fill(0f);
+            ops.fill(g.dpost, 0f);
             normBackward(g.dpost, c.dres, a.o, postAttnNorm, a.rstdO, M, d);
             dAttnOut = g.dpost;
         }
-        g.datt.fill(0f);
+        ops.fill(g.datt, 0f);
         if (attnHook != null) {
             attnHook.backward(g.dh, dAttnOut, M);
             o.backward(g.datt, g.dh, a.att, M);
         } else {
             o.backward(g.datt, dAttnOut, a.att, M);
         }
-        g.dq.fill(0f);
-        g.dk.fill(0f);
-        g.dv.fill(0f);
+        ops.fill(g.dq, 0f);
+        ops.fill(g.dk, 0f);
+        ops.fill(g.dv, 0f);
         AttentionShape s = c.attentionShape(prefixLength(), window);
         ops.attentionBackward(g.dq, g.dk, g.dv, prefixKeys == null ? null : prefixKeys.grad(),
                 prefixValues == null ? null : prefixValues.grad(), g.datt, a.att, a.lse, a.q, a.k, a.v, pk(), pv(),
@@ -377,14 +377,14 @@ public final class DecoderLayer implements AutoCloseable {
         rope(c.model, g.dk, c.positions, M, cfg.numKvHeads(), true);
         Tensor dq = g.dq, dk = g.dk;
         if (qNorm != null) {
-            g.dqPre.fill(0f);
-            g.dkPre.fill(0f);
+            ops.fill(g.dqPre, 0f);
+            ops.fill(g.dkPre, 0f);
             normBackward(g.dqPre, g.dq, a.qPre, qNorm, a.rstdQ, M * cfg.numHeads(), hd);
             normBackward(g.dkPre, g.dk, a.kPre, kNorm, a.rstdK, M * cfg.numKvHeads(), hd);
             dq = g.dqPre;
             dk = g.dkPre;
         }
-        g.dh.fill(0f);
+        ops.fill(g.dh, 0f);
         if (fused) {
             int qDim = cfg.qDim(), kvDim = cfg.kvDim();
             ops.copyColumns(g.qkv, 0, dq, 0, M, qDim);

@@ -13,7 +13,7 @@ public final class InferenceContext implements AutoCloseable {
     public final int slots;
     public final int maxSeq;
     public final int maxRows;
-    private final Arena arena = new Arena();
+    private final Arena arena;  // the model's backend, KV cache included
     final Tensor[] cacheK; // per layer [slots, maxSeq, kvDim]
     final Tensor[] cacheV;
     final Buffers buf = new Buffers();
@@ -41,6 +41,7 @@ public final class InferenceContext implements AutoCloseable {
         LlamaConfig cfg = model.config();
         if (maxSeq > cfg.maxPositions()) maxSeq = cfg.maxPositions();
         this.model = model;
+        this.arena = new Arena(model.ops());
         this.slots = slots;
         this.maxSeq = maxSeq;
         this.maxRows = maxRows;
@@ -69,7 +70,7 @@ public final class InferenceContext implements AutoCloseable {
         ids = arena.i32(maxRows);
         positions = arena.i32(maxRows);
         segStart = arena.i32(maxRows);
-        rowAdapters = new RowAdapters(arena.i32(maxRows), maxRows);
+        rowAdapters = new RowAdapters(model.ops(), arena.i32(maxRows), maxRows);
         int maxPrefix = 0;
         for (DecoderLayer layer : model.layers()) maxPrefix = Math.max(maxPrefix, layer.prefixLength());
         long ws = model.ops().attentionWorkspaceFloats(

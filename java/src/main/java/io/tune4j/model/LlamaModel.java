@@ -25,7 +25,7 @@ public final class LlamaModel implements AutoCloseable {
     private final Parameter lmHead; // the embedding parameter itself when tied
     private Tensor lmHeadPacked;    // bf16 LM head for decoding (packForDecoding)
     private final List<DecoderLayer> layers;
-    private final Arena arena = new Arena();
+    private final Arena arena;      // this backend's tensors the model owns: rope tables, weights it uploaded
     final Tensor ropeCos;
     final Tensor ropeSin;
     final Tensor ropeLocalCos; // the sliding layers' own RoPE (Gemma 3), else null
@@ -35,10 +35,11 @@ public final class LlamaModel implements AutoCloseable {
     private final float embedScale;  // 0: the embedding rows as stored
     private final float finalSoftcap; // 0: none
 
-    private LlamaModel(LlamaConfig cfg, Ops ops, Parameter embed, Parameter finalNorm, Parameter lmHead,
+    private LlamaModel(LlamaConfig cfg, Ops ops, Arena arena, Parameter embed, Parameter finalNorm, Parameter lmHead,
                        List<DecoderLayer> layers) {
         this.cfg = cfg;
         this.ops = ops;
+        this.arena = arena;
         this.embed = embed;
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
@@ -64,14 +65,25 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Builds the model over weights named as in Hugging Face Llama checkpoints. The tensors stay
-     * owned by the caller (usually a checkpoint's arena).
+     * Builds the model over weights named as in Hugging Face Llama checkpoints. Weights already on the
+     * backend's device are used in place and stay owned by the caller (usually a checkpoint's arena);
+     * others (host weights for a CUDA model) are copied to the device once and owned by the model.
      */
     public static LlamaModel fromWeights(LlamaConfig cfg, Map<String, Tensor> w, Ops ops) {
-        Parameter embed = param(w, "model.embed_tokens.weight", cfg.vocabSize(), cfg.hiddenSize());
-        Parameter norm = param(w, "model.norm.weight", cfg.hiddenSize());
+        Arena arena = new Arena(ops);
+        try {
+            return fromWeights(cfg, w, ops, arena);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static LlamaModel fromWeights(LlamaConfig cfg, Map<String, Tensor> w, Ops ops, Arena arena) {
+        Parameter embed = param(w, "model.embed_tokens.weight", ops, arena, cfg.vocabSize(), cfg.hiddenSize());
+        Parameter norm = param(w, "model.norm.weight", ops, arena, cfg.hiddenSize());
         Parameter head = cfg.tieWordEmbeddings() ? embed
-                : param(w, "lm_head.weight", cfg.vocabSize(), cfg.hiddenSize());
+                : param(w, "lm_head.weight", ops, arena, cfg.vocabSize(), cfg.hiddenSize());
         List<DecoderLayer> layers = new ArrayList<>();
         int d = cfg.hiddenSize(), hd = cfg.headDim();
         for (int l = 0; l < cfg.numLayers(); l++) {
@@ -79,26 +91,26 @@ public final class LlamaModel implements AutoCloseable {
             for (Proj p : ModuleTable.projections(cfg)) {
                 String prefix = ModuleTable.layer(l, p.path());
                 long[] shape = ModuleTable.shape(cfg, p);
-                proj.put(p, new DenseProjection(ops, param(w, prefix + ".weight", shape),
-                        ModuleTable.hasBias(cfg, p) ? param(w, prefix + ".bias", shape[0]) : null));
+                proj.put(p, new DenseProjection(ops, param(w, prefix + ".weight", ops, arena, shape),
+                        ModuleTable.hasBias(cfg, p) ? param(w, prefix + ".bias", ops, arena, shape[0]) : null));
             }
             Map<String, Parameter> norms = new java.util.LinkedHashMap<>();
             for (String n : ModuleTable.layerNorms(cfg)) {
-                norms.put(n, param(w, ModuleTable.layer(l, n + ".weight"), n.startsWith("self_attn.") ? hd : d));
+                norms.put(n, param(w, ModuleTable.layer(l, n + ".weight"), ops, arena, n.startsWith("self_attn.") ? hd : d));
             }
             layers.add(new DecoderLayer(l, cfg, ops, norms, proj));
         }
-        return new LlamaModel(cfg, ops, embed, norm, head, layers);
+        return new LlamaModel(cfg, ops, arena, embed, norm, head, layers);
     }
 
-    private static Parameter param(Map<String, Tensor> w, String name, long... shape) {
+    private static Parameter param(Map<String, Tensor> w, String name, Ops ops, Arena arena, long... shape) {
         Tensor t = w.get(name);
         if (t == null) throw new IllegalArgumentException("weight '" + name + "' is missing");
         if (!java.util.Arrays.equals(t.shape(), shape)) {
             throw new IllegalArgumentException("weight '" + name + "' has shape " + java.util.Arrays.toString(t.shape())
                     + ", expected " + java.util.Arrays.toString(shape));
         }
-        return new Parameter(name, t);
+        return new Parameter(name, ops.resident(t, arena));
     }
 
     public LlamaConfig config() {
@@ -185,7 +197,7 @@ public final class LlamaModel implements AutoCloseable {
         int count = c.countTargets();
         float scale = gradScale > 0 ? gradScale : (count == 0 ? 0f : 1f / count);
         TrainingContext.Scratch s = c.scratch;
-        s.dh.fill(0f);
+        ops.fill(s.dh, 0f);
         double[] r = ops.lmHeadCrossEntropy(s.dh, lmHead.grad(), c.hFinal, lmHead.value(), c.targets, M, d,
                 cfg.vocabSize(), finalSoftcap, scale, c.lmWs, c.lmBlockRows);
         backwardFromHead(c);
@@ -222,7 +234,7 @@ public final class LlamaModel implements AutoCloseable {
      */
     public SequenceLogProbs backwardSequenceLogProbs(TrainingContext c, float[] weights) {
         if (weights.length != c.B) throw new IllegalArgumentException(weights.length + " weights for " + c.B + " sequences");
-        c.scratch.dh.fill(0f);
+        ops.fill(c.scratch.dh, 0f);
         SequenceLogProbs r = headLogProbs(c, weights);
         backwardFromHead(c);
         return r;
@@ -241,7 +253,7 @@ public final class LlamaModel implements AutoCloseable {
     private void backwardFromHead(TrainingContext c) {
         int M = c.M, d = cfg.hiddenSize();
         TrainingContext.Scratch s = c.scratch;
-        c.dres.fill(0f);
+        ops.fill(c.dres, 0f);
         ops.rmsnormBackward(c.dres, finalNorm.grad(), s.dh, c.xs[layers.size()], finalNorm.value(), c.rstdFinal, M, d,
                 normOffset);
         int L = layers.size();
@@ -325,9 +337,9 @@ public final class LlamaModel implements AutoCloseable {
             }
         }
         c.segmentCount = n;
-        c.ids.ints().put(ids);
-        c.positions.ints().put(pos);
-        c.segStart.ints().put(segStart);
+        ops.write(c.ids.slice(0, rows), ids);
+        ops.write(c.positions.slice(0, rows), pos);
+        ops.write(c.segStart.slice(0, n), segStart);
         c.rowAdapters.set(rowAdapter, rows);
         int d = cfg.hiddenSize();
         embed(c.x, c.ids, rows);
@@ -335,7 +347,7 @@ public final class LlamaModel implements AutoCloseable {
         // only each sequence's last token needs logits
         for (int i = 0; i < n; i++) {
             int r = c.segRow[i] + c.segLen[i] - 1;
-            c.last.slice(i, i + 1).copyFrom(c.x.slice(r, r + 1));
+            ops.copy(c.last.slice(i, i + 1), c.x.slice(r, r + 1));
         }
         finalNorm(c.buf.h, c.buf.rstd, c.last, n);
         Tensor logits = c.logits.slice(0, n);

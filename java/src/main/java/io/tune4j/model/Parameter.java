@@ -1,5 +1,6 @@
 package io.tune4j.model;
 
+import io.tune4j.tensor.Allocator;
 import io.tune4j.tensor.Tensor;
 
 /**
@@ -10,6 +11,7 @@ public final class Parameter implements AutoCloseable {
     private final String name;
     private final Tensor value;
     private Tensor grad;
+    private Allocator gradAllocator;
 
     public Parameter(String name, Tensor value) {
         this.name = name;
@@ -37,9 +39,20 @@ public final class Parameter implements AutoCloseable {
         return value.numel();
     }
 
-    /** Makes the parameter trainable: allocates a zeroed gradient once. */
+    /** {@link #requireGrad(Allocator)} for a parameter held in host memory. */
     public void requireGrad() {
-        if (grad == null) grad = Tensor.zeros(value.shape());
+        requireGrad(Allocator.HOST);
+    }
+
+    /** Makes the parameter trainable: allocates a zeroed gradient once, through the backend the value lives on. */
+    public void requireGrad(Allocator backend) {
+        if (backend.device() != value.device()) {
+            throw new IllegalArgumentException(name + " lives on " + value.device() + ", not on " + backend.device());
+        }
+        if (grad == null) {
+            grad = backend.zeros(value.shape());
+            gradAllocator = backend;
+        }
     }
 
     /** Freezes the parameter and releases its gradient memory. */
@@ -51,7 +64,7 @@ public final class Parameter implements AutoCloseable {
     }
 
     public void zeroGrad() {
-        if (grad != null) grad.fill(0f);
+        if (grad != null) gradAllocator.fill(grad, 0f);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.tune4j.model;
 
+import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Tensor;
 
 /**
@@ -8,12 +9,14 @@ import io.tune4j.tensor.Tensor;
  * native table feeds the op and the host copy lets a projection skip the op when no row needs it.
  */
 public final class RowAdapters {
+    private final Ops ops;
     private final Tensor table; // I32 [maxRows]
     private final int[] host;
     private int rows;
     private boolean any;
 
-    RowAdapters(Tensor table, int maxRows) {
+    RowAdapters(Ops ops, Tensor table, int maxRows) {
+        this.ops = ops;
         this.table = table;
         this.host = new int[maxRows];
     }
@@ -54,6 +57,7 @@ public final class RowAdapters {
             a |= host[i] >= 0;
         }
         any = a;
-        table.ints().put(0, host, 0, rows);
+        // the whole table: entries past rows are stale and never read, and no per-step array is made
+        ops.write(table, host);
     }
 }

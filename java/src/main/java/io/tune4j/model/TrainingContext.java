@@ -1,6 +1,7 @@
 package io.tune4j.model;
 
 import io.tune4j.ops.AttentionShape;
+import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.Tensor;
 import java.util.Arrays;
@@ -19,7 +20,7 @@ public final class TrainingContext implements AutoCloseable {
     public final int B;
     public final int T;
     final int M;
-    private final Arena arena = new Arena();
+    private final Arena arena;  // the model's backend: a step runs where its buffers live
     final Tensor ids;        // [M] I32
     final Tensor targets;    // [M] I32 (-100 = no loss)
     final Tensor positions;  // [M] I32
@@ -35,6 +36,7 @@ public final class TrainingContext implements AutoCloseable {
     final Tensor lmWs;
     final int lmBlockRows;
     private Tensor attnWs;
+    private int targetCount;
     private long attnWsFloats;
 
     static final class LayerActs {
@@ -59,6 +61,7 @@ public final class TrainingContext implements AutoCloseable {
                     + cfg.maxPositions() + " tokens");
         }
         this.model = model;
+        this.arena = new Arena(model.ops());
         this.B = B;
         this.T = T;
         this.M = Math.multiplyExact(B, T);
@@ -140,7 +143,7 @@ public final class TrainingContext implements AutoCloseable {
         long need = Math.max(1, model.ops().attentionWorkspaceFloats(s));
         if (need > attnWsFloats) {
             if (attnWs != null) attnWs.close();
-            attnWs = Tensor.allocate(io.tune4j.tensor.DType.F32, need);
+            attnWs = model.ops().allocate(io.tune4j.tensor.DType.F32, need);
             attnWsFloats = need;
         }
         return attnWs;
@@ -153,8 +156,12 @@ public final class TrainingContext implements AutoCloseable {
     public void setBatch(int[] tokenIds, int[] targetIds, int[] tokenPositions, int[] firstVisibleKey) {
         requireLength("ids", tokenIds);
         requireLength("targets", targetIds);
-        ids.ints().put(tokenIds);
-        targets.ints().put(targetIds);
+        Ops ops = model.ops();
+        ops.write(ids, tokenIds);
+        ops.write(targets, targetIds);
+        int counted = 0;
+        for (int t : targetIds) if (t != -100) counted++;
+        targetCount = counted;
         int[] pos = tokenPositions;
         if (pos == null) {
             pos = new int[M];
@@ -162,10 +169,10 @@ public final class TrainingContext implements AutoCloseable {
         } else {
             requireLength("positions", pos);
         }
-        positions.ints().put(pos);
+        ops.write(positions, pos);
         if (firstVisibleKey != null) {
             requireLength("kvStart", firstVisibleKey);
-            kvStartBuf.ints().put(firstVisibleKey);
+            ops.write(kvStartBuf, firstVisibleKey);
             kvStart = kvStartBuf;
         } else {
             kvStart = null;
@@ -176,10 +183,9 @@ public final class TrainingContext implements AutoCloseable {
         if (a.length != M) throw new IllegalArgumentException(what + " has " + a.length + " entries, expected B*T = " + M);
     }
 
+    // counted on the host when the batch is set, so a step never reads its targets back from the device
     int countTargets() {
-        int n = 0;
-        for (int t : targets.toIntArray()) if (t != -100) n++;
-        return n;
+        return targetCount;
     }
 
     /** The residual stream (hidden states) after the final norm, [B*T, d]; valid after a forward. */

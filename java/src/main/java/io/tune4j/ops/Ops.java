@@ -258,6 +258,18 @@ public interface Ops extends Allocator {
     /** An I32 tensor's values on the host. */
     int[] readInts(Tensor t);
 
+    /** A new F32 tensor of this backend holding host values. */
+    default Tensor tensor(float[] values, long... shape) {
+        Tensor out = allocate(DType.F32, shape);
+        try {
+            write(out, values);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
     /** A tensor of this backend holding a copy of t (from the host or from this backend). */
     default Tensor copyOf(Tensor t) {
         Tensor out = allocate(t.dtype(), t.shape());

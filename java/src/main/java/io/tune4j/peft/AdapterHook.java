@@ -42,14 +42,14 @@ public final class AdapterHook implements BlockHook, AutoCloseable {
     public void forward(Tensor y, int M) {
         ensureRows(M);
         Tensor in = x.slice(0, M);
-        in.copyFrom(y.slice(0, M));
+        ops.copy(in, y.slice(0, M));
         ops.adapterForward(y, h, a, in, down.value(), downBias.value(), up.value(), upBias.value(), M, d, m, act);
     }
 
     @Override
     public void backward(Tensor dx, Tensor dy, int M) {
         if (M > rowsCapacity) throw new IllegalStateException("adapter backward over " + M + " rows without a forward");
-        dx.slice(0, M).fill(0f);
+        ops.fill(dx.slice(0, M), 0f);
         ops.adapterBackward(dx, down.grad(), downBias.grad(), up.grad(), upBias.grad(), dy, x, h, a, down.value(),
                 up.value(), M, d, m, act, ws);
     }
@@ -58,10 +58,10 @@ public final class AdapterHook implements BlockHook, AutoCloseable {
         if (closed) throw new IllegalStateException("adapter is closed");
         if (M <= rowsCapacity) return;
         freeBuffers();
-        x = Tensor.allocate(DType.F32, M, d);
-        h = Tensor.allocate(DType.F32, M, m);
-        a = Tensor.allocate(DType.F32, M, m);
-        ws = Tensor.allocate(DType.F32, (long) M * m);
+        x = ops.allocate(DType.F32, M, d);
+        h = ops.allocate(DType.F32, M, m);
+        a = ops.allocate(DType.F32, M, m);
+        ws = ops.allocate(DType.F32, (long) M * m);
         rowsCapacity = M;
     }
 

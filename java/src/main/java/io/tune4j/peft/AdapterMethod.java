@@ -8,6 +8,7 @@ import io.tune4j.model.Parameter;
 import io.tune4j.model.io.ModelFormatException;
 import io.tune4j.model.io.SafetensorsWriter;
 import io.tune4j.ops.Activation;
+import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -151,12 +152,13 @@ public final class AdapterMethod extends PeftMethod {
         SplittableRandom rng = new SplittableRandom(Seeds.mix(cfg.seed(), layer, position.hashCode()));
         float[] dv = new float[Math.multiplyExact(m, d)];
         for (int i = 0; i < dv.length; i++) dv[i] = (float) (cfg.initStd() * gaussian(rng));
-        Parameter down = new Parameter(k + "down.weight", Tensor.of(dv, m, d));
-        Parameter downBias = new Parameter(k + "down.bias", Tensor.zeros(m));
-        Parameter up = new Parameter(k + "up.weight", Tensor.zeros(d, m));
-        Parameter upBias = new Parameter(k + "up.bias", Tensor.zeros(d));
+        Ops ops = model.ops();
+        Parameter down = new Parameter(k + "down.weight", ops.tensor(dv, m, d));
+        Parameter downBias = new Parameter(k + "down.bias", ops.zeros(m));
+        Parameter up = new Parameter(k + "up.weight", ops.zeros(d, m));
+        Parameter upBias = new Parameter(k + "up.bias", ops.zeros(d));
         AdapterHook hook = new AdapterHook(model.ops(), down, downBias, up, upBias, cfg.activation());
-        for (Parameter p : hook.parameters()) p.requireGrad();
+        for (Parameter p : hook.parameters()) p.requireGrad(ops);
         sites.add(new Site(layer, position, hook));
         return hook;
     }
@@ -218,7 +220,7 @@ public final class AdapterMethod extends PeftMethod {
         }
         AdapterMethod m = new AdapterMethod(cfg);
         return attachSaved(m, dir, c, model, f -> {
-            for (Site s : m.sites) for (Parameter p : s.hook.parameters()) LoraMethod.copy(f, p.name(), p);
+            for (Site s : m.sites) for (Parameter p : s.hook.parameters()) LoraMethod.copy(model.ops(), f, p.name(), p);
         });
     }
 

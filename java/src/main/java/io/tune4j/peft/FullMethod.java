@@ -63,7 +63,7 @@ public final class FullMethod implements FineTuneMethod {
     public void attach(LlamaModel model) {
         if (this.model != null) throw new IllegalStateException("full fine-tuning is already attached to a model");
         this.model = model;
-        for (Parameter p : trainableParameters()) p.requireGrad();
+        for (Parameter p : trainableParameters()) p.requireGrad(model.ops());
     }
 
     @Override

@@ -95,10 +95,10 @@ public final class LoraBank implements AutoCloseable {
                     Projection p = layer.projection(targets.get(mi));
                     String key = PeftFiles.KEY_PREFIX + PeftFiles.modulePath(layer.index(), targets.get(mi));
                     int l = layer.index();
-                    as[l][mi] = Tensor.allocate(DType.F32, r, p.inFeatures());
-                    bs[l][mi] = Tensor.allocate(DType.F32, p.outFeatures(), r);
-                    PeftFiles.copy(f, key + ".lora_A.weight", as[l][mi]);
-                    PeftFiles.copy(f, key + ".lora_B.weight", bs[l][mi]);
+                    as[l][mi] = model.ops().allocate(DType.F32, r, p.inFeatures());
+                    bs[l][mi] = model.ops().allocate(DType.F32, p.outFeatures(), r);
+                    PeftFiles.copy(model.ops(), f, key + ".lora_A.weight", as[l][mi]);
+                    PeftFiles.copy(model.ops(), f, key + ".lora_B.weight", bs[l][mi]);
                 }
             }
         } catch (RuntimeException e) {

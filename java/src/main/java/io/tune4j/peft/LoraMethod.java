@@ -13,6 +13,7 @@ import io.tune4j.model.io.LlamaConfigReader;
 import io.tune4j.model.io.ModelFormatException;
 import io.tune4j.model.io.SafetensorsFile;
 import io.tune4j.model.io.SafetensorsWriter;
+import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -211,10 +212,10 @@ public final class LoraMethod extends PeftMethod {
             for (String module : cfg.targetModules()) {
                 DenseProjection base = (DenseProjection) layer.projection(module);
                 String key = PeftFiles.KEY_PREFIX + PeftFiles.modulePath(layer.index(), module);
-                Parameter a = initialA(cfg, layer.index(), module, base.inFeatures(), key + ".lora_A.weight");
-                Parameter b = new Parameter(key + ".lora_B.weight", Tensor.zeros(base.outFeatures(), cfg.r()));
-                a.requireGrad();
-                b.requireGrad();
+                Parameter a = initialA(model.ops(), cfg, layer.index(), module, base.inFeatures(), key + ".lora_A.weight");
+                Parameter b = new Parameter(key + ".lora_B.weight", model.ops().zeros(base.outFeatures(), cfg.r()));
+                a.requireGrad(model.ops());
+                b.requireGrad(model.ops());
                 long site = siteId(layer.index(), module);
                 LoraProjection p = new LoraProjection(model.ops(), base, a, b, cfg.scale(), cfg.dropout(),
                         () -> Seeds.mix(cfg.seed(), step, site));
@@ -233,12 +234,12 @@ public final class LoraMethod extends PeftMethod {
      * LoRA's A for one site [r, in]: Kaiming-uniform with bound 1/sqrt(in) (PEFT's
      * kaiming_uniform_(a=sqrt(5))), drawn from a stream of its own so sites do not depend on one another.
      */
-    public static Parameter initialA(LoraConfig cfg, int layer, String module, int in, String name) {
+    public static Parameter initialA(Ops ops, LoraConfig cfg, int layer, String module, int in, String name) {
         SplittableRandom rng = new SplittableRandom(Seeds.mix(cfg.seed(), -1, siteId(layer, module)));
         double bound = 1.0 / Math.sqrt(in);
         float[] v = new float[Math.multiplyExact(cfg.r(), in)];
         for (int i = 0; i < v.length; i++) v[i] = (float) ((2 * rng.nextDouble() - 1) * bound);
-        return new Parameter(name, Tensor.of(v, cfg.r(), in));
+        return new Parameter(name, ops.tensor(v, cfg.r(), in));
     }
 
     /** The dropout seed of one site at one step (every forward draws fresh masks, its backward reuses them). */
@@ -337,8 +338,8 @@ public final class LoraMethod extends PeftMethod {
         LoraMethod m = new LoraMethod(saved.config());
         return attachSaved(m, dir, PeftFiles.readConfig(dir), model, f -> {
             for (Site s : m.sites) {
-                copy(f, s.keyPrefix() + ".lora_A.weight", s.projection.loraA());
-                copy(f, s.keyPrefix() + ".lora_B.weight", s.projection.loraB());
+                copy(model.ops(), f, s.keyPrefix() + ".lora_A.weight", s.projection.loraA());
+                copy(model.ops(), f, s.keyPrefix() + ".lora_B.weight", s.projection.loraB());
             }
             m.savedModules.load(f);
         });
@@ -407,8 +408,8 @@ public final class LoraMethod extends PeftMethod {
         return new Saved(cfg, c.hasNonNull("base_model_name_or_path") ? c.get("base_model_name_or_path").asText() : null);
     }
 
-    static void copy(SafetensorsFile f, String key, Parameter into) {
-        PeftFiles.copy(f, key, into.value());
+    static void copy(Ops ops, SafetensorsFile f, String key, Parameter into) {
+        PeftFiles.copy(ops, f, key, into.value());
     }
 
     /** Puts the original projections (and modules_to_save weights) back and frees the LoRA weights. */

@@ -121,11 +121,11 @@ public final class LoraProjection implements Projection {
         if (M <= rowsCapacity) return;
         int rows = M;
         freeBuffers();
-        t = Tensor.allocate(DType.F32, rows, r);
+        t = ops.allocate(DType.F32, rows, r);
         // evaluation runs without dropout, whose workspace may be the larger one
         long wsFloats = Math.max(1, Math.max(ops.loraWorkspaceFloats(rows, inFeatures(), outFeatures(), r, dropout),
                 ops.loraWorkspaceFloats(rows, inFeatures(), outFeatures(), r, 0f)));
-        ws = Tensor.allocate(DType.F32, wsFloats);
+        ws = ops.allocate(DType.F32, wsFloats);
         rowsCapacity = rows;
     }
 

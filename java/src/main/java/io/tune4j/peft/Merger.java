@@ -22,7 +22,7 @@ public final class Merger {
      */
     public static void merge(LlamaModel model, FineTuneMethod method, Path source, Path outDir) {
         Map<String, MergedWeight> sites = mergeableSites(method);
-        try (Arena arena = new Arena()) {
+        try (Arena arena = new Arena(model.ops())) {
             Map<String, Tensor> merged = new HashMap<>();
             for (Map.Entry<String, MergedWeight> e : sites.entrySet()) {
                 merged.put(e.getKey(), e.getValue().compute(model.ops(), arena));
@@ -46,9 +46,9 @@ public final class Merger {
     public static Tensor mergedWeight(Ops ops, LoraProjection p, Arena arena) {
         int out = p.outFeatures(), in = p.inFeatures(), r = p.rank();
         Tensor w = arena.f32(out, in);
-        w.copyFrom(p.base().weight().value());
+        ops.copy(w, p.base().weight().value());
         Tensor sb = arena.f32(out, r);
-        sb.copyFrom(p.loraB().value());
+        ops.copy(sb, p.loraB().value());
         ops.scale(sb, p.scale(), (long) out * r);
         // linear backward's input gradient is dx[M,K] += dy[M,N]·w[N,K]: with dy = s·B [out,r] and
         // w = A [r,in] that is exactly W += s·B·A in one accumulating GEMM

@@ -99,7 +99,7 @@ public final class MultiLoraProjection implements Projection {
         if (need > wsFloats) {
             // grows to the largest step seen; equal steps never allocate
             if (ws != null) ws.close();
-            ws = Tensor.allocate(DType.F32, need);
+            ws = ops.allocate(DType.F32, need);
             wsFloats = need;
         }
         ops.loraMultiForward(y, x, rows.table(), a, b, ranks, scales, M, inFeatures(), outFeatures(), ws);

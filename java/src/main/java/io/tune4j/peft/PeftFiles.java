@@ -9,6 +9,7 @@ import io.tune4j.model.LlamaConfig;
 import io.tune4j.model.arch.ModuleTable;
 import io.tune4j.model.io.ModelFormatException;
 import io.tune4j.model.io.SafetensorsFile;
+import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Tensor;
 import java.util.Arrays;
 import java.io.IOException;
@@ -68,14 +69,14 @@ public final class PeftFiles {
     }
 
     /** Copies tensor key of f (any stored float type) into a tensor of the same shape; errors name the file and key. */
-    public static void copy(SafetensorsFile f, String key, Tensor into) {
+    public static void copy(Ops ops, SafetensorsFile f, String key, Tensor into) {
         if (!f.contains(key)) throw new ModelFormatException(f.path(), "tensor '" + key + "' is missing");
         Tensor src = f.tensor(key);
         if (!Arrays.equals(src.shape(), into.shape())) {
             throw new ModelFormatException(f.path(), "tensor '" + key + "' has shape " + Arrays.toString(src.shape())
                     + ", expected " + Arrays.toString(into.shape()));
         }
-        into.copyFrom(src);
+        ops.copy(into, src);
     }
 
     static void writeAtomically(Path file, byte[] bytes) {

@@ -85,7 +85,7 @@ public final class PrefixMethod extends PeftMethod {
     }
 
     private final PrefixConfig cfg;
-    private final Arena arena = new Arena();
+    private Arena arena;  // the model's backend, from install on
     private final List<Parameter> keys = new ArrayList<>();
     private final List<Parameter> values = new ArrayList<>();
     private int n, L, kvDim, width;
@@ -129,6 +129,8 @@ public final class PrefixMethod extends PeftMethod {
     @Override
     protected void install(LlamaModel model) {
         LlamaConfig mc = model.config();
+        Ops ops = model.ops();
+        arena = new Arena(ops);
         n = cfg.numVirtualTokens();
         L = mc.numLayers();
         kvDim = mc.kvDim();
@@ -140,22 +142,22 @@ public final class PrefixMethod extends PeftMethod {
             keys.add(k);
             values.add(v);
             if (!cfg.prefixProjection()) {
-                fillNormal(k.value(), rng);
-                fillNormal(v.value(), rng);
+                fillNormal(ops, k.value(), rng);
+                fillNormal(ops, v.value(), rng);
             }
-            k.requireGrad(); // the attention backward deposits into these in either mode
-            v.requireGrad();
+            k.requireGrad(ops); // the attention backward deposits into these in either mode
+            v.requireGrad(ops);
         }
         if (cfg.prefixProjection()) {
             int H = cfg.encoderHiddenSize();
             emb = new Parameter("prefix_encoder.embedding.weight", arena.f32(n, kvDim));
-            fillNormal(emb.value(), rng);
+            fillNormal(ops, emb.value(), rng);
             // torch.nn.Linear's default init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias
             w1 = uniform("prefix_encoder.transform.0.weight", rng, kvDim, H, kvDim);
             b1 = uniform("prefix_encoder.transform.0.bias", rng, kvDim, H);
             w2 = uniform("prefix_encoder.transform.2.weight", rng, H, width, H);
             b2 = uniform("prefix_encoder.transform.2.bias", rng, H, width);
-            for (Parameter p : List.of(emb, w1, b1, w2, b2)) p.requireGrad();
+            for (Parameter p : List.of(emb, w1, b1, w2, b2)) p.requireGrad(ops);
             hid = arena.f32(n, H);
             act = arena.f32(n, H);
             out = arena.f32(n, width);
@@ -167,12 +169,12 @@ public final class PrefixMethod extends PeftMethod {
         beforeForward();
     }
 
-    private static void fillNormal(Tensor t, SplittableRandom rng) {
+    private static void fillNormal(Ops ops, Tensor t, SplittableRandom rng) {
         float[] v = new float[Math.toIntExact(t.numel())];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) (Math.sqrt(-2 * Math.log(1 - rng.nextDouble())) * Math.cos(2 * Math.PI * rng.nextDouble()));
         }
-        t.floats().put(v);
+        ops.write(t, v);
     }
 
     private Parameter uniform(String name, SplittableRandom rng, int fanIn, long... shape) {
@@ -180,7 +182,7 @@ public final class PrefixMethod extends PeftMethod {
         float[] v = new float[Math.toIntExact(t.numel())];
         double bound = 1 / Math.sqrt(fanIn);
         for (int i = 0; i < v.length; i++) v[i] = (float) ((2 * rng.nextDouble() - 1) * bound);
-        t.floats().put(v);
+        model().ops().write(t, v);
         return new Parameter(name, t);
     }
 
@@ -233,8 +235,8 @@ public final class PrefixMethod extends PeftMethod {
         for (int i = 0; i < n; i++) {
             for (int l = 0; l < L; l++) {
                 int r = (i * L + l) * 2;
-                rows.slice(r, r + 1).copyFrom(keys.get(l).grad().slice(i, i + 1));
-                rows.slice(r + 1, r + 2).copyFrom(values.get(l).grad().slice(i, i + 1));
+                ops.copy(rows.slice(r, r + 1), keys.get(l).grad().slice(i, i + 1));
+                ops.copy(rows.slice(r + 1, r + 2), values.get(l).grad().slice(i, i + 1));
             }
         }
         // consumed: the next backward must not see this step's gradient again
@@ -242,40 +244,42 @@ public final class PrefixMethod extends PeftMethod {
             keys.get(l).zeroGrad();
             values.get(l).zeroGrad();
         }
-        dAct.fill(0f);
+        ops.fill(dAct, 0f);
         ops.linearBackward(dAct, w2.grad(), b2.grad(), dOut, act, w2.value(), n, H, width);
-        dHid.fill(0f);
+        ops.fill(dHid, 0f);
         ops.tanhBackward(dHid, dAct, act, (long) n * H);
         ops.linearBackward(emb.grad(), w1.grad(), b1.grad(), dHid, emb.value(), w1.value(), n, kvDim, H);
     }
 
     // prompt [n, 2*L*kvDim] -> per layer keys/values [n, kvDim]
     private void scatter(Tensor prompt) {
+        Ops ops = model().ops();
         Tensor rows = prompt.view((long) n * 2 * L, kvDim);
         for (int i = 0; i < n; i++) {
             for (int l = 0; l < L; l++) {
                 int r = (i * L + l) * 2;
-                keys.get(l).value().slice(i, i + 1).copyFrom(rows.slice(r, r + 1));
-                values.get(l).value().slice(i, i + 1).copyFrom(rows.slice(r + 1, r + 2));
+                ops.copy(keys.get(l).value().slice(i, i + 1), rows.slice(r, r + 1));
+                ops.copy(values.get(l).value().slice(i, i + 1), rows.slice(r + 1, r + 2));
             }
         }
     }
 
     private void gather(Tensor prompt) {
+        Ops ops = model().ops();
         Tensor rows = prompt.view((long) n * 2 * L, kvDim);
         for (int i = 0; i < n; i++) {
             for (int l = 0; l < L; l++) {
                 int r = (i * L + l) * 2;
-                rows.slice(r, r + 1).copyFrom(keys.get(l).value().slice(i, i + 1));
-                rows.slice(r + 1, r + 2).copyFrom(values.get(l).value().slice(i, i + 1));
+                ops.copy(rows.slice(r, r + 1), keys.get(l).value().slice(i, i + 1));
+                ops.copy(rows.slice(r + 1, r + 2), values.get(l).value().slice(i, i + 1));
             }
         }
     }
 
     @Override
     protected void writeWeights(SafetensorsWriter w) {
-        // one buffer for every save: checkpoints save often, and the writer reads it before save returns
-        if (savedPrompt == null) savedPrompt = arena.f32(n, width);
+        // one host buffer for every save: checkpoints save often, and the writer reads it before save returns
+        if (savedPrompt == null) savedPrompt = Tensor.allocate(io.tune4j.tensor.DType.F32, n, width);
         beforeForward(); // with projection, the keys/values reflect the current MLP weights
         gather(savedPrompt);
         w.add(KEY, savedPrompt);
@@ -346,6 +350,8 @@ public final class PrefixMethod extends PeftMethod {
         if (emb != null) for (Parameter p : List.of(emb, w1, b1, w2, b2)) p.close();
         keys.clear();
         values.clear();
-        arena.close();
+        if (savedPrompt != null) savedPrompt.close();
+        savedPrompt = null;
+        if (arena != null) arena.close();
     }
 }

@@ -127,9 +127,8 @@ final class SavedModules implements AutoCloseable {
         this.model = model;
         for (String module : modules) {
             Parameter base = weight(model, module);
-            Parameter copy = new Parameter(module + ".weight", Tensor.zeros(base.value().shape()));
-            copy.value().copyFrom(base.value());
-            copy.requireGrad();
+            Parameter copy = new Parameter(module + ".weight", model.ops().copyOf(base.value()));
+            copy.requireGrad(model.ops());
             replace(model, module, copy);
             sites.add(new Site(module, base, copy));
         }
@@ -154,7 +153,7 @@ final class SavedModules implements AutoCloseable {
                 throw new ModelFormatException(f.path(), "tensor '" + s.key() + "' is missing (adapter_config.json lists "
                         + "it in modules_to_save)");
             }
-            LoraMethod.copy(f, s.key(), s.copy());
+            LoraMethod.copy(model.ops(), f, s.key(), s.copy());
         }
     }
 

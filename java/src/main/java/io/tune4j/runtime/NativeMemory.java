@@ -13,13 +13,17 @@ import java.util.concurrent.atomic.LongAdder;
 public final class NativeMemory {
     private static final LongAdder ALLOCATED = new LongAdder();
     private static final LongAdder MAPPED = new LongAdder();
+    private static final LongAdder ALLOCATIONS = new LongAdder();
 
     private NativeMemory() {}
 
     /** Allocates bytes (64-byte aligned); 0 when the allocation failed. */
     public static long allocate(long bytes) {
         long address = NativeLib.t4j_alloc(bytes);
-        if (address != 0) ALLOCATED.add(bytes);
+        if (address != 0) {
+            ALLOCATED.add(bytes);
+            ALLOCATIONS.increment();
+        }
         return address;
     }
 
@@ -45,6 +49,11 @@ public final class NativeMemory {
     /** Bytes allocated and not yet freed. */
     public static long allocatedBytes() {
         return ALLOCATED.sum();
+    }
+
+    /** How many host allocations succeeded since the process started: a training or decoding step adds none. */
+    public static long allocations() {
+        return ALLOCATIONS.sum();
     }
 
     /** Bytes of files mapped and not yet unmapped. */

@@ -19,12 +19,13 @@ public final class AdamW implements AutoCloseable {
     private final Tensor[] m;
     private final Tensor[] v;
     private final AdamWParams[] hyper;
-    private final Arena arena = new Arena();
+    private final Arena arena;  // the moments live with the parameters, on the backend
     private int step;
 
     public AdamW(Ops ops, List<Parameter> params, float beta1, float beta2, float eps, float weightDecay,
                  Predicate<Parameter> decays) {
         this.ops = ops;
+        this.arena = new Arena(ops);
         this.params = List.copyOf(params);
         int n = this.params.size();
         m = new Tensor[n];
@@ -33,10 +34,8 @@ public final class AdamW implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             Parameter p = this.params.get(i);
             if (!p.trainable()) throw new IllegalArgumentException("parameter " + p.name() + " has no gradient (frozen)");
-            m[i] = arena.f32(p.value().shape());
-            v[i] = arena.f32(p.value().shape());
-            m[i].fill(0f);
-            v[i].fill(0f);
+            m[i] = arena.zeros(p.value().shape());
+            v[i] = arena.zeros(p.value().shape());
             hyper[i] = new AdamWParams(0f, beta1, beta2, eps, decays.test(p) ? weightDecay : 0f);
         }
     }

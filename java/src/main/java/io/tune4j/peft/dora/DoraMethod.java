@@ -144,10 +144,10 @@ public final class DoraMethod extends PeftMethod {
                 DenseProjection base = (DenseProjection) layer.projection(module);
                 int li = layer.index();
                 String key = PeftFiles.KEY_PREFIX + PeftFiles.modulePath(li, module);
-                Parameter a = LoraMethod.initialA(cfg, li, module, base.inFeatures(), key + ".lora_A.weight");
-                Parameter b = new Parameter(key + ".lora_B.weight", Tensor.zeros(base.outFeatures(), cfg.r()));
+                Parameter a = LoraMethod.initialA(model.ops(), cfg, li, module, base.inFeatures(), key + ".lora_A.weight");
+                Parameter b = new Parameter(key + ".lora_B.weight", model.ops().zeros(base.outFeatures(), cfg.r()));
                 Parameter m = new Parameter(key + MAGNITUDE, DoraProjection.rowNorms(model.ops(), base));
-                for (Parameter p : List.of(a, b, m)) p.requireGrad();
+                for (Parameter p : List.of(a, b, m)) p.requireGrad(model.ops());
                 DoraProjection p = new DoraProjection(model.ops(), base, a, b, m, cfg.scale(), cfg.dropout(),
                         () -> LoraMethod.dropoutSeed(cfg, step, li, module));
                 layer.replaceProjection(module, p);
@@ -226,9 +226,9 @@ public final class DoraMethod extends PeftMethod {
         DoraMethod m = new DoraMethod(cfg);
         return attachSaved(m, dir, c, model, f -> {
             for (Site s : m.sites) {
-                PeftFiles.copy(f, s.keyPrefix() + ".lora_A.weight", s.projection.loraA().value());
-                PeftFiles.copy(f, s.keyPrefix() + ".lora_B.weight", s.projection.loraB().value());
-                PeftFiles.copy(f, magnitudeKey(f, s.keyPrefix()), s.projection.magnitude().value());
+                PeftFiles.copy(model.ops(), f, s.keyPrefix() + ".lora_A.weight", s.projection.loraA().value());
+                PeftFiles.copy(model.ops(), f, s.keyPrefix() + ".lora_B.weight", s.projection.loraB().value());
+                PeftFiles.copy(model.ops(), f, magnitudeKey(f, s.keyPrefix()), s.projection.magnitude().value());
                 s.projection.weightsChanged();
             }
         });

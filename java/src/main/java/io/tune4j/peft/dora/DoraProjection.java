@@ -63,9 +63,9 @@ public final class DoraProjection implements Projection {
                     + Arrays.toString(b.value().shape()) + " m" + Arrays.toString(magnitude.value().shape())
                     + " do not fit a projection " + in + " -> " + out);
         }
-        norm = Tensor.allocate(DType.F32, out);
-        g = Tensor.allocate(DType.F32, out);
-        normWs = Tensor.allocate(DType.F32, Math.max(1, ops.doraNormWorkspaceFloats(in, out, r)));
+        norm = ops.allocate(DType.F32, out);
+        g = ops.allocate(DType.F32, out);
+        normWs = ops.allocate(DType.F32, Math.max(1, ops.doraNormWorkspaceFloats(in, out, r)));
     }
 
     DenseProjection base() {
@@ -87,8 +87,8 @@ public final class DoraProjection implements Projection {
     /** The weight norms ||W_j|| per output row: DoRA's starting magnitude, where the model is the base model. */
     static Tensor rowNorms(Ops ops, DenseProjection base) {
         int in = base.inFeatures(), out = base.outFeatures();
-        Tensor n = Tensor.allocate(DType.F32, out);
-        try (Tensor ws = Tensor.allocate(DType.F32, Math.max(1, ops.doraNormWorkspaceFloats(in, out, 0)))) {
+        Tensor n = ops.allocate(DType.F32, out);
+        try (Tensor ws = ops.allocate(DType.F32, Math.max(1, ops.doraNormWorkspaceFloats(in, out, 0)))) {
             ops.doraNorm(n, null, base.weight().value(), null, null, null, in, out, 0, 0f, ws);
         }
         return n;
@@ -137,10 +137,10 @@ public final class DoraProjection implements Projection {
             heldA = heldB = null;
         }
         if (hold) {
-            heldA = Tensor.allocate(DType.F32, a.value().shape());
-            heldA.copyFrom(a.value());
-            heldB = Tensor.allocate(DType.F32, b.value().shape());
-            heldB.copyFrom(b.value());
+            heldA = ops.allocate(DType.F32, a.value().shape());
+            ops.copy(heldA, a.value());
+            heldB = ops.allocate(DType.F32, b.value().shape());
+            ops.copy(heldB, b.value());
         }
         normCurrent = false;
     }
@@ -181,17 +181,17 @@ public final class DoraProjection implements Projection {
     Tensor merged(Ops ops, Arena arena) {
         int out = outFeatures(), in = inFeatures();
         Tensor w = arena.f32(out, in);
-        w.copyFrom(base.weight().value());
+        ops.copy(w, base.weight().value());
         Tensor sb = arena.f32(out, r);
-        sb.copyFrom(b.value());
+        ops.copy(sb, b.value());
         ops.scale(sb, scale, (long) out * r);
         // linear backward's dx += dy·w with dy = s·B [out, r] and w = A [r, in] is W += s·B·A in one GEMM
         ops.linearBackward(w, null, null, sb, null, a.value(), out, in, r);
         Tensor n = arena.f32(out), gain = arena.f32(out);
-        try (Tensor nws = Tensor.allocate(DType.F32, Math.max(1, ops.doraNormWorkspaceFloats(in, out, r)))) {
+        try (Tensor nws = ops.allocate(DType.F32, Math.max(1, ops.doraNormWorkspaceFloats(in, out, r)))) {
             ops.doraNorm(n, gain, base.weight().value(), a.value(), b.value(), magnitude.value(), in, out, r, scale, nws);
         }
-        float[] gv = gain.toFloatArray();
+        float[] gv = ops.readFloats(gain);
         for (int j = 0; j < out; j++) ops.scale(w.slice(j, j + 1), gv[j], in);
         return w;
     }
@@ -202,12 +202,12 @@ public final class DoraProjection implements Projection {
         if (M <= rowsCapacity) return;
         freeBuffers();
         int in = inFeatures(), out = outFeatures();
-        t = Tensor.allocate(DType.F32, M, r);
-        u = Tensor.allocate(DType.F32, M, out);
-        du = Tensor.allocate(DType.F32, M, out);
+        t = ops.allocate(DType.F32, M, r);
+        u = ops.allocate(DType.F32, M, out);
+        du = ops.allocate(DType.F32, M, out);
         long wsFloats = Math.max(1, Math.max(ops.loraWorkspaceFloats(M, in, out, r, dropout),
                 ops.loraWorkspaceFloats(M, in, out, r, 0f)));
-        ws = Tensor.allocate(DType.F32, wsFloats);
+        ws = ops.allocate(DType.F32, wsFloats);
         rowsCapacity = M;
     }
 
