@@ -21,10 +21,13 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--steps-percent", defaultValue = "100", hidden = true) int stepsPercent;
 
+    @picocli.CommandLine.Mixin
+    DeviceOptions device;
+
     @Override
     public Integer call() {
         Path fx = fixtures != null ? fixtures : defaultFixtures();
-        Demo demo = new Demo(fx, out, System.err, stepsPercent);
+        Demo demo = new Demo(fx, out, System.err, stepsPercent, device.backend());
         long t0 = System.nanoTime();
         List<Demo.Row> rows = demo.run();
         String table = Demo.table(rows);

@@ -45,6 +45,9 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    DeviceOptions device;
+
     @Option(names = "--adapter", paramLabel = "DIR", description = "fine-tuned adapter directory to evaluate on top of the model")
     Path adapter;
 
@@ -107,7 +110,7 @@ final class EvalCommand implements Callable<Integer> {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         Path modelPath = ModelLocator.resolve(model.model);
         Path modelDir = Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent();
-        try (LoadedModel m = LoadedModel.load(modelPath, model.tokenizer, io.tune4j.ops.cpu.CpuOps.INSTANCE)) {
+        try (LoadedModel m = LoadedModel.load(modelPath, model.tokenizer, device.backend())) {
             if (PreferenceData.isPreferenceFile(data, spec.dataFormat())) {
                 preferenceAccuracy(m, spec, modelDir, out);
                 return 0;

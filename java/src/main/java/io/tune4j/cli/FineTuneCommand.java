@@ -45,6 +45,8 @@ final class FineTuneCommand implements Callable<Integer> {
     List<String> methodOptions;
     @Mixin
     DataOptions dataOptions;
+    @Mixin
+    DeviceOptions device;
     @Option(names = "--objective", paramLabel = "NAME", description = "sft (default), dpo or orpo; dpo and orpo train on "
             + "preference pairs (prompt/chosen/rejected records, or chats with a chosen and a rejected final turn)")
     String objective;
@@ -92,7 +94,7 @@ final class FineTuneCommand implements Callable<Integer> {
     public Integer call() {
         FineTuneSpec spec = config != null ? FineTuneSpec.load(config) : fromFlags();
         if (out != null) spec = spec.withOut(out);
-        FineTuneResult r = new FineTuneRun(spec, System.err).resume(resume).progress(System.console() != null).run();
+        FineTuneResult r = new FineTuneRun(spec, System.err).device(device.choice()).resume(resume).progress(System.console() != null).run();
         System.out.println(r.evaluation().toJson());
         System.err.println("tune4j: " + r.training().status().name().toLowerCase() + " after " + r.training().steps()
                 + " steps; result in " + (r.resultDir() == null ? "(none)" : r.resultDir()));

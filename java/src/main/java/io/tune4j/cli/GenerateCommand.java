@@ -23,6 +23,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    DeviceOptions device;
+
     @Option(names = {"-p", "--prompt"}, required = true, description = "the prompt text")
     String prompt;
 
@@ -64,7 +67,7 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationConfig cfg = new GenerationConfig(maxTokens, sampling, seed, stop, true);
         PrintStream out = new PrintStream(System.out, true,
                 StandardCharsets.UTF_8);
-        try (LoadedModel m = LoadedModel.load(model.model, model.tokenizer);
+        try (LoadedModel m = LoadedModel.load(model.model, model.tokenizer, device.backend());
              FineTuneMethod method = adapter == null ? null : Adapters.load(adapter, m.model());
              Generator g = new Generator(m.model(), m.tokenizer(), 1)) {
             io.tune4j.generate.DecodingWeights.apply(m.model(), decodeWeights, System.err);

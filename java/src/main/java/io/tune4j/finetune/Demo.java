@@ -6,6 +6,7 @@ import io.tune4j.generate.GenerationConfig;
 import io.tune4j.generate.Generator;
 import io.tune4j.model.LoadedModel;
 import io.tune4j.ops.SamplingParams;
+import io.tune4j.ops.Ops;
 import io.tune4j.ops.cpu.CpuOps;
 import io.tune4j.train.TrainConfig;
 import java.io.PrintStream;
@@ -31,12 +32,18 @@ public final class Demo {
     private final Path out;
     private final PrintStream log;
     private final int scale; // percent of the default step counts (tests run a short version)
+    private final Ops ops;
 
     public Demo(Path fixtures, Path out, PrintStream log, int scalePercent) {
+        this(fixtures, out, log, scalePercent, CpuOps.INSTANCE);
+    }
+
+    public Demo(Path fixtures, Path out, PrintStream log, int scalePercent, Ops ops) {
         this.fixtures = fixtures;
         this.out = out;
         this.log = log;
         this.scale = scalePercent;
+        this.ops = ops;
     }
 
     private int steps(int n) {
@@ -102,7 +109,7 @@ public final class Demo {
         log.println();
         log.println("== " + task + ": " + spec.method().type() + " -> " + spec.out());
         long t0 = System.nanoTime();
-        FineTuneResult r = new FineTuneRun(spec, log).progress(false).run();
+        FineTuneResult r = new FineTuneRun(spec, log).backend(ops).progress(false).run();
         double s = (System.nanoTime() - t0) / 1e9;
         BeforeAfterReport e = r.evaluation();
         return new Row(task, spec.method().type(), metric, value(e.before(), metric), value(e.after(), metric),
@@ -116,7 +123,7 @@ public final class Demo {
 
     /** Continues a prompt with the fully fine-tuned Shakespeare model. */
     public String sample(Path modelDir, String prompt, int tokens) {
-        try (LoadedModel m = LoadedModel.load(modelDir, null, CpuOps.INSTANCE);
+        try (LoadedModel m = LoadedModel.load(modelDir, null, ops);
              Generator g = new Generator(m.model(), m.tokenizer(), 1)) {
             return g.generate(prompt, new GenerationConfig(tokens, new SamplingParams(0.8f, 40, 0.95f, 1.1f), 7, List.of(),
                     true), null).text();

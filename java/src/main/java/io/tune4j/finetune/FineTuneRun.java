@@ -20,7 +20,8 @@ import io.tune4j.eval.Evaluator;
 import io.tune4j.eval.Metric;
 import io.tune4j.model.LoadedModel;
 import io.tune4j.model.ModelLocator;
-import io.tune4j.ops.cpu.CpuOps;
+import io.tune4j.ops.DeviceChoice;
+import io.tune4j.ops.Ops;
 import io.tune4j.peft.FineTuneMethod;
 import io.tune4j.io.AtomicFiles;
 import io.tune4j.train.TrainConfig;
@@ -52,6 +53,7 @@ public final class FineTuneRun {
     private final List<TrainingListener> listeners = new ArrayList<>();
     private boolean progress = true;
     private boolean resume;
+    private Ops backend;
 
     public FineTuneRun(FineTuneSpec spec, PrintStream log) {
         this.spec = spec;
@@ -64,6 +66,17 @@ public final class FineTuneRun {
     }
 
     /** Continue from the newest checkpoint in the output directory, if there is one. */
+    /** Where the run trains and evaluates ({@code --device}); the default is auto. */
+    public FineTuneRun device(DeviceChoice choice) {
+        return backend(choice.backend(log));
+    }
+
+    /** The backend the run uses, chosen by the caller. */
+    public FineTuneRun backend(Ops ops) {
+        backend = ops;
+        return this;
+    }
+
     public FineTuneRun resume(boolean on) {
         resume = on;
         return this;
@@ -78,7 +91,8 @@ public final class FineTuneRun {
         Path out = Path.of(spec.out());
         Path modelPath = ModelLocator.resolve(spec.model());
         Path tokenizerFile = spec.tokenizer() == null ? null : Path.of(spec.tokenizer());
-        try (LoadedModel m = LoadedModel.load(modelPath, tokenizerFile, CpuOps.INSTANCE)) {
+        if (backend == null) backend = DeviceChoice.AUTO.backend(log);
+        try (LoadedModel m = LoadedModel.load(modelPath, tokenizerFile, backend)) {
             Files.createDirectories(out);
             AtomicFiles.writeString(out.resolve("run.yaml"), spec.toYaml());
             TrainConfig tc = spec.train();

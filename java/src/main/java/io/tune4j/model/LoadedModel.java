@@ -29,6 +29,11 @@ public final class LoadedModel implements AutoCloseable {
         return load(ModelLocator.resolve(modelSpec), tokenizerFile, CpuOps.INSTANCE);
     }
 
+    /** {@link #load(String, Path)} onto a chosen backend. */
+    public static LoadedModel load(String modelSpec, Path tokenizerFile, Ops ops) {
+        return load(ModelLocator.resolve(modelSpec), tokenizerFile, ops);
+    }
+
     public static LoadedModel load(Path path, Path tokenizerFile, Ops ops) {
         Tokenizer tok = Tokenizers.load(path, tokenizerFile);
         LlamaCheckpoint ckpt = null;

@@ -41,7 +41,7 @@ public final class ModelDirWriter {
         } catch (IOException e) {
             throw new UncheckedIOException(outDir + ": cannot create directory: " + e.getMessage(), e);
         }
-        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        SafetensorsWriter w = new SafetensorsWriter().stagingFrom(model.ops()).metadata("format", "pt");
         for (Parameter p : model.parameters()) {
             if (!isBaseWeight(p.name())) continue;
             w.add(p.name(), replaced.getOrDefault(p.name(), p.value()), DType.F32);

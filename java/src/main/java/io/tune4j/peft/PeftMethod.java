@@ -89,7 +89,7 @@ public abstract class PeftMethod implements FineTuneMethod {
     @Override
     public final void save(Path dir) {
         requireAttached();
-        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        SafetensorsWriter w = new SafetensorsWriter().stagingFrom(model().ops()).metadata("format", "pt");
         writeWeights(w);
         w.write(dir.resolve(PeftFiles.WEIGHTS));
         ObjectNode c = PeftFiles.object();

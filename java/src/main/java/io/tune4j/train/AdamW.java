@@ -40,6 +40,11 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
+    /** The backend the moments live on. */
+    public Ops ops() {
+        return ops;
+    }
+
     public static AdamW of(Ops ops, List<Parameter> params, TrainConfig c) {
         return new AdamW(ops, params, (float) c.beta1(), (float) c.beta2(), (float) c.eps(), (float) c.weightDecay(),
                 p -> c.decays(p.name(), p.value().rank()));

@@ -18,9 +18,11 @@ import java.util.Locale;
 final class BestWeights {
     static final String FILE = "best.safetensors";
     private final Path file;
+    private final io.tune4j.ops.Ops ops;
 
-    BestWeights(Path outDir) {
+    BestWeights(Path outDir, io.tune4j.ops.Ops ops) {
         file = outDir.resolve(FILE);
+        this.ops = ops;
     }
 
     Path file() {
@@ -28,7 +30,7 @@ final class BestWeights {
     }
 
     void save(int step, double valLoss, List<Parameter> params) {
-        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "tune4j-best")
+        SafetensorsWriter w = new SafetensorsWriter().stagingFrom(ops).metadata("format", "tune4j-best")
                 .metadata("step", Integer.toString(step)).metadata("val_loss", String.format(Locale.ROOT, "%.17g", valLoss));
         for (Parameter p : params) w.add(p.name(), p.value());
         w.write(file);
@@ -51,7 +53,7 @@ final class BestWeights {
                 }
             }
             // checked in full before the first copy: a half-restored model would be neither step
-            for (Parameter p : params) p.value().copyFrom(f.tensor(p.name()));
+            for (Parameter p : params) ops.copy(p.value(), f.tensor(p.name()));
             return null;
         }
     }

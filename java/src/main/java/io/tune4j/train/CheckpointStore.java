@@ -172,14 +172,14 @@ public final class CheckpointStore {
 
     private void writeParams(Path file, AdamW opt) throws IOException {
         hook.beforeWrite(file);
-        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "tune4j-checkpoint");
+        SafetensorsWriter w = new SafetensorsWriter().stagingFrom(opt.ops()).metadata("format", "tune4j-checkpoint");
         for (Parameter p : opt.parameters()) w.add(p.name(), p.value());
         w.write(file);
     }
 
     private void writeOptimizer(Path file, AdamW opt) throws IOException {
         hook.beforeWrite(file);
-        SafetensorsWriter w = new SafetensorsWriter().metadata("step", Integer.toString(opt.stepCount()));
+        SafetensorsWriter w = new SafetensorsWriter().stagingFrom(opt.ops()).metadata("step", Integer.toString(opt.stepCount()));
         List<Parameter> ps = opt.parameters();
         for (int i = 0; i < ps.size(); i++) {
             w.add("exp_avg/" + ps.get(i).name(), opt.firstMoment(i));
@@ -218,9 +218,9 @@ public final class CheckpointStore {
             for (int i = 0; i < ps.size(); i++) {
                 Parameter p = ps.get(i);
                 if (!seen.add(p.name())) throw new IllegalArgumentException("two trainable parameters are named " + p.name());
-                copy(params, p.name(), p.value());
-                copy(moments, "exp_avg/" + p.name(), opt.firstMoment(i));
-                copy(moments, "exp_avg_sq/" + p.name(), opt.secondMoment(i));
+                copy(opt.ops(), params, p.name(), p.value());
+                copy(opt.ops(), moments, "exp_avg/" + p.name(), opt.firstMoment(i));
+                copy(opt.ops(), moments, "exp_avg_sq/" + p.name(), opt.secondMoment(i));
             }
             if (params.names().size() != ps.size()) {
                 List<String> extra = new ArrayList<>(params.names());
@@ -237,7 +237,7 @@ public final class CheckpointStore {
         }
     }
 
-    private static void copy(SafetensorsFile f, String name, Tensor into) {
+    private static void copy(io.tune4j.ops.Ops ops, SafetensorsFile f, String name, Tensor into) {
         if (!f.contains(name)) {
             throw new IllegalArgumentException(f.path() + ": no tensor '" + name
                     + "' (was the checkpoint written by another fine-tuning method?)");
@@ -247,6 +247,6 @@ public final class CheckpointStore {
             throw new IllegalArgumentException(f.path() + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
                     + ", expected " + Arrays.toString(into.shape()));
         }
-        into.copyFrom(t);
+        ops.copy(into, t);
     }
 }

@@ -154,7 +154,7 @@ public final class Trainer {
         LrSchedule schedule = LrSchedule.of(config, totalSteps);
         CheckpointStore store = new CheckpointStore(outDir.resolve("checkpoints"), config.keepCheckpoints(), checkpointHook);
         boolean keepBest = validation != null && config.select() == TrainConfig.Select.BEST;
-        BestWeights bestWeights = new BestWeights(outDir);
+        BestWeights bestWeights = new BestWeights(outDir, ops);
         int evalInterval = config.evalInterval(totalSteps);
         Position pos = new Position();
         List<StepMetrics> history = new ArrayList<>();

@@ -32,6 +32,9 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Hugging Face model directory, llama2.c .bin checkpoint, or hub id owner/name[@revision]")
     String model;
 
+    @picocli.CommandLine.Mixin
+    io.tune4j.cli.DeviceOptions device;
+
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer file, when not beside the model")
     Path tokenizer;
 
@@ -130,7 +133,7 @@ public final class ServeCommand implements Callable<Integer> {
         io.tune4j.ops.MatmulPrecision decodeWeights = io.tune4j.generate.DecodingWeights.parse(weights);  // before the model loads
         Path modelPath = ModelLocator.resolve(model);
         if (o.modelId == null && !java.nio.file.Files.exists(Path.of(model))) o.modelId = model; // a hub id names itself
-        try (LoadedModel m = LoadedModel.load(modelPath, tokenizer, io.tune4j.ops.cpu.CpuOps.INSTANCE)) {
+        try (LoadedModel m = LoadedModel.load(modelPath, tokenizer, device.backend())) {
             io.tune4j.generate.DecodingWeights.apply(m.model(), decodeWeights, System.err);
             InferenceServer server = InferenceServer.start(m, modelPath, o, System.err);
             CountDownLatch stopped = new CountDownLatch(1);

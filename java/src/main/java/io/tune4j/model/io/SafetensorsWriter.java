@@ -38,6 +38,17 @@ public final class SafetensorsWriter {
 
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final Map<String, Item> items = new LinkedHashMap<>();
+    private io.tune4j.ops.Ops staging;
+    private final java.util.List<Tensor> staged = new java.util.ArrayList<>();
+
+    /**
+     * Lets {@link #add} take tensors of this backend (a CUDA model's weights): each is copied to a host
+     * tensor when added, freed once the file is written. Host tensors are written in place as always.
+     */
+    public SafetensorsWriter stagingFrom(io.tune4j.ops.Ops backend) {
+        this.staging = backend;
+        return this;
+    }
 
     public SafetensorsWriter metadata(String key, String value) {
         metadata.put(key, value);
@@ -60,8 +71,16 @@ public final class SafetensorsWriter {
             throw new IllegalArgumentException("invalid tensor name '" + name + "'");
         }
         if (items.containsKey(name)) throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
-        if (tensor.device() != Device.CPU) throw new IllegalArgumentException("tensor '" + name + "' is on " + tensor.device());
         if (tensor.isClosed()) throw new IllegalArgumentException("tensor '" + name + "' is closed");
+        if (tensor.device() != Device.CPU) {
+            if (staging == null || staging.device() != tensor.device()) {
+                throw new IllegalArgumentException("tensor '" + name + "' is on " + tensor.device());
+            }
+            Tensor host = Tensor.allocate(tensor.dtype(), tensor.shape());
+            staged.add(host);
+            staging.copy(host, tensor);
+            tensor = host;
+        }
         if (storeAs == DType.I32 || (tensor.dtype() != storeAs && tensor.dtype() != DType.F32)) {
             throw new IllegalArgumentException("tensor '" + name + "': cannot store " + tensor.dtype() + " as " + storeAs);
         }
@@ -118,6 +137,15 @@ public final class SafetensorsWriter {
 
     /** Writes the file atomically; throws {@link UncheckedIOException} (message names the path) on I/O failure. */
     public void write(Path path) {
+        try {
+            writeFile(path);
+        } finally {
+            for (Tensor t : staged) t.close();
+            staged.clear();
+        }
+    }
+
+    private void writeFile(Path path) {
         Path abs = path.toAbsolutePath();
         Path dir = abs.getParent();
         byte[] header = header();
