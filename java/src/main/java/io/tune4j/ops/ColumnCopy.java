@@ -4,7 +4,7 @@ import io.tune4j.tensor.Tensor;
 
 /**
  * Argument checks shared by the backends for {@link Ops#copyColumns}: the shapes, the column block and
- * overlap. Each backend checks the device and dtype itself.
+ * overlap. The device and dtype are {@link OpChecks#copyColumns}'s part.
  */
 public final class ColumnCopy {
     private ColumnCopy() {}

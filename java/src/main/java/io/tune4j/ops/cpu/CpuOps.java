@@ -5,14 +5,13 @@ import static io.tune4j.runtime.NativeLib.*;
 import io.tune4j.ops.Activation;
 import io.tune4j.ops.AdamWParams;
 import io.tune4j.ops.AttentionShape;
-import io.tune4j.ops.ColumnCopy;
 import io.tune4j.ops.LoraSlots;
 import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.NativeStatus;
+import io.tune4j.ops.OpChecks;
 import io.tune4j.ops.Ops;
 import io.tune4j.ops.RopeScaling;
 import io.tune4j.ops.SamplingParams;
-import io.tune4j.ops.SoftCap;
 import io.tune4j.runtime.NativeLib;
 import io.tune4j.tensor.DType;
 import io.tune4j.tensor.Device;
@@ -138,13 +137,13 @@ public final class CpuOps implements Ops {
 
     @Override
     public void linearForward(Tensor y, Tensor x, Tensor w, Tensor b, int M, int K, int N) {
-        f("linear y", y, (long) M * N); f("linear x", x, (long) M * K); f("linear w", w, (long) N * K); f("linear b", b, N);
+        OpChecks.linear(Device.CPU, y, x, w, b, M, K, N);
         t4j_linear_fwd(a(y), a(x), a(w), a(b), M, K, N);
     }
 
     @Override
     public Tensor packWeightsBf16(Tensor w, int N, int K) {
-        f("pack w", w, (long) N * K);
+        OpChecks.packWeights(Device.CPU, w, N, K);
         long elems = t4j_linear_packed_bf16_elems(K, N);
         if (elems <= 0) return null;
         Tensor p = Tensor.allocate(DType.BF16, elems);
@@ -154,19 +153,14 @@ public final class CpuOps implements Ops {
 
     @Override
     public void linearForwardPacked(Tensor y, Tensor x, Tensor packed, Tensor b, int M, int K, int N) {
-        f("linear y", y, (long) M * N); f("linear x", x, (long) M * K); f("linear b", b, N);
-        if (packed == null || packed.device() != Device.CPU || packed.dtype() != DType.BF16
-                || packed.numel() < t4j_linear_packed_bf16_elems(K, N)) {
-            throw new IllegalArgumentException("linear packed w: expected packWeightsBf16's result for " + N + "x" + K
-                    + ", got " + packed);
-        }
+        OpChecks.linearPacked(Device.CPU, y, x, packed, b, M, K, N, t4j_linear_packed_bf16_elems(K, N));
         NativeStatus.check(t4j_linear_fwd_packed_bf16(a(y), a(x), packed.address(), a(b), M, K, N),
                 "linear from bf16 packed weights " + M + "x" + K + " -> " + N);
     }
 
     @Override
     public void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, int M, int K, int N) {
-        f("linear dx", dx, (long) M * K); f("linear dw", dw, (long) N * K); f("linear db", db, N); f("linear dy", dy, (long) M * N); f("linear x", x, (long) M * K); f("linear w", w, (long) N * K);
+        OpChecks.linearBackward(Device.CPU, dx, dw, db, dy, x, w, M, K, N);
         t4j_linear_bwd(a(dx), a(dw), a(db), a(dy), a(x), a(w), M, K, N);
     }
 
@@ -178,7 +172,7 @@ public final class CpuOps implements Ops {
     @Override
     public void loraForward(Tensor y, Tensor t, Tensor x, Tensor w, Tensor bias, Tensor la, Tensor lb,
                             int M, int K, int N, int r, float scale, float dropout, long seed, Tensor ws) {
-        f("lora y", y, (long) M * N); f("lora t", t, (long) M * r); f("lora x", x, (long) M * K); f("lora w", w, (long) N * K); f("lora bias", bias, N); f("lora A", la, (long) r * K); f("lora B", lb, (long) N * r); f("lora ws", ws, t4j_lora_ws_floats(M, K, N, r, dropout));
+        OpChecks.lora(Device.CPU, y, t, x, w, bias, la, lb, M, K, N, r, ws, t4j_lora_ws_floats(M, K, N, r, dropout));
         t4j_lora_fwd(a(y), a(t), a(x), a(w), a(bias), a(la), a(lb), M, K, N, r, scale, dropout, seed, a(ws));
     }
 
@@ -186,7 +180,8 @@ public final class CpuOps implements Ops {
     public void loraBackward(Tensor dx, Tensor dw, Tensor dbias, Tensor da, Tensor db, Tensor dy, Tensor x, Tensor t,
                              Tensor w, Tensor la, Tensor lb, int M, int K, int N, int r, float scale, float dropout,
                              long seed, Tensor ws) {
-        f("lora dx", dx, (long) M * K); f("lora dW", dw, (long) N * K); f("lora dbias", dbias, N); f("lora dA", da, (long) r * K); f("lora dB", db, (long) N * r); f("lora dy", dy, (long) M * N); f("lora x", x, (long) M * K); f("lora t", t, (long) M * r); f("lora w", w, (long) N * K); f("lora A", la, (long) r * K); f("lora B", lb, (long) N * r); f("lora ws", ws, t4j_lora_ws_floats(M, K, N, r, dropout));
+        OpChecks.loraBackward(Device.CPU, dx, dw, dbias, da, db, dy, x, t, w, la, lb, M, K, N, r, ws,
+                t4j_lora_ws_floats(M, K, N, r, dropout));
         t4j_lora_bwd(a(dx), a(dw), a(dbias), a(da), a(db), a(dy), a(x), a(t), a(w), a(la), a(lb), M, K, N, r,
                 scale, dropout, seed, a(ws));
     }
@@ -199,29 +194,19 @@ public final class CpuOps implements Ops {
     @Override
     public void doraNorm(Tensor norm, Tensor g, Tensor w, Tensor la, Tensor lb, Tensor m, int K, int N, int r, float scale,
                          Tensor ws) {
-        f("dora norm", norm, N); f("dora g", g, N); f("dora w", w, (long) N * K); f("dora A", la, (long) r * K);
-        f("dora B", lb, (long) N * r); f("dora magnitude", m, N); f("dora ws", ws, t4j_dora_norm_ws_floats(K, N, r));
-        if (norm == null || w == null || (g != null && m == null) || (r > 0 && (la == null || lb == null))) {
-            throw new IllegalArgumentException("dora norm: norm, w (and m for g, A and B for r > 0) are required");
-        }
-        if (ws == null && t4j_dora_norm_ws_floats(K, N, r) > 0) throw new IllegalArgumentException("dora ws: a workspace is required");
+        OpChecks.doraNorm(Device.CPU, norm, g, w, la, lb, m, K, N, r, ws, t4j_dora_norm_ws_floats(K, N, r));
         t4j_dora_norm(a(norm), a(g), a(w), a(la), a(lb), a(m), K, N, r, scale, a(ws));
     }
 
     @Override
     public void doraScaleForward(Tensor y, Tensor u, Tensor g, Tensor bias, int M, int N) {
-        f("dora y", y, (long) M * N); f("dora u", u, (long) M * N); f("dora g", g, N); f("dora bias", bias, N);
-        if (y == null || u == null || g == null) throw new IllegalArgumentException("dora scale: y, u and g are required");
+        OpChecks.doraScale(Device.CPU, y, u, g, bias, M, N);
         t4j_dora_scale_fwd(a(y), a(u), a(g), a(bias), M, N);
     }
 
     @Override
     public void doraScaleBackward(Tensor du, Tensor dm, Tensor dbias, Tensor dy, Tensor u, Tensor g, Tensor norm, int M, int N) {
-        f("dora du", du, (long) M * N); f("dora dm", dm, N); f("dora dbias", dbias, N); f("dora dy", dy, (long) M * N);
-        f("dora u", u, (long) M * N); f("dora g", g, N); f("dora norm", norm, N);
-        if (dy == null || g == null || (dm != null && (u == null || norm == null))) {
-            throw new IllegalArgumentException("dora scale backward: dy and g (and u and norm for dm) are required");
-        }
+        OpChecks.doraScaleBackward(Device.CPU, du, dm, dbias, dy, u, g, norm, M, N);
         t4j_dora_scale_bwd(a(du), a(dm), a(dbias), a(dy), a(u), a(g), a(norm), M, N);
     }
 
@@ -233,20 +218,15 @@ public final class CpuOps implements Ops {
     @Override
     public void loraMultiForward(Tensor y, Tensor x, Tensor rowSlot, Tensor[] la, Tensor[] lb, int[] ranks,
                                  float[] scales, int M, int K, int N, Tensor ws) {
-        int n = LoraSlots.check("lora-multi", la, lb, ranks, scales, K, N);
-        LoraSlots.requireRows("lora-multi", y, x, rowSlot, M);
-        f("lora-multi y", y, (long) M * N); f("lora-multi x", x, (long) M * K); i("lora-multi row slots", rowSlot, M);
+        int n = OpChecks.loraMulti(Device.CPU, y, x, rowSlot, la, lb, ranks, scales, M, K, N);
+        int maxR = LoraSlots.maxRank(ranks);
+        OpChecks.loraMultiWorkspace(Device.CPU, ws, M, t4j_lora_multi_ws_floats(M, K, N, maxR));
         long[] pa = new long[n], pb = new long[n];
         for (int s = 0; s < n; s++) {
             if (ranks[s] == 0) continue;
-            f("lora-multi A[" + s + "]", la[s], (long) ranks[s] * K);
-            f("lora-multi B[" + s + "]", lb[s], (long) N * ranks[s]);
             pa[s] = la[s].address();
             pb[s] = lb[s].address();
         }
-        int maxR = LoraSlots.maxRank(ranks);
-        f("lora-multi ws", ws, t4j_lora_multi_ws_floats(M, K, N, maxR));
-        if (ws == null && M > 0) throw new IllegalArgumentException("lora-multi ws: a workspace is required");
         NativeStatus.check(t4j_lora_multi_fwd(a(y), a(x), a(rowSlot), M, K, N, pa, pb, ranks, scales, n, maxR, a(ws)),
                 "lora-multi: a row's adapter slot lies outside [-1, " + n + ")");
     }
@@ -254,7 +234,7 @@ public final class CpuOps implements Ops {
     @Override
     public void adapterForward(Tensor y, Tensor h, Tensor act, Tensor x, Tensor down, Tensor downBias, Tensor up,
                                Tensor upBias, int M, int d, int m, Activation fn) {
-        f("adapter y", y, (long) M * d); f("adapter h", h, (long) M * m); f("adapter a", act, (long) M * m); f("adapter x", x, (long) M * d); f("adapter down", down, (long) m * d); f("adapter down bias", downBias, m); f("adapter up", up, (long) d * m); f("adapter up bias", upBias, d);
+        OpChecks.adapter(Device.CPU, y, h, act, x, down, downBias, up, upBias, M, d, m);
         t4j_adapter_fwd(a(y), a(h), a(act), a(x), a(down), a(downBias), a(up), a(upBias), M, d, m, fn.code);
     }
 
@@ -262,54 +242,52 @@ public final class CpuOps implements Ops {
     public void adapterBackward(Tensor dx, Tensor dDown, Tensor dDownBias, Tensor dUp, Tensor dUpBias, Tensor dy,
                                 Tensor x, Tensor h, Tensor act, Tensor down, Tensor up, int M, int d, int m,
                                 Activation fn, Tensor ws) {
-        f("adapter dx", dx, (long) M * d); f("adapter dDown", dDown, (long) m * d); f("adapter dDownBias", dDownBias, m); f("adapter dUp", dUp, (long) d * m); f("adapter dUpBias", dUpBias, d); f("adapter dy", dy, (long) M * d); f("adapter x", x, (long) M * d); f("adapter h", h, (long) M * m); f("adapter a", act, (long) M * m); f("adapter ws", ws, (long) M * m);
+        OpChecks.adapterBackward(Device.CPU, dx, dDown, dDownBias, dUp, dUpBias, dy, x, h, act, down, up, M, d, m, ws);
         t4j_adapter_bwd(a(dx), a(dDown), a(dDownBias), a(dUp), a(dUpBias), a(dy), a(x), a(h), a(act), a(down),
                 a(up), M, d, m, fn.code, a(ws));
     }
 
     @Override
     public void embeddingForward(Tensor out, Tensor ids, Tensor table, int M, int V, int d) {
-        f("embedding out", out, (long) M * d); i("embedding ids", ids, M); f("embedding table", table, (long) V * d);
+        OpChecks.embedding(Device.CPU, out, ids, table, M, V, d);
         NativeStatus.check(t4j_embedding_fwd(a(out), a(ids), a(table), M, V, d), "embedding: token id outside [0, " + V + ")");
     }
 
     @Override
     public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids, int M, int V, int d) {
-        f("embedding dTable", dTable, (long) V * d); f("embedding dOut", dOut, (long) M * d); i("embedding ids", ids, M);
+        OpChecks.embeddingBackward(Device.CPU, dTable, dOut, ids, M, V, d);
         NativeStatus.check(t4j_embedding_bwd(a(dTable), a(dOut), a(ids), M, V, d), "embedding: token id outside [0, " + V + ")");
     }
 
     @Override
     public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps, float weightOffset) {
-        f("rmsnorm y", y, (long) M * d); f("rmsnorm rstd", rstd, M); f("rmsnorm x", x, (long) M * d); f("rmsnorm w", w, d);
-        SoftCap.requireFiniteOffset("rmsnorm", weightOffset);
+        OpChecks.rmsnorm(Device.CPU, y, rstd, x, w, M, d, weightOffset);
         t4j_rmsnorm_fwd(a(y), a(rstd), a(x), a(w), M, d, eps, weightOffset);
     }
 
     @Override
     public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d,
                                 float weightOffset) {
-        f("rmsnorm dx", dx, (long) M * d); f("rmsnorm dw", dw, d); f("rmsnorm dy", dy, (long) M * d); f("rmsnorm x", x, (long) M * d); f("rmsnorm w", w, d); f("rmsnorm rstd", rstd, M);
-        SoftCap.requireFiniteOffset("rmsnorm backward", weightOffset);
+        OpChecks.rmsnormBackward(Device.CPU, dx, dw, dy, x, w, rstd, M, d, weightOffset);
         t4j_rmsnorm_bwd(a(dx), a(dw), a(dy), a(x), a(w), a(rstd), M, d, weightOffset);
     }
 
     @Override
     public void ropeTable(Tensor cos, Tensor sin, int maxPos, int hd, RopeScaling s) {
-        f("rope cos", cos, (long) maxPos * (hd / 2)); f("rope sin", sin, (long) maxPos * (hd / 2));
+        OpChecks.ropeTable(Device.CPU, cos, sin, maxPos, hd);
         t4j_rope_table(a(cos), a(sin), maxPos, hd, s.theta(), s.type().code, s.factor(), s.lowFreqFactor(),
                 s.highFreqFactor(), s.originalMaxPositions());
     }
 
     @Override
     public void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
-        f("rope x", x, (long) M * nh * hd); i("rope positions", pos, M); f("rope cos", cos, (long) maxPos * (hd / 2)); f("rope sin", sin, (long) maxPos * (hd / 2));
+        OpChecks.rope(Device.CPU, x, pos, cos, sin, M, nh, hd, maxPos);
         NativeStatus.check(t4j_rope_fwd(a(x), a(pos), a(cos), a(sin), M, nh, hd, maxPos), "rope: position outside [0, " + maxPos + ")");
     }
 
     @Override
     public void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
-        f("rope dx", dx, (long) M * nh * hd); i("rope positions", pos, M); f("rope cos", cos, (long) maxPos * (hd / 2)); f("rope sin", sin, (long) maxPos * (hd / 2));
+        OpChecks.ropeBackward(Device.CPU, dx, pos, cos, sin, M, nh, hd, maxPos);
         NativeStatus.check(t4j_rope_bwd(a(dx), a(pos), a(cos), a(sin), M, nh, hd, maxPos), "rope: position outside [0, " + maxPos + ")");
     }
 
@@ -321,7 +299,7 @@ public final class CpuOps implements Ops {
     @Override
     public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
                                  Tensor qStart, Tensor kvStart, AttentionShape s, Tensor ws) {
-        attn(s, out, lse, q, k, v, pk, pv, qStart, kvStart, ws); prefixGiven(s, pk, pv);
+        OpChecks.attention(Device.CPU, out, lse, q, k, v, pk, pv, qStart, kvStart, s, ws, attentionWorkspaceFloats(s));
         NativeStatus.check(t4j_attention_fwd(a(out), a(lse), a(q), a(k), a(v), a(pk), a(pv), a(qStart), a(kvStart),
                 s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(), s.scale(), s.softcap(), a(ws)),
                 "attention " + s);
@@ -331,7 +309,8 @@ public final class CpuOps implements Ops {
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dpk, Tensor dpv, Tensor dout, Tensor out,
                                   Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv, Tensor qStart,
                                   Tensor kvStart, AttentionShape s, Tensor ws) {
-        attn(s, out, lse, q, k, v, pk, pv, qStart, kvStart, ws); prefixGiven(s, pk, pv); attn(s, dout, null, dq, dk, dv, dpk, dpv, null, null, null);
+        OpChecks.attentionBackward(Device.CPU, dq, dk, dv, dpk, dpv, dout, out, lse, q, k, v, pk, pv, qStart, kvStart, s,
+                ws, attentionWorkspaceFloats(s));
         NativeStatus.check(t4j_attention_bwd(a(dq), a(dk), a(dv), a(dpk), a(dpv), a(dout), a(out), a(lse), a(q), a(k),
                 a(v), a(pk), a(pv), a(qStart), a(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(),
                 s.window(), s.scale(), s.softcap(), a(ws)), "attention backward " + s);
@@ -339,87 +318,80 @@ public final class CpuOps implements Ops {
 
     @Override
     public void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width) {
-        f("kv cache", cache, (long) B * Tmax * width); f("kv source", src, (long) B * Tq * width); i("kv q_start", qStart, B);
+        OpChecks.kvWrite(Device.CPU, cache, src, qStart, B, Tq, Tmax, width);
         NativeStatus.check(t4j_kv_write(a(cache), a(src), a(qStart), B, Tq, Tmax, width), "kv cache full (capacity " + Tmax + ")");
     }
 
     @Override
     public void copyColumns(Tensor dst, int dstCol, Tensor src, int srcCol, int rows, int cols) {
-        f("copyColumns dst", dst, 0); f("copyColumns src", src, 0);
-        ColumnCopy.check(dst, dstCol, src, srcCol, rows, cols);
+        OpChecks.copyColumns(Device.CPU, dst, dstCol, src, srcCol, rows, cols);
         NativeStatus.check(t4j_copy_columns(a(dst), dst.dim(1), dstCol, a(src), src.dim(1), srcCol, rows, cols),
                 "copyColumns");
     }
 
     @Override
     public void swigluForward(Tensor out, Tensor g, Tensor u, long n) {
-        f("swiglu out", out, n); f("swiglu g", g, n); f("swiglu u", u, n);
+        OpChecks.swiglu(Device.CPU, out, g, u, n);
         t4j_swiglu_fwd(a(out), a(g), a(u), n);
     }
 
     @Override
     public void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
-        f("swiglu dg", dg, n); f("swiglu du", du, n); f("swiglu dout", dout, n); f("swiglu g", g, n); f("swiglu u", u, n);
+        OpChecks.swigluBackward(Device.CPU, dg, du, dout, g, u, n);
         t4j_swiglu_bwd(a(dg), a(du), a(dout), a(g), a(u), n);
     }
 
     @Override
     public void gegluForward(Tensor out, Tensor g, Tensor u, long n) {
-        f("geglu out", out, n); f("geglu g", g, n); f("geglu u", u, n);
-        if (out == null || g == null || u == null) throw new IllegalArgumentException("geglu: out, g and u are required");
+        OpChecks.geglu(Device.CPU, out, g, u, n);
         t4j_geglu_fwd(a(out), a(g), a(u), n);
     }
 
     @Override
     public void gegluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
-        f("geglu dg", dg, n); f("geglu du", du, n); f("geglu dout", dout, n); f("geglu g", g, n); f("geglu u", u, n);
-        if ((dg != null || du != null) && (dout == null || g == null || (dg != null && u == null))) {
-            throw new IllegalArgumentException("geglu backward: dout and g (and u for dg) are required");
-        }
+        OpChecks.gegluBackward(Device.CPU, dg, du, dout, g, u, n);
         t4j_geglu_bwd(a(dg), a(du), a(dout), a(g), a(u), n);
     }
 
     @Override
     public void softcapForward(Tensor y, Tensor x, float cap, long n) {
-        f("softcap y", y, n); f("softcap x", x, n);
-        if (y == null || x == null) throw new IllegalArgumentException("softcap: y and x are required");
-        NativeStatus.check(t4j_softcap_fwd(a(y), a(x), SoftCap.requirePositive("softcap", cap), n), "softcap");
+        NativeStatus.check(t4j_softcap_fwd(a(y), a(x), OpChecks.softcap(Device.CPU, y, x, cap, n), n), "softcap");
     }
 
     @Override
     public void softcapBackward(Tensor dx, Tensor dy, Tensor y, float cap, long n) {
-        f("softcap dx", dx, n); f("softcap dy", dy, n); f("softcap y", y, n);
-        SoftCap.requirePositive("softcap backward", cap);
+        OpChecks.softcapBackward(Device.CPU, dx, dy, y, cap, n);
         if (dx == null) return;
-        if (dy == null || y == null) throw new IllegalArgumentException("softcap backward: dy and y are required");
         NativeStatus.check(t4j_softcap_bwd(a(dx), a(dy), a(y), cap, n), "softcap backward");
     }
 
     @Override
     public void tanhForward(Tensor y, Tensor x, long n) {
+        OpChecks.tanh(Device.CPU, y, x, n);
         t4j_tanh_fwd(a(y), a(x), n);
     }
 
     @Override
     public void tanhBackward(Tensor dx, Tensor dy, Tensor y, long n) {
+        OpChecks.tanhBackward(Device.CPU, dx, dy, y, n);
         if (dx != null) t4j_tanh_bwd(a(dx), a(dy), a(y), n);
     }
 
     @Override
     public void add(Tensor y, Tensor x1, Tensor x2, long n) {
-        f("add y", y, n); f("add a", x1, n); f("add b", x2, n);
+        OpChecks.add(Device.CPU, y, x1, x2, n);
         t4j_add(a(y), a(x1), a(x2), n);
     }
 
     @Override
     public void axpy(Tensor y, float alpha, Tensor x, long n) {
-        f("axpy y", y, n); f("axpy x", x, n);
+        OpChecks.axpy(Device.CPU, y, x, n);
         t4j_axpy(a(y), alpha, a(x), n);
     }
 
     @Override
     public int crossEntropy(Tensor losses, Tensor logits, Tensor targets, int M, int V, float gradScale) {
-        f("cross-entropy losses", losses, M); f("cross-entropy logits", logits, (long) M * V); i("cross-entropy targets", targets, M);
+        OpChecks.crossEntropy(Device.CPU, losses, logits, targets, M, V);
         return NativeStatus.check(t4j_cross_entropy(a(losses), a(logits), a(targets), M, V, gradScale),
                 "cross-entropy: target outside [0, " + V + ") and not -100");
     }
@@ -427,8 +399,7 @@ public final class CpuOps implements Ops {
     @Override
     public double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
                                        float softcap, float gradScale, Tensor ws, int blockRows) {
-        f("lm head dh", dh, (long) M * d); f("lm head dw", dw, (long) V * d); f("lm head h", h, (long) M * d); f("lm head w", w, (long) V * d); i("lm head targets", targets, M); f("lm head ws", ws, (long) blockRows * V);
-        SoftCap.requireOptional("lm head softcap", softcap);
+        OpChecks.lmHeadCrossEntropy(Device.CPU, dh, dw, h, w, targets, M, d, V, softcap, ws, blockRows);
         double[] out = new double[2];
         NativeStatus.check(t4j_lmhead_cross_entropy(out, a(dh), a(dw), a(h), a(w), a(targets), M, d, V, softcap,
                 gradScale, a(ws), blockRows), "cross-entropy: target outside [0, " + V + ") and not -100");
@@ -439,85 +410,40 @@ public final class CpuOps implements Ops {
     public int lmHeadSequenceLogProbs(double[] logp, int[] counts, Tensor dh, Tensor dw, Tensor h, Tensor w,
                                       Tensor targets, float[] seqWeight, int B, int T, int d, int V, float softcap,
                                       Tensor ws, int blockRows) {
-        long M = (long) B * T;
-        SoftCap.requireOptional("sequence log-probs softcap", softcap);
-        f("lm head dh", dh, M * d); f("lm head dw", dw, (long) V * d); f("lm head h", h, M * d); f("lm head w", w, (long) V * d); i("lm head targets", targets, M); f("lm head ws", ws, (long) blockRows * V);
-        if (logp.length < B || counts.length < B || (seqWeight != null && seqWeight.length < B)) {
-            throw new IllegalArgumentException("sequence log-probs: arrays shorter than the batch of " + B);
-        }
-        if ((dh != null || dw != null) && seqWeight == null) {
-            throw new IllegalArgumentException("sequence log-probs: a gradient needs the per-sequence weights");
-        }
+        OpChecks.lmHeadSequenceLogProbs(Device.CPU, logp, counts, dh, dw, h, w, targets, seqWeight, B, T, d, V, softcap,
+                ws, blockRows);
         return NativeStatus.check(t4j_lmhead_sequence_logprobs(logp, counts, a(dh), a(dw), a(h), a(w), a(targets),
                 seqWeight, B, T, d, V, softcap, a(ws), blockRows), "sequence log-probs: target outside [0, " + V + ") and not -100");
     }
 
     @Override
     public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long n, AdamWParams h, int step) {
-        f("adamw p", p, n); f("adamw g", g, n); f("adamw m", m, n); f("adamw v", v, n);
+        OpChecks.adamw(Device.CPU, p, g, m, v, n);
         t4j_adamw(a(p), a(g), a(m), a(v), n, h.lr(), h.beta1(), h.beta2(), h.eps(), h.weightDecay(), step);
     }
 
     @Override
     public double sumOfSquares(Tensor x, long n) {
-        f("sum of squares x", x, n);
+        OpChecks.sumOfSquares(Device.CPU, x, n);
         return t4j_sumsq(a(x), n);
     }
 
     @Override
     public void scale(Tensor x, float s, long n) {
-        f("scale x", x, n);
+        OpChecks.scale(Device.CPU, x, n);
         t4j_scale(a(x), s, n);
     }
 
     @Override
     public int sample(Tensor logits, int V, SamplingParams p, Tensor recent, int nRecent, float coin, Tensor ws) {
-        f("sample logits", logits, V); i("sample recent", recent, nRecent); f("sample ws", ws, 2L * V);
+        OpChecks.sample(Device.CPU, logits, V, recent, nRecent, ws);
         return t4j_sample(a(logits), V, p.temperature(), p.topK(), p.topP(), p.repetitionPenalty(), a(recent), nRecent,
                 coin, a(ws));
     }
 
     @Override
     public int argmax(Tensor x, int n) {
-        f("argmax x", x, n);
+        OpChecks.argmax(Device.CPU, x, n);
         return t4j_argmax(a(x), n);
-    }
-
-    /** A float tensor the op will touch must be CPU F32 memory of at least n elements. */
-    private static void f(String what, Tensor t, long n) {
-        if (t == null) return;
-        if (t.device() != Device.CPU || t.dtype() != DType.F32) {
-            throw new IllegalArgumentException(what + ": expected a CPU F32 tensor, got " + t);
-        }
-        if (t.numel() < n) throw new IllegalArgumentException(what + ": holds " + t.numel() + " elements, the op needs " + n);
-    }
-
-    private static void i(String what, Tensor t, long n) {
-        if (t == null) return;
-        if (t.device() != Device.CPU || t.dtype() != DType.I32) {
-            throw new IllegalArgumentException(what + ": expected a CPU I32 tensor, got " + t);
-        }
-        if (t.numel() < n) throw new IllegalArgumentException(what + ": holds " + t.numel() + " elements, the op needs " + n);
-    }
-
-    private static void prefixGiven(AttentionShape s, Tensor pk, Tensor pv) {
-        if (s.P() > 0 && (pk == null || pv == null)) {
-            throw new IllegalArgumentException("attention: P = " + s.P() + " needs prefix keys and values");
-        }
-    }
-
-    private void attn(AttentionShape s, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
-                      Tensor qStart, Tensor kvStart, Tensor ws) {
-        long rows = (long) s.B() * s.Tq();
-        f("attention out", out, rows * s.nh() * s.hd());
-        f("attention lse", lse, rows * s.nh());
-        f("attention q", q, rows * s.nh() * s.hd());
-        f("attention k", k, (long) s.B() * s.Tk() * s.nkv() * s.hd());
-        f("attention v", v, (long) s.B() * s.Tk() * s.nkv() * s.hd());
-        f("attention prefix keys", pk, (long) s.P() * s.nkv() * s.hd());
-        f("attention prefix values", pv, (long) s.P() * s.nkv() * s.hd());
-        i("attention q_start", qStart, s.B());
-        i("attention kv_start", kvStart, rows);
-        if (ws != null) f("attention ws", ws, attentionWorkspaceFloats(s));
     }
 }

@@ -5,14 +5,13 @@ import static io.tune4j.runtime.CudaLib.*;
 import io.tune4j.ops.Activation;
 import io.tune4j.ops.AdamWParams;
 import io.tune4j.ops.AttentionShape;
-import io.tune4j.ops.ColumnCopy;
 import io.tune4j.ops.LoraSlots;
 import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.NativeStatus;
+import io.tune4j.ops.OpChecks;
 import io.tune4j.ops.Ops;
 import io.tune4j.ops.RopeScaling;
 import io.tune4j.ops.SamplingParams;
-import io.tune4j.ops.SoftCap;
 import io.tune4j.runtime.CudaRuntime;
 import io.tune4j.tensor.DType;
 import io.tune4j.tensor.Device;
@@ -185,15 +184,6 @@ public final class CudaOps implements Ops {
         return t.address();
     }
 
-    /** A float tensor the op will touch must be device F32 memory of at least n elements (null: not used). */
-    private static void f(String what, Tensor t, long n) {
-        if (t == null) return;
-        if (t.device() != Device.CUDA || t.dtype() != DType.F32) {
-            throw new IllegalArgumentException(what + ": expected a CUDA F32 tensor, got " + t);
-        }
-        if (t.numel() < n) throw new IllegalArgumentException(what + ": holds " + t.numel() + " elements, the op needs " + n);
-    }
-
     private static int check(int rc, String what) {
         if (rc == -4 || rc == -5) throw new IllegalStateException(what + ": " + t4jc_last_error());
         return NativeStatus.check(rc, what);
@@ -228,11 +218,13 @@ public final class CudaOps implements Ops {
 
     @Override
     public void linearForward(Tensor y, Tensor x, Tensor w, Tensor b, int M, int K, int N) {
+        OpChecks.linear(Device.CUDA, y, x, w, b, M, K, N);
         check(t4jc_linear_fwd(d(y), d(x), d(w), d(b), M, K, N, STREAM), "linear");
     }
 
     @Override
     public void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, int M, int K, int N) {
+        OpChecks.linearBackward(Device.CUDA, dx, dw, db, dy, x, w, M, K, N);
         check(t4jc_linear_bwd(d(dx), d(dw), d(db), d(dy), d(x), d(w), M, K, N, STREAM), "linear backward");
     }
 
@@ -244,6 +236,7 @@ public final class CudaOps implements Ops {
     @Override
     public void loraForward(Tensor y, Tensor t, Tensor x, Tensor w, Tensor bias, Tensor la, Tensor lb, int M, int K,
                             int N, int r, float scale, float dropout, long seed, Tensor ws) {
+        OpChecks.lora(Device.CUDA, y, t, x, w, bias, la, lb, M, K, N, r, ws, t4jc_lora_ws_floats(M, K, N, r, dropout));
         check(t4jc_lora_fwd(d(y), d(t), d(x), d(w), d(bias), d(la), d(lb), M, K, N, r, scale, dropout, seed, d(ws),
                 STREAM), "lora");
     }
@@ -252,6 +245,8 @@ public final class CudaOps implements Ops {
     public void loraBackward(Tensor dx, Tensor dw, Tensor dbias, Tensor da, Tensor db, Tensor dy, Tensor x, Tensor t,
                              Tensor w, Tensor la, Tensor lb, int M, int K, int N, int r, float scale, float dropout,
                              long seed, Tensor ws) {
+        OpChecks.loraBackward(Device.CUDA, dx, dw, dbias, da, db, dy, x, t, w, la, lb, M, K, N, r, ws,
+                t4jc_lora_ws_floats(M, K, N, r, dropout));
         check(t4jc_lora_bwd(d(dx), d(dw), d(dbias), d(da), d(db), d(dy), d(x), d(t), d(w), d(la), d(lb), M, K, N, r,
                 scale, dropout, seed, d(ws), STREAM), "lora backward");
     }
@@ -264,16 +259,19 @@ public final class CudaOps implements Ops {
     @Override
     public void doraNorm(Tensor norm, Tensor g, Tensor w, Tensor la, Tensor lb, Tensor m, int K, int N, int r, float scale,
                          Tensor ws) {
+        OpChecks.doraNorm(Device.CUDA, norm, g, w, la, lb, m, K, N, r, ws, t4jc_dora_norm_ws_floats(K, N, r));
         check(t4jc_dora_norm(d(norm), d(g), d(w), d(la), d(lb), d(m), K, N, r, scale, d(ws), STREAM), "dora norm");
     }
 
     @Override
     public void doraScaleForward(Tensor y, Tensor u, Tensor g, Tensor bias, int M, int N) {
+        OpChecks.doraScale(Device.CUDA, y, u, g, bias, M, N);
         check(t4jc_dora_scale_fwd(d(y), d(u), d(g), d(bias), M, N, STREAM), "dora scale");
     }
 
     @Override
     public void doraScaleBackward(Tensor du, Tensor dm, Tensor dbias, Tensor dy, Tensor u, Tensor g, Tensor norm, int M, int N) {
+        OpChecks.doraScaleBackward(Device.CUDA, du, dm, dbias, dy, u, g, norm, M, N);
         check(t4jc_dora_scale_bwd(d(du), d(dm), d(dbias), d(dy), d(u), d(g), d(norm), M, N, STREAM), "dora scale backward");
     }
 
@@ -285,8 +283,9 @@ public final class CudaOps implements Ops {
     @Override
     public void loraMultiForward(Tensor y, Tensor x, Tensor rowSlot, Tensor[] la, Tensor[] lb, int[] ranks,
                                  float[] scales, int M, int K, int N, Tensor ws) {
-        int n = LoraSlots.check("lora-multi", la, lb, ranks, scales, K, N);
-        LoraSlots.requireRows("lora-multi", y, x, rowSlot, M);
+        int n = OpChecks.loraMulti(Device.CUDA, y, x, rowSlot, la, lb, ranks, scales, M, K, N);
+        int maxR = LoraSlots.maxRank(ranks);
+        OpChecks.loraMultiWorkspace(Device.CUDA, ws, M, t4jc_lora_multi_ws_floats(M, K, N, maxR));
         if (n > T4JC_LORA_MULTI_MAX_SLOTS) {
             throw new IllegalArgumentException("lora-multi: " + n + " adapter slots, the CUDA op takes at most "
                     + T4JC_LORA_MULTI_MAX_SLOTS);
@@ -298,12 +297,13 @@ public final class CudaOps implements Ops {
             pb[s] = d(lb[s]);
         }
         checkDevice(t4jc_lora_multi_fwd(d(y), d(x), d(rowSlot), M, K, N, pa, pb, ranks, scales, n,
-                LoraSlots.maxRank(ranks), d(ws), STREAM), "lora-multi: a row's adapter slot lies outside [-1, " + n + ")");
+                maxR, d(ws), STREAM), "lora-multi: a row's adapter slot lies outside [-1, " + n + ")");
     }
 
     @Override
     public void adapterForward(Tensor y, Tensor h, Tensor act, Tensor x, Tensor down, Tensor downBias, Tensor up,
                                Tensor upBias, int M, int d, int m, Activation fn) {
+        OpChecks.adapter(Device.CUDA, y, h, act, x, down, downBias, up, upBias, M, d, m);
         check(t4jc_adapter_fwd(d(y), d(h), d(act), d(x), d(down), d(downBias), d(up), d(upBias), M, d, m, fn.code,
                 STREAM), "adapter");
     }
@@ -312,34 +312,35 @@ public final class CudaOps implements Ops {
     public void adapterBackward(Tensor dx, Tensor dDown, Tensor dDownBias, Tensor dUp, Tensor dUpBias, Tensor dy,
                                 Tensor x, Tensor h, Tensor act, Tensor down, Tensor up, int M, int d, int m,
                                 Activation fn, Tensor ws) {
+        OpChecks.adapterBackward(Device.CUDA, dx, dDown, dDownBias, dUp, dUpBias, dy, x, h, act, down, up, M, d, m, ws);
         check(t4jc_adapter_bwd(d(dx), d(dDown), d(dDownBias), d(dUp), d(dUpBias), d(dy), d(x), d(h), d(act), d(down),
                 d(up), M, d, m, fn.code, d(ws), STREAM), "adapter backward");
     }
 
     @Override
     public void embeddingForward(Tensor out, Tensor ids, Tensor table, int M, int V, int d) {
+        OpChecks.embedding(Device.CUDA, out, ids, table, M, V, d);
         checkDevice(t4jc_embedding_fwd(d(out), d(ids), d(table), M, V, d, STREAM),
                 "embedding: token id outside [0, " + V + ")");
     }
 
     @Override
     public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids, int M, int V, int d) {
+        OpChecks.embeddingBackward(Device.CUDA, dTable, dOut, ids, M, V, d);
         checkDevice(t4jc_embedding_bwd(d(dTable), d(dOut), d(ids), M, V, d, STREAM),
                 "embedding: token id outside [0, " + V + ")");
     }
 
     @Override
     public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps, float weightOffset) {
-        f("rmsnorm y", y, (long) M * d); f("rmsnorm rstd", rstd, M); f("rmsnorm x", x, (long) M * d); f("rmsnorm w", w, d);
-        SoftCap.requireFiniteOffset("rmsnorm", weightOffset);
+        OpChecks.rmsnorm(Device.CUDA, y, rstd, x, w, M, d, weightOffset);
         check(t4jc_rmsnorm_fwd(d(y), d(rstd), d(x), d(w), M, d, eps, weightOffset, STREAM), "rmsnorm");
     }
 
     @Override
     public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d,
                                 float weightOffset) {
-        f("rmsnorm dx", dx, (long) M * d); f("rmsnorm dw", dw, d); f("rmsnorm dy", dy, (long) M * d); f("rmsnorm x", x, (long) M * d); f("rmsnorm w", w, d); f("rmsnorm rstd", rstd, M);
-        SoftCap.requireFiniteOffset("rmsnorm backward", weightOffset);
+        OpChecks.rmsnormBackward(Device.CUDA, dx, dw, dy, x, w, rstd, M, d, weightOffset);
         check(t4jc_rmsnorm_bwd(d(dx), d(dw), d(dy), d(x), d(w), d(rstd), M, d, weightOffset, STREAM),
                 "rmsnorm backward");
     }
@@ -347,23 +348,27 @@ public final class CudaOps implements Ops {
     /** h = x + r, y = rmsnorm(h) w in one pass (h may alias x or r). */
     public void addRmsnormForward(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor r, Tensor w, int M, int d,
                                   float eps) {
+        OpChecks.addRmsnorm(Device.CUDA, h, y, rstd, x, r, w, M, d);
         check(t4jc_add_rmsnorm_fwd(d(h), d(y), d(rstd), d(x), d(r), d(w), M, d, eps, STREAM), "add+rmsnorm");
     }
 
     @Override
     public void ropeTable(Tensor cos, Tensor sin, int maxPos, int hd, RopeScaling s) {
+        OpChecks.ropeTable(Device.CUDA, cos, sin, maxPos, hd);
         check(t4jc_rope_table(d(cos), d(sin), maxPos, hd, s.theta(), s.type().code, s.factor(), s.lowFreqFactor(),
                 s.highFreqFactor(), s.originalMaxPositions(), STREAM), "rope table");
     }
 
     @Override
     public void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
+        OpChecks.rope(Device.CUDA, x, pos, cos, sin, M, nh, hd, maxPos);
         checkDevice(t4jc_rope_fwd(d(x), d(pos), d(cos), d(sin), M, nh, hd, maxPos, STREAM),
                 "rope: position outside [0, " + maxPos + ")");
     }
 
     @Override
     public void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
+        OpChecks.ropeBackward(Device.CUDA, dx, pos, cos, sin, M, nh, hd, maxPos);
         checkDevice(t4jc_rope_bwd(d(dx), d(pos), d(cos), d(sin), M, nh, hd, maxPos, STREAM),
                 "rope: position outside [0, " + maxPos + ")");
     }
@@ -376,6 +381,7 @@ public final class CudaOps implements Ops {
     @Override
     public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
                                  Tensor qStart, Tensor kvStart, AttentionShape s, Tensor ws) {
+        OpChecks.attention(Device.CUDA, out, lse, q, k, v, pk, pv, qStart, kvStart, s, ws, attentionWorkspaceFloats(s));
         checkDevice(t4jc_attention_fwd(d(out), d(lse), d(q), d(k), d(v), d(pk), d(pv), d(qStart), d(kvStart), s.B(),
                 s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(), s.scale(), s.softcap(), d(ws), STREAM),
                 "attention " + s);
@@ -385,6 +391,8 @@ public final class CudaOps implements Ops {
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dpk, Tensor dpv, Tensor dout, Tensor out,
                                   Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv, Tensor qStart,
                                   Tensor kvStart, AttentionShape s, Tensor ws) {
+        OpChecks.attentionBackward(Device.CUDA, dq, dk, dv, dpk, dpv, dout, out, lse, q, k, v, pk, pv, qStart, kvStart,
+                s, ws, attentionWorkspaceFloats(s));
         checkDevice(t4jc_attention_bwd(d(dq), d(dk), d(dv), d(dpk), d(dpv), d(dout), d(out), d(lse), d(q), d(k), d(v),
                 d(pk), d(pv), d(qStart), d(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(),
                 s.scale(), s.softcap(), d(ws), STREAM), "attention backward " + s);
@@ -392,82 +400,81 @@ public final class CudaOps implements Ops {
 
     @Override
     public void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width) {
+        OpChecks.kvWrite(Device.CUDA, cache, src, qStart, B, Tq, Tmax, width);
         checkDevice(t4jc_kv_write(d(cache), d(src), d(qStart), B, Tq, Tmax, width, STREAM),
                 "kv cache full (capacity " + Tmax + ")");
     }
 
     @Override
     public void copyColumns(Tensor dst, int dstCol, Tensor src, int srcCol, int rows, int cols) {
-        f("copyColumns dst", dst, 0); f("copyColumns src", src, 0);
-        ColumnCopy.check(dst, dstCol, src, srcCol, rows, cols);
+        OpChecks.copyColumns(Device.CUDA, dst, dstCol, src, srcCol, rows, cols);
         check(t4jc_copy_columns(d(dst), dst.dim(1), dstCol, d(src), src.dim(1), srcCol, rows, cols, STREAM),
                 "copyColumns");
     }
 
     @Override
     public void tanhForward(Tensor y, Tensor x, long n) {
+        OpChecks.tanh(Device.CUDA, y, x, n);
         check(t4jc_tanh_fwd(d(y), d(x), n, STREAM), "tanh");
     }
 
     @Override
     public void tanhBackward(Tensor dx, Tensor dy, Tensor y, long n) {
+        OpChecks.tanhBackward(Device.CUDA, dx, dy, y, n);
         check(t4jc_tanh_bwd(d(dx), d(dy), d(y), n, STREAM), "tanh backward");
     }
 
     @Override
     public void softcapForward(Tensor y, Tensor x, float cap, long n) {
-        f("softcap y", y, n); f("softcap x", x, n);
-        if (y == null || x == null) throw new IllegalArgumentException("softcap: y and x are required");
-        check(t4jc_softcap_fwd(d(y), d(x), SoftCap.requirePositive("softcap", cap), n, STREAM), "softcap");
+        check(t4jc_softcap_fwd(d(y), d(x), OpChecks.softcap(Device.CUDA, y, x, cap, n), n, STREAM), "softcap");
     }
 
     @Override
     public void softcapBackward(Tensor dx, Tensor dy, Tensor y, float cap, long n) {
-        f("softcap dx", dx, n); f("softcap dy", dy, n); f("softcap y", y, n);
-        SoftCap.requirePositive("softcap backward", cap);
+        OpChecks.softcapBackward(Device.CUDA, dx, dy, y, cap, n);
         if (dx == null) return;
-        if (dy == null || y == null) throw new IllegalArgumentException("softcap backward: dy and y are required");
         check(t4jc_softcap_bwd(d(dx), d(dy), d(y), cap, n, STREAM), "softcap backward");
     }
 
     @Override
     public void gegluForward(Tensor out, Tensor g, Tensor u, long n) {
-        f("geglu out", out, n); f("geglu g", g, n); f("geglu u", u, n);
-        if (out == null || g == null || u == null) throw new IllegalArgumentException("geglu: out, g and u are required");
+        OpChecks.geglu(Device.CUDA, out, g, u, n);
         check(t4jc_geglu_fwd(d(out), d(g), d(u), n, STREAM), "geglu");
     }
 
     @Override
     public void gegluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
-        f("geglu dg", dg, n); f("geglu du", du, n); f("geglu dout", dout, n); f("geglu g", g, n); f("geglu u", u, n);
-        if ((dg != null || du != null) && (dout == null || g == null || (dg != null && u == null))) {
-            throw new IllegalArgumentException("geglu backward: dout and g (and u for dg) are required");
-        }
+        OpChecks.gegluBackward(Device.CUDA, dg, du, dout, g, u, n);
         check(t4jc_geglu_bwd(d(dg), d(du), d(dout), d(g), d(u), n, STREAM), "geglu backward");
     }
 
     @Override
     public void swigluForward(Tensor out, Tensor g, Tensor u, long n) {
+        OpChecks.swiglu(Device.CUDA, out, g, u, n);
         check(t4jc_swiglu_fwd(d(out), d(g), d(u), n, STREAM), "swiglu");
     }
 
     @Override
     public void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
+        OpChecks.swigluBackward(Device.CUDA, dg, du, dout, g, u, n);
         check(t4jc_swiglu_bwd(d(dg), d(du), d(dout), d(g), d(u), n, STREAM), "swiglu backward");
     }
 
     @Override
     public void add(Tensor y, Tensor x1, Tensor x2, long n) {
+        OpChecks.add(Device.CUDA, y, x1, x2, n);
         check(t4jc_add(d(y), d(x1), d(x2), n, STREAM), "add");
     }
 
     @Override
     public void axpy(Tensor y, float alpha, Tensor x, long n) {
+        OpChecks.axpy(Device.CUDA, y, x, n);
         check(t4jc_axpy(d(y), alpha, d(x), n, STREAM), "axpy");
     }
 
     @Override
     public int crossEntropy(Tensor losses, Tensor logits, Tensor targets, int M, int V, float gradScale) {
+        OpChecks.crossEntropy(Device.CUDA, losses, logits, targets, M, V);
         return check(t4jc_cross_entropy(d(losses), d(logits), d(targets), M, V, gradScale, STREAM),
                 "cross-entropy: target outside [0, " + V + ") and not -100");
     }
@@ -475,7 +482,7 @@ public final class CudaOps implements Ops {
     @Override
     public double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
                                        float softcap, float gradScale, Tensor ws, int blockRows) {
-        SoftCap.requireOptional("lm head softcap", softcap);
+        OpChecks.lmHeadCrossEntropy(Device.CUDA, dh, dw, h, w, targets, M, d, V, softcap, ws, blockRows);
         double[] out = new double[2];
         check(t4jc_lmhead_cross_entropy(out, d(dh), d(dw), d(h), d(w), d(targets), M, d, V, softcap, gradScale,
                 d(ws), blockRows, STREAM), "cross-entropy: target outside [0, " + V + ") and not -100");
@@ -484,12 +491,14 @@ public final class CudaOps implements Ops {
 
     @Override
     public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long n, AdamWParams h, int step) {
+        OpChecks.adamw(Device.CUDA, p, g, m, v, n);
         check(t4jc_adamw(d(p), d(g), d(m), d(v), n, h.lr(), h.beta1(), h.beta2(), h.eps(), h.weightDecay(), step,
                 STREAM), "adamw");
     }
 
     @Override
     public double sumOfSquares(Tensor x, long n) {
+        OpChecks.sumOfSquares(Device.CUDA, x, n);
         double[] out = new double[1];
         check(t4jc_sumsq(out, d(x), n, STREAM), "sum of squares");
         return out[0];
@@ -497,17 +506,20 @@ public final class CudaOps implements Ops {
 
     @Override
     public void scale(Tensor x, float s, long n) {
+        OpChecks.scale(Device.CUDA, x, n);
         check(t4jc_scale(d(x), s, n, STREAM), "scale");
     }
 
     @Override
     public int sample(Tensor logits, int V, SamplingParams p, Tensor recent, int nRecent, float coin, Tensor ws) {
+        OpChecks.sample(Device.CUDA, logits, V, recent, nRecent, ws);
         return check(t4jc_sample(d(logits), V, p.temperature(), p.topK(), p.topP(), p.repetitionPenalty(), d(recent),
                 nRecent, coin, d(ws), STREAM), "sample");
     }
 
     @Override
     public int argmax(Tensor x, int n) {
+        OpChecks.argmax(Device.CUDA, x, n);
         return check(t4jc_argmax(d(x), n, STREAM), "argmax");
     }
 }
