@@ -14,9 +14,18 @@ public final class DeviceOptions {
         return device;
     }
 
-    /** The backend, with auto's one-line fallback notice on stderr. */
+    private DeviceChoice.Selection selection;
+
+    /** The backend; auto's fallback notice waits for {@link #announce}. */
     public Ops backend() {
-        return device.backend(System.err);
+        if (selection == null) selection = device.select();
+        return selection.ops();
+    }
+
+    /** Prints auto's one-line fallback notice on stderr, once the model has loaded. */
+    public void announce() {
+        if (selection != null) selection.announce(System.err);
+        selection = new DeviceChoice.Selection(selection == null ? backend() : selection.ops(), null);
     }
 
     public static final class Converter implements picocli.CommandLine.ITypeConverter<DeviceChoice> {

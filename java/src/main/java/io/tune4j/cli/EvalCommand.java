@@ -111,6 +111,7 @@ final class EvalCommand implements Callable<Integer> {
         Path modelPath = ModelLocator.resolve(model.model);
         Path modelDir = Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent();
         try (LoadedModel m = LoadedModel.load(modelPath, model.tokenizer, device.backend())) {
+            device.announce();
             if (PreferenceData.isPreferenceFile(data, spec.dataFormat())) {
                 preferenceAccuracy(m, spec, modelDir, out);
                 return 0;

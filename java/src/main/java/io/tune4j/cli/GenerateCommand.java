@@ -75,6 +75,7 @@ final class GenerateCommand implements Callable<Integer> {
             GenerationResult r = g.generate(prompt, cfg, (id, delta) -> out.print(delta));
             out.println();
             double s = (System.nanoTime() - t0) / 1e9;
+            device.announce(); // after the text: a refused prompt stays a one-line error
             System.err.printf("tune4j: %d prompt + %d generated tokens in %.2f s (%.1f tokens/s), finish: %s%n",
                     r.promptTokens(), r.completionTokens(), s, r.completionTokens() / Math.max(s, 1e-9),
                     r.finishReason().openAiName());

@@ -53,7 +53,7 @@ public final class FineTuneRun {
     private final List<TrainingListener> listeners = new ArrayList<>();
     private boolean progress = true;
     private boolean resume;
-    private Ops backend;
+    private DeviceChoice.Selection device;
 
     public FineTuneRun(FineTuneSpec spec, PrintStream log) {
         this.spec = spec;
@@ -68,12 +68,13 @@ public final class FineTuneRun {
     /** Continue from the newest checkpoint in the output directory, if there is one. */
     /** Where the run trains and evaluates ({@code --device}); the default is auto. */
     public FineTuneRun device(DeviceChoice choice) {
-        return backend(choice.backend(log));
+        device = choice.select();
+        return this;
     }
 
     /** The backend the run uses, chosen by the caller. */
     public FineTuneRun backend(Ops ops) {
-        backend = ops;
+        device = new DeviceChoice.Selection(ops, null);
         return this;
     }
 
@@ -91,8 +92,9 @@ public final class FineTuneRun {
         Path out = Path.of(spec.out());
         Path modelPath = ModelLocator.resolve(spec.model());
         Path tokenizerFile = spec.tokenizer() == null ? null : Path.of(spec.tokenizer());
-        if (backend == null) backend = DeviceChoice.AUTO.backend(log);
-        try (LoadedModel m = LoadedModel.load(modelPath, tokenizerFile, backend)) {
+        if (device == null) device = DeviceChoice.AUTO.select();
+        try (LoadedModel m = LoadedModel.load(modelPath, tokenizerFile, device.ops())) {
+            device.announce(log);
             Files.createDirectories(out);
             AtomicFiles.writeString(out.resolve("run.yaml"), spec.toYaml());
             TrainConfig tc = spec.train();

@@ -21,21 +21,35 @@ public enum DeviceChoice {
         throw new IllegalArgumentException("--device: expected auto, cpu or cuda, got '" + value + "'");
     }
 
-    /** The backend this choice names here; log receives the one line of an auto fallback. */
-    public Ops backend(PrintStream log) {
+    /** A chosen backend and the one line an auto fallback owes the user (null when there is none). */
+    public record Selection(Ops ops, String notice) {
+        /** Prints the notice, if any: commands do so once the model has loaded, so an error stays one line. */
+        public Ops announce(PrintStream log) {
+            if (notice != null) log.println(notice);
+            return ops;
+        }
+    }
+
+    /** The backend this choice names here; {@code cuda} without a usable GPU is an IllegalArgumentException. */
+    public Selection select() {
         switch (this) {
             case CPU:
-                return CpuOps.INSTANCE;
+                return new Selection(CpuOps.INSTANCE, null);
             case CUDA:
                 if (!CudaOps.isAvailable()) {
                     throw new IllegalArgumentException("--device cuda: no usable GPU: " + CudaOps.unavailableReason());
                 }
-                return CudaOps.instance();
+                return new Selection(CudaOps.instance(), null);
             default:
-                if (CudaOps.isAvailable()) return CudaOps.instance();
-                log.println("tune4j: no usable GPU (" + CudaOps.unavailableReason() + "); running on the CPU");
-                return CpuOps.INSTANCE;
+                if (CudaOps.isAvailable()) return new Selection(CudaOps.instance(), null);
+                return new Selection(CpuOps.INSTANCE,
+                        "tune4j: no usable GPU (" + CudaOps.unavailableReason() + "); running on the CPU");
         }
+    }
+
+    /** {@link #select} with the notice printed to log at once. */
+    public Ops backend(PrintStream log) {
+        return select().announce(log);
     }
 
     @Override

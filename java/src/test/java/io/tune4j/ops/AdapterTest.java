@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.Tensor;
+import io.tune4j.testing.Check;
 import io.tune4j.testing.Rand;
 import io.tune4j.testing.TorchRef;
 import org.bytedeco.pytorch.BoolOptional;
@@ -63,9 +64,16 @@ class AdapterTest {
                     var ta = act(th, fn);
                     var ty = tx.add(ta.matmul(tU.t()));
                     if (withBias) ty = ty.add(tbu);
-                    close("adapter h " + tag, h, th);
-                    close("adapter a " + tag, a, ta);
-                    close("adapter y " + tag, y, ty);
+                    // With one row and a narrow bottleneck h can be a single dot product that cancels to near zero,
+                    // where fp32 rounding is large against h itself though tiny against its terms: each output is
+                    // checked against the size of the sum it comes from (|x| |D|^T + |b|, carried through a and y).
+                    var hScale = tx.abs().matmul(tD.abs().t());
+                    if (withBias) hScale = hScale.add(tbd.abs());
+                    var yScale = tx.abs().add(ta.abs().add(hScale).matmul(tU.abs().t()));
+                    if (withBias) yScale = yScale.add(tbu.abs());
+                    Check.closeScaled("adapter h " + tag, h, th, hScale);
+                    Check.closeScaled("adapter a " + tag, a, ta, hScale);
+                    Check.closeScaled("adapter y " + tag, y, ty, yScale);
 
                     Tensor dx = arena.adopt(rnd.tensor(0.5, M, d));
                     Tensor dD = arena.adopt(rnd.tensor(0.5, m, d));

@@ -49,6 +49,27 @@ public final class Check {
         if (!(e <= FP32_TOL)) fail(what + ": relative error " + e + " > " + FP32_TOL);
     }
 
+    /**
+     * got against ref, the error relative to the largest entry of scale: the magnitude of the terms each
+     * reference value sums (for a product, |x| |w|^T), which bounds fp32 rounding however far the sum cancels.
+     */
+    public static void closeScaled(String what, Tensor got, org.bytedeco.pytorch.Tensor ref,
+                                   org.bytedeco.pytorch.Tensor scale) {
+        float[] g = got.toFloatArray();
+        double[] r = TorchRef.values(ref), sc = TorchRef.values(scale);
+        if (g.length != r.length || sc.length != r.length) {
+            throw new AssertionError(what + ": length " + g.length + " vs reference " + r.length + " and scale " + sc.length);
+        }
+        double maxErr = 0, maxScale = 0;
+        for (int i = 0; i < g.length; i++) {
+            if (Float.isNaN(g[i]) || Double.isNaN(r[i])) fail(what + ": NaN");
+            maxErr = Math.max(maxErr, Math.abs(g[i] - r[i]));
+            maxScale = Math.max(maxScale, Math.max(sc[i], Math.abs(r[i])));
+        }
+        double e = maxErr / Math.max(maxScale, 1e-30);
+        if (!(e <= FP32_TOL)) fail(what + ": error " + e + " of the terms' magnitude > " + FP32_TOL);
+    }
+
     public static void close(String what, float[] got, double[] ref, double tol) {
         double e = relErr(got, ref);
         if (!(e <= tol)) fail(what + ": relative error " + e + " > " + tol);
