@@ -261,66 +261,80 @@ public final class DecoderLayer implements AutoCloseable {
         ops.copyColumns(uOut, 0, fusedOut, I, M, I);
     }
 
-    private Tensor pk() {
+    Tensor pk() {
         return prefixKeys == null ? null : prefixKeys.value();
     }
 
-    private Tensor pv() {
+    Tensor pv() {
         return prefixValues == null ? null : prefixValues.value();
     }
 
-    // ---------------------------------------------------------------- training
+    // ---------------------------------------------------------------- forward
 
-    /** Forward over a [B,T] batch, keeping what backward needs in {@code a}. */
-    void forward(TrainingContext c, TrainingContext.LayerActs a, Tensor xIn, Tensor xOut) {
-        int M = c.M, d = cfg.hiddenSize();
-        norm(a.h1, a.rstd1, xIn, attnNorm, M, d);
+    /**
+     * The block over M rows, for training, evaluation and decoding alike: {@code pass} runs the
+     * projections and attention, {@code a} says where the tensors go. xOut = xIn + attn + mlp; for
+     * decoding xOut, a.x2 and xIn are one buffer, updated in place.
+     */
+    void forward(BlockPass pass, BlockBuffers a, Tensor xIn, Tensor xOut, int M) {
+        norm(a.h1, a.rstd1, xIn, attnNorm, M, cfg.hiddenSize());
+        Tensor qOut = qNorm != null ? a.qPre : a.q, kOut = qNorm != null ? a.kPre : a.k;
         if (fused) {
-            qkv.forward(c.scratch.qkv, a.h1, M);
-            splitQkv(c.scratch.qkv, qNorm != null ? a.qPre : a.q, qNorm != null ? a.kPre : a.k, a.v, M);
-            if (qNorm != null) {
-                headNorm(a.q, a.rstdQ, a.qPre, qNorm, M, cfg.numHeads());
-                headNorm(a.k, a.rstdK, a.kPre, kNorm, M, cfg.numKvHeads());
-            }
-        } else if (qNorm != null) {
-            q.forward(a.qPre, a.h1, M);
-            k.forward(a.kPre, a.h1, M);
+            pass.project(qkv, a.qkv, a.h1, M);
+            splitQkv(a.qkv, qOut, kOut, a.v, M);
+        } else {
+            pass.project(q, qOut, a.h1, M);
+            pass.project(k, kOut, a.h1, M);
+            pass.project(v, a.v, a.h1, M);
+        }
+        if (qNorm != null) { // decoding: in place (qPre == q), each row's norm is reduced before it is written
             headNorm(a.q, a.rstdQ, a.qPre, qNorm, M, cfg.numHeads());
             headNorm(a.k, a.rstdK, a.kPre, kNorm, M, cfg.numKvHeads());
-            v.forward(a.v, a.h1, M);
-        } else {
-            q.forward(a.q, a.h1, M);
-            k.forward(a.k, a.h1, M);
-            v.forward(a.v, a.h1, M);
         }
-        rope(c.model, a.q, c.positions, M, cfg.numHeads(), false);
-        rope(c.model, a.k, c.positions, M, cfg.numKvHeads(), false);
-        AttentionShape s = c.attentionShape(prefixLength(), window);
-        ops.attentionForward(a.att, a.lse, a.q, a.k, a.v, pk(), pv(), null, c.kvStart, s, c.attentionWs(s));
-        // x2 = xIn + attention output (post-normed with sandwich norms)
-        Tensor attnOut = sandwich ? a.o : a.x2;
-        o.forward(attnOut, a.att, M);
+        rope(pass.model, a.q, pass.positions, M, cfg.numHeads(), false);
+        rope(pass.model, a.k, pass.positions, M, cfg.numKvHeads(), false);
+        pass.attention(this, a, M);
+        Tensor attnOut = branchOut(a.x2, xIn, a.o);
+        pass.project(o, attnOut, a.att, M);
         if (attnHook != null) attnHook.forward(attnOut, M);
-        if (sandwich) norm(a.x2, a.rstdO, a.o, postAttnNorm, M, d);
-        ops.add(a.x2, a.x2, xIn, (long) M * d);
-        norm(a.h2, a.rstd2, a.x2, ffnNorm, M, d);
+        residual(a.x2, xIn, attnOut, postAttnNorm, a.rstdO, M);
+        norm(a.h2, a.rstd2, a.x2, ffnNorm, M, cfg.hiddenSize());
         if (fused) {
-            gateUp.forward(c.scratch.gateUp, a.h2, M);
-            splitGateUp(c.scratch.gateUp, a.g, a.u, M);
+            pass.project(gateUp, a.gateUp, a.h2, M);
+            splitGateUp(a.gateUp, a.g, a.u, M);
         } else {
-            gate.forward(a.g, a.h2, M);
-            up.forward(a.u, a.h2, M);
+            pass.project(gate, a.g, a.h2, M);
+            pass.project(up, a.u, a.h2, M);
         }
         gated(a.s, a.g, a.u, (long) M * cfg.intermediateSize());
-        Tensor mlpOut = sandwich ? a.mlp : xOut;
-        down.forward(mlpOut, a.s, M);
+        Tensor mlpOut = branchOut(xOut, a.x2, a.mlp);
+        pass.project(down, mlpOut, a.s, M);
         if (mlpHook != null) mlpHook.forward(mlpOut, M);
-        if (sandwich) norm(xOut, a.rstdMlp, a.mlp, postFfnNorm, M, d);
-        ops.add(xOut, xOut, a.x2, (long) M * d);
+        residual(xOut, a.x2, mlpOut, postFfnNorm, a.rstdMlp, M);
     }
 
+    // A sub-block's output can go straight into its sum's buffer, which the residual add then
+    // updates, unless a post-norm follows (backward reads its input) or that buffer holds the
+    // residual itself (decoding); then it goes to its own buffer.
+    private Tensor branchOut(Tensor sum, Tensor res, Tensor own) {
+        return sandwich || sum == res ? own : sum;
+    }
+
+    // sum = res + [postNorm](y), where sum already holds y (training) or res (decoding)
+    private void residual(Tensor sum, Tensor res, Tensor y, Parameter postNorm, Tensor rstd, int M) {
+        int d = cfg.hiddenSize();
+        if (sandwich) {
+            Tensor normed = sum == res ? y : sum; // decoding norms in place, as the head norms
+            norm(normed, rstd, y, postNorm, M, d);
+            y = normed;
+        }
+        ops.add(sum, sum, y == sum ? res : y, (long) M * d);
+    }
+
+    // ---------------------------------------------------------------- backward
+
     /** On entry c.dres holds dL/dxOut; on exit dL/dxIn. Parameter gradients accumulate. */
-    void backward(TrainingContext c, TrainingContext.LayerActs a, Tensor xIn) {
+    void backward(TrainingContext c, BlockBuffers a, Tensor xIn) {
         int M = c.M, d = cfg.hiddenSize(), hd = cfg.headDim(), I = cfg.intermediateSize();
         TrainingContext.Scratch g = c.scratch;
         // MLP block: xOut = x2 + [postnorm](down(act(gate(h2)) * up(h2)))
@@ -397,63 +411,6 @@ public final class DecoderLayer implements AutoCloseable {
             v.backward(g.dh, g.dv, a.h1, M);
         }
         normBackward(c.dres, g.dh, xIn, attnNorm, a.rstd1, M, d);
-    }
-
-    // ---------------------------------------------------------------- inference
-
-    /**
-     * Forward for decoding: rows of several sequences (segments) at once; each segment's keys and
-     * values go into its KV-cache slot and its queries attend to that slot only. The projections
-     * run batched over all rows.
-     */
-    void forwardCached(InferenceContext c, Tensor x, int M) {
-        int d = cfg.hiddenSize(), kvDim = cfg.kvDim(), qDim = cfg.qDim();
-        InferenceContext.Buffers b = c.buf;
-        norm(b.h, b.rstd, x, attnNorm, M, d);
-        if (fused) {
-            qkv.forwardInference(b.qkv, b.h, M, c.rowAdapters);
-            splitQkv(b.qkv, b.q, b.k, b.v, M);
-        } else {
-            q.forwardInference(b.q, b.h, M, c.rowAdapters);
-            k.forwardInference(b.k, b.h, M, c.rowAdapters);
-            v.forwardInference(b.v, b.h, M, c.rowAdapters);
-        }
-        if (qNorm != null) { // in place: each row's norm is reduced before it is written
-            headNorm(b.q, b.rstdHeads, b.q, qNorm, M, cfg.numHeads());
-            headNorm(b.k, b.rstdHeads, b.k, kNorm, M, cfg.numKvHeads());
-        }
-        rope(c.model, b.q, c.positions, M, cfg.numHeads(), false);
-        rope(c.model, b.k, c.positions, M, cfg.numKvHeads(), false);
-        Tensor cacheK = c.cacheK[index], cacheV = c.cacheV[index];
-        int T = c.maxSeq;
-        for (int si = 0; si < c.segmentCount; si++) {
-            int row = c.segRow[si], n = c.segLen[si], slot = c.segSlot[si];
-            Tensor start = c.segStart.slice(si, si + 1);
-            Tensor kSlot = cacheK.slice(slot, slot + 1), vSlot = cacheV.slice(slot, slot + 1);
-            ops.kvWrite(kSlot, b.k.slice(row, row + n), start, 1, n, T, kvDim);
-            ops.kvWrite(vSlot, b.v.slice(row, row + n), start, 1, n, T, kvDim);
-            AttentionShape s = cfg.attentionShape(1, n, T, prefixLength(), window);
-            ops.attentionForward(b.att.slice(row, row + n), b.lse, b.q.slice(row, row + n), kSlot, vSlot, pk(), pv(),
-                    start, null, s, c.attnWs);
-        }
-        o.forwardInference(b.tmp, b.att, M, c.rowAdapters);
-        if (attnHook != null) attnHook.forward(b.tmp, M);
-        if (sandwich) norm(b.tmp, b.rstd, b.tmp, postAttnNorm, M, d); // in place, as the head norms
-        ops.add(x, x, b.tmp, (long) M * d);
-        norm(b.h, b.rstd, x, ffnNorm, M, d);
-        if (fused) {
-            gateUp.forwardInference(b.gateUp, b.h, M, c.rowAdapters);
-            splitGateUp(b.gateUp, b.g, b.u, M);
-        } else {
-            gate.forwardInference(b.g, b.h, M, c.rowAdapters);
-            up.forwardInference(b.u, b.h, M, c.rowAdapters);
-        }
-        gated(b.g, b.g, b.u, (long) M * cfg.intermediateSize());
-        down.forwardInference(b.tmp, b.g, M, c.rowAdapters);
-        if (mlpHook != null) mlpHook.forward(b.tmp, M);
-        if (sandwich) norm(b.tmp, b.rstd, b.tmp, postFfnNorm, M, d);
-        ops.add(x, x, b.tmp, (long) M * d);
-        assert qDim == b.q.dim(1);
     }
 
     /** {@link Projection#packForDecoding} of all the layer's projections; the bytes added. */

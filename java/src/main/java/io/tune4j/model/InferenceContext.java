@@ -1,5 +1,7 @@
 package io.tune4j.model;
 
+import io.tune4j.ops.AttentionShape;
+import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.Tensor;
 
@@ -16,7 +18,8 @@ public final class InferenceContext implements AutoCloseable {
     private final Arena arena;  // the model's backend, KV cache included
     final Tensor[] cacheK; // per layer [slots, maxSeq, kvDim]
     final Tensor[] cacheV;
-    final Buffers buf = new Buffers();
+    final BlockBuffers buf = new BlockBuffers(); // every layer's, aliased onto the few buffers below
+    final BlockPass pass;
     final Tensor ids;        // [maxRows]
     final Tensor positions;  // [maxRows]
     final Tensor segStart;   // [maxRows]
@@ -30,12 +33,6 @@ public final class InferenceContext implements AutoCloseable {
     final int[] segRow;
     final int[] segLen;
     final int[] segSlot;
-
-    static final class Buffers {
-        Tensor h, rstd, q, k, v, att, lse, tmp, g, u;
-        Tensor rstdHeads; // per-head q/k norms' rstd (Qwen3), else null
-        Tensor qkv, gateUp; // fused projections' outputs before the split (Phi-3), else null
-    }
 
     InferenceContext(LlamaModel model, int slots, int maxSeq, int maxRows) {
         LlamaConfig cfg = model.config();
@@ -52,16 +49,19 @@ public final class InferenceContext implements AutoCloseable {
             cacheK[l] = arena.f32(slots, maxSeq, cfg.kvDim());
             cacheV[l] = arena.f32(slots, maxSeq, cfg.kvDim());
         }
-        buf.h = arena.f32(maxRows, d);
-        buf.rstd = arena.f32(maxRows);
-        if (cfg.features().qkNorm()) buf.rstdHeads = arena.f32((long) maxRows * cfg.numHeads());
-        buf.q = arena.f32(maxRows, cfg.qDim());
-        buf.k = arena.f32(maxRows, cfg.kvDim());
+        // nothing is kept for a backward, so the block runs in place where it can: one norm output
+        // and rstd for both norms, head norms and SwiGLU in place, both sub-blocks' outputs in one
+        // buffer, and the residual stream x updated in place (x2 == x)
+        buf.h1 = buf.h2 = arena.f32(maxRows, d);
+        buf.rstd1 = buf.rstd2 = buf.rstdO = buf.rstdMlp = arena.f32(maxRows);
+        if (cfg.features().qkNorm()) buf.rstdQ = buf.rstdK = arena.f32((long) maxRows * cfg.numHeads());
+        buf.q = buf.qPre = arena.f32(maxRows, cfg.qDim());
+        buf.k = buf.kPre = arena.f32(maxRows, cfg.kvDim());
         buf.v = arena.f32(maxRows, cfg.kvDim());
         buf.att = arena.f32(maxRows, cfg.qDim());
         buf.lse = arena.f32(maxRows, cfg.numHeads());
-        buf.tmp = arena.f32(maxRows, d);
-        buf.g = arena.f32(maxRows, I);
+        buf.o = buf.mlp = arena.f32(maxRows, d);
+        buf.g = buf.s = arena.f32(maxRows, I);
         buf.u = arena.f32(maxRows, I);
         if (cfg.features().fused()) {
             buf.qkv = arena.f32(maxRows, cfg.qDim() + 2L * cfg.kvDim());
@@ -77,11 +77,44 @@ public final class InferenceContext implements AutoCloseable {
                 cfg.attentionShape(1, maxRows, maxSeq, maxPrefix, 0));
         attnWs = arena.f32(Math.max(1, ws));
         x = arena.f32(maxRows, d);
+        buf.x2 = x;
+        pass = new Pass();
         last = arena.f32(maxRows, d);
         logits = arena.f32(maxRows, cfg.vocabSize());
         segRow = new int[maxRows];
         segLen = new int[maxRows];
         segSlot = new int[maxRows];
+    }
+
+    // decoding: projections serve each row its adapter; each segment's keys and values go into its
+    // KV-cache slot and its queries attend to that slot only
+    private final class Pass extends BlockPass {
+        Pass() {
+            super(InferenceContext.this.model, InferenceContext.this.positions);
+        }
+
+        @Override
+        void project(Projection p, Tensor y, Tensor x, int M) {
+            p.forwardInference(y, x, M, rowAdapters);
+        }
+
+        @Override
+        void attention(DecoderLayer layer, BlockBuffers a, int M) {
+            LlamaConfig cfg = model.config();
+            Ops ops = model.ops();
+            int kvDim = cfg.kvDim(), T = maxSeq;
+            Tensor cacheK = InferenceContext.this.cacheK[layer.index], cacheV = InferenceContext.this.cacheV[layer.index];
+            for (int si = 0; si < segmentCount; si++) {
+                int row = segRow[si], n = segLen[si], slot = segSlot[si];
+                Tensor start = segStart.slice(si, si + 1);
+                Tensor kSlot = cacheK.slice(slot, slot + 1), vSlot = cacheV.slice(slot, slot + 1);
+                ops.kvWrite(kSlot, a.k.slice(row, row + n), start, 1, n, T, kvDim);
+                ops.kvWrite(vSlot, a.v.slice(row, row + n), start, 1, n, T, kvDim);
+                AttentionShape s = cfg.attentionShape(1, n, T, layer.prefixLength(), layer.window);
+                ops.attentionForward(a.att.slice(row, row + n), a.lse, a.q.slice(row, row + n), kSlot, vSlot,
+                        layer.pk(), layer.pv(), start, null, s, attnWs);
+            }
+        }
     }
 
     @Override

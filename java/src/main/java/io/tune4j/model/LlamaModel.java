@@ -260,7 +260,7 @@ public final class LlamaModel implements AutoCloseable {
         for (int l = L - 1; l >= 0; l--) {
             // the shared activations still hold the last layer's forward; earlier layers are
             // recomputed from their saved input (rewriting xs[l+1] with the same values)
-            if (c.recompute && l < L - 1) layers.get(l).forward(c, c.acts[l], c.xs[l], c.xs[l + 1]);
+            if (c.recompute && l < L - 1) layers.get(l).forward(c.pass, c.acts[l], c.xs[l], c.xs[l + 1], M);
             layers.get(l).backward(c, c.acts[l], c.xs[l]);
         }
         if (embed.grad() != null) {
@@ -272,7 +272,7 @@ public final class LlamaModel implements AutoCloseable {
     private void runForward(TrainingContext c) {
         int M = c.M, d = cfg.hiddenSize();
         embed(c.xs[0], c.ids, M);
-        for (int l = 0; l < layers.size(); l++) layers.get(l).forward(c, c.acts[l], c.xs[l], c.xs[l + 1]);
+        for (int l = 0; l < layers.size(); l++) layers.get(l).forward(c.pass, c.acts[l], c.xs[l], c.xs[l + 1], M);
         finalNorm(c.hFinal, c.rstdFinal, c.xs[layers.size()], M);
     }
 
@@ -343,18 +343,18 @@ public final class LlamaModel implements AutoCloseable {
         c.rowAdapters.set(rowAdapter, rows);
         int d = cfg.hiddenSize();
         embed(c.x, c.ids, rows);
-        for (DecoderLayer layer : layers) layer.forwardCached(c, c.x, rows);
+        for (DecoderLayer layer : layers) layer.forward(c.pass, c.buf, c.x, c.x, rows); // in place
         // only each sequence's last token needs logits
         for (int i = 0; i < n; i++) {
             int r = c.segRow[i] + c.segLen[i] - 1;
             ops.copy(c.last.slice(i, i + 1), c.x.slice(r, r + 1));
         }
-        finalNorm(c.buf.h, c.buf.rstd, c.last, n);
+        finalNorm(c.buf.h1, c.buf.rstd1, c.last, n);
         Tensor logits = c.logits.slice(0, n);
         if (lmHeadPacked != null) {
-            ops.linearForwardPacked(logits, c.buf.h, lmHeadPacked, null, n, d, cfg.vocabSize());
+            ops.linearForwardPacked(logits, c.buf.h1, lmHeadPacked, null, n, d, cfg.vocabSize());
         } else {
-            ops.linearForward(logits, c.buf.h, lmHead.value(), null, n, d, cfg.vocabSize());
+            ops.linearForward(logits, c.buf.h1, lmHead.value(), null, n, d, cfg.vocabSize());
         }
         if (finalSoftcap != 0f) ops.softcapForward(logits, logits, finalSoftcap, (long) n * cfg.vocabSize());
         return logits;

@@ -27,23 +27,18 @@ public final class TrainingContext implements AutoCloseable {
     Tensor kvStart;          // [M] I32 or null (packing)
     private final Tensor kvStartBuf;
     final Tensor[] xs;       // residual stream, L+1 of [M,d]
-    final LayerActs[] acts;  // with checkpointing: L references to one shared LayerActs
+    final BlockBuffers[] acts; // each layer's saved activations; with checkpointing L references to one set
     final boolean recompute;
     final Tensor hFinal;     // [M,d]
     final Tensor rstdFinal;  // [M]
     final Tensor dres;       // [M,d] gradient of the residual stream
     final Scratch scratch;
+    final BlockPass pass;
     final Tensor lmWs;
     final int lmBlockRows;
     private Tensor attnWs;
     private int targetCount;
     private long attnWsFloats;
-
-    static final class LayerActs {
-        Tensor h1, rstd1, q, k, v, att, lse, x2, h2, rstd2, g, u, s;
-        Tensor qPre, kPre, rstdQ, rstdK; // q/k before their per-head norms (Qwen3), else null
-        Tensor o, rstdO, mlp, rstdMlp;   // attention and MLP outputs before their post-norms (Gemma), else null
-    }
 
     static final class Scratch {
         Tensor ds, dg, du, dh, datt, dq, dk, dv;
@@ -71,15 +66,16 @@ public final class TrainingContext implements AutoCloseable {
         targets = arena.i32(M);
         positions = arena.i32(M);
         kvStartBuf = arena.i32(M);
+        pass = new Pass();
         xs = new Tensor[L + 1];
         for (int i = 0; i <= L; i++) xs[i] = arena.f32(M, d);
-        acts = new LayerActs[L];
+        acts = new BlockBuffers[L];
         for (int l = 0; l < L; l++) {
             if (gradientCheckpointing && l > 0) {
                 acts[l] = acts[0];
                 continue;
             }
-            LayerActs a = new LayerActs();
+            BlockBuffers a = new BlockBuffers();
             a.h1 = arena.f32(M, d);
             a.rstd1 = arena.f32(M);
             a.q = arena.f32(M, cfg.qDim());
@@ -127,10 +123,34 @@ public final class TrainingContext implements AutoCloseable {
         if (cfg.features().fused()) {
             scratch.qkv = arena.f32(M, cfg.qDim() + 2L * cfg.kvDim());
             scratch.gateUp = arena.f32(M, 2L * I);
+            // backward needs only the split parts: forward's outputs before the split share backward's scratch
+            for (BlockBuffers a : acts) {
+                a.qkv = scratch.qkv;
+                a.gateUp = scratch.gateUp;
+            }
         }
         // logits exist for a block of rows at a time: cap the block at ~64 MiB of floats
         lmBlockRows = (int) Math.max(1, Math.min(M, (16L << 20) / cfg.vocabSize()));
         lmWs = arena.f32((long) lmBlockRows * cfg.vocabSize());
+    }
+
+    // training and evaluation: the projections keep what backward needs; attention runs over the whole batch
+    private final class Pass extends BlockPass {
+        Pass() {
+            super(TrainingContext.this.model, TrainingContext.this.positions);
+        }
+
+        @Override
+        void project(Projection p, Tensor y, Tensor x, int M) {
+            p.forward(y, x, M);
+        }
+
+        @Override
+        void attention(DecoderLayer layer, BlockBuffers a, int M) {
+            AttentionShape s = attentionShape(layer.prefixLength(), layer.window);
+            model.ops().attentionForward(a.att, a.lse, a.q, a.k, a.v, layer.pk(), layer.pv(), null, kvStart, s,
+                    attentionWs(s));
+        }
     }
 
     AttentionShape attentionShape(int prefix, int window) {
