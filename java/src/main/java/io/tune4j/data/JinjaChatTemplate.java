@@ -22,13 +22,14 @@ import jinjava.javax.el.CompositeELResolver;
 /**
  * The model's own chat_template (tokenizer_config.json), rendered with Jinjava the way Hugging
  * Face's apply_chat_template renders it with Jinja2 (trim_blocks, lstrip_blocks, raise_exception,
- * Python string methods). What the loss covers is found by rendering prefixes of the conversation:
+ * Python string methods, and the slices and keyword arguments {@link PythonSyntax} rewrites). What the loss covers is found by rendering prefixes of the conversation:
  * the text an assistant turn adds beyond the prompt ending in add_generation_prompt is its response.
  */
 public final class JinjaChatTemplate implements PromptTemplate {
     private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
 
     private final String source;
+    private final String rewritten;
     private final String origin;
     private final String bosToken;
     private final String eosToken;
@@ -36,11 +37,13 @@ public final class JinjaChatTemplate implements PromptTemplate {
 
     public JinjaChatTemplate(String source, String bosToken, String eosToken, String origin) {
         this.source = source;
+        this.rewritten = PythonSyntax.rewrite(source); // on the same lines, so errors point at the original
         this.origin = origin;
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
         CompositeELResolver resolver = new CompositeELResolver();
         resolver.add(new PythonStringMethods());
+        resolver.add(new PythonSlice.Resolver());
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
         // Jinja2 trims around {{- -}} and {#- -#} as well as {%- -%}; Jinjava does only when told to
         this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
@@ -120,7 +123,7 @@ public final class JinjaChatTemplate implements PromptTemplate {
         ctx.put("bos_token", bosToken);
         ctx.put("eos_token", eosToken);
         RAISED.remove();
-        RenderResult r = jinjava.renderForResult(source, ctx);
+        RenderResult r = jinjava.renderForResult(rewritten, ctx);
         String raised = RAISED.get();
         RAISED.remove();
         if (raised != null) throw new DataFormatException(where, 0, "the chat template raised: " + raised);

@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -109,11 +108,8 @@ class FamilyChatTemplatesTest {
         assertRaises(t, "Conversation roles must alternate user/assistant/user/assistant/...", HELLO, HI, FOUR);
     }
 
-    // Jinjava 2.7.3 cannot parse two things this template uses: the extended slice messages[::-1]
-    // ("encountered ':', expected ']'") and a keyword argument holding arithmetic,
-    // namespace(last_query_index=messages|length - 1), which it reads as (last_query_index=...) - 1.
-    // Both are in Jinjava's expression parser; this test states the expected text for when they parse.
-    @Disabled("Jinjava cannot parse messages[::-1] nor namespace(k=a|length - 1) in Qwen3's template")
+    // Qwen3's template reverses messages with messages[::-1] and sets namespace(k=messages|length - 1),
+    // both of which only parse after PythonSyntax's rewrite
     @Test
     void qwen3() throws IOException {
         JinjaChatTemplate t = model("Qwen-Qwen3-0.6B.jinja", null, "<|im_end|>");
@@ -123,6 +119,17 @@ class FamilyChatTemplatesTest {
                 + "<|im_start|>assistant\n<think>\n\n</think>\n\n4<|im_end|>\n",
                 t.render(List.of(SYSTEM, HI, HELLO, SUM, FOUR), false, "t"));
         assertEquals("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", t.render(List.of(HI), true, "t"));
+        // earlier assistant turns, all before the last user message, carry no think block
+        assertEquals("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+                + "<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n",
+                t.render(List.of(SYSTEM, HI, HELLO, SUM), true, "t"));
+        // scanning messages[::-1], a user turn that only wraps a tool response is not the last query, so
+        // both assistant turns come after it and the final one gets the think block
+        Message toolResult = new Message("user", "<tool_response>\nok\n</tool_response>");
+        assertEquals("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n"
+                + "<|im_start|>user\n<tool_response>\nok\n</tool_response><|im_end|>\n"
+                + "<|im_start|>assistant\n<think>\n\n</think>\n\n4<|im_end|>\n",
+                t.render(List.of(HI, HELLO, toolResult, FOUR), false, "t"));
         // reasoning written into the content is split out of it
         assertEquals("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\nGreet back.\n</think>\n\nHello!<|im_end|>\n",
                 t.render(List.of(HI, new Message("assistant", "<think>\nGreet back.\n</think>\n\nHello!")), false, "t"));
@@ -135,6 +142,39 @@ class FamilyChatTemplatesTest {
         DataFormatException e = assertThrows(DataFormatException.class, () -> t.segments(chat(HI, HELLO, SUM, FOUR)));
         assertTrue(e.getMessage().contains("does not render a conversation as a prefix of its continuation (at t.jsonl:1, turn 4)"),
                 e.getMessage());
+    }
+
+    @Test
+    void qwen25() throws IOException {
+        JinjaChatTemplate t = model("Qwen-Qwen2.5-0.5B-Instruct.jinja", null, "<|im_end|>");
+        assertEquals("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+                + "<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n"
+                + "<|im_start|>assistant\n4<|im_end|>\n",
+                t.render(List.of(SYSTEM, HI, HELLO, SUM, FOUR), false, "t"));
+        // no system message: Qwen2.5 writes its own; content is not trimmed
+        String qwenSystem = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n";
+        assertEquals(qwenSystem + "<|im_start|>user\n Hi \n<|im_end|>\n<|im_start|>assistant\n",
+                t.render(List.of(new Message("user", " Hi \n")), true, "t"));
+        assertEquals(List.of(
+                "-" + qwenSystem + "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", "+Hello!<|im_end|>\n", "+<EOS>",
+                "-<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n", "+4<|im_end|>\n", "+<EOS>"),
+                layout(t.segments(chat(HI, HELLO, SUM, FOUR))));
+    }
+
+    @Test
+    void gemma3() throws IOException {
+        JinjaChatTemplate t = model("google-gemma-3-1b-it.jinja", "<bos>", "<eos>");
+        // unlike Gemma 2, the system message is accepted and put in front of the first user turn
+        assertEquals("<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n"
+                + "<start_of_turn>user\n2+2?<end_of_turn>\n<start_of_turn>model\n",
+                t.render(List.of(SYSTEM, HI, HELLO, SUM), true, "t"));
+        assertEquals("<bos><start_of_turn>user\nHi<end_of_turn>\n", t.render(List.of(new Message("user", "  Hi \n")), false, "t"));
+        assertEquals(List.of(
+                "-<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n", "+Hello!<end_of_turn>\n", "+<EOS>",
+                "-<start_of_turn>user\n2+2?<end_of_turn>\n<start_of_turn>model\n", "+4<end_of_turn>\n", "+<EOS>"),
+                layout(t.segments(chat(SYSTEM, HI, HELLO, SUM, FOUR))));
+        assertRaises(t, "Conversation roles must alternate user/assistant/user/assistant/...", HI, SUM, HELLO);
+        assertRaises(t, "Conversation roles must alternate user/assistant/user/assistant/...", SYSTEM, HELLO, HI, FOUR);
     }
 
     @Test
