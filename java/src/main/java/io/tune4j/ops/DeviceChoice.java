@@ -43,7 +43,7 @@ public enum DeviceChoice {
             default:
                 if (CudaOps.isAvailable()) return new Selection(CudaOps.instance(), null);
                 return new Selection(CpuOps.INSTANCE,
-                        "tune4j: no usable GPU (" + CudaOps.unavailableReason() + "); running on the CPU");
+                        "tune4j: --device auto: running on the CPU; " + CudaOps.unavailableReason());
         }
     }
 
