@@ -86,7 +86,7 @@ public class AdamWBench {
     public void tune4j(Ours s) {
         s.step++;
         for (int i = 0; i < SHAPES.length; i++) {
-            s.ops.adamw(s.p[i], s.g[i], s.m[i], s.v[i], s.p[i].numel(), s.hp, s.step);
+            s.ops.adamw(s.p[i], s.g[i], s.m[i], s.v[i], s.hp, s.step);
         }
     }
 

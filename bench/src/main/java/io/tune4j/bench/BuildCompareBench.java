@@ -200,7 +200,7 @@ public class BuildCompareBench {
             int[] out = new int[NEW_TOKENS];
             Tensor logits = model.step(ctx, slot, new int[][] {prompt}, new int[] {0});
             for (int i = 0; i < NEW_TOKENS; i++) {
-                out[i] = CpuOps.INSTANCE.argmax(logits, vocab);
+                out[i] = CpuOps.INSTANCE.argmax(logits);
                 if (i + 1 < NEW_TOKENS) {
                     logits = model.step(ctx, slot, new int[][] {{out[i]}}, new int[] {PROMPT_TOKENS + i});
                 }

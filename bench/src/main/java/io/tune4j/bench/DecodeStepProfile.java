@@ -92,7 +92,7 @@ public final class DecodeStepProfile {
                         long t0 = System.nanoTime();
                         Tensor logits = model.step(ctx, slots, tokens, start, null);
                         for (int i = 0; i < n; i++) {
-                            ops.sample(logits.slice(i, i + 1), V, SamplingParams.GREEDY, history, 0, 0.5f, sampleWs);
+                            ops.sample(logits.slice(i, i + 1), SamplingParams.GREEDY, history, 0, 0.5f, sampleWs);
                         }
                         if (s >= 0) total += System.nanoTime() - t0;
                     }

@@ -46,8 +46,8 @@ public class EmbeddingBench {
 
     @Benchmark
     public void tune4j(Ours s) {
-        s.ops.embeddingForward(s.out, s.ids, s.table, M, V, D);
-        s.ops.embeddingBackward(s.dtable, s.dout, s.ids, M, V, D);
+        s.ops.embeddingForward(s.out, s.ids, s.table);
+        s.ops.embeddingBackward(s.dtable, s.dout, s.ids);
     }
 
     @Benchmark

@@ -44,8 +44,8 @@ public class LinearBench {
 
     @Benchmark
     public void tune4j(Ours s) {
-        s.ops.linearForward(s.y, s.x, s.w, null, M, K, N);
-        s.ops.linearBackward(s.dx, s.dw, null, s.dy, s.x, s.w, M, K, N);
+        s.ops.linearForward(s.y, s.x, s.w, null);
+        s.ops.linearBackward(s.dx, s.dw, null, s.dy, s.x, s.w);
     }
 
     @Benchmark

@@ -59,8 +59,8 @@ public class LoraBench {
 
     @Benchmark
     public void tune4j(Ours s) {
-        s.ops.loraForward(s.y, s.t, s.x, s.w, null, s.a, s.b, M, K, N, R, LORA_SCALE, 0f, 0L, s.ws);
-        s.ops.loraBackward(s.dx, null, null, s.da, s.db, s.dy, s.x, s.t, s.w, s.a, s.b, M, K, N, R, LORA_SCALE, 0f,
+        s.ops.loraForward(s.y, s.t, s.x, s.w, null, s.a, s.b, LORA_SCALE, 0f, 0L, s.ws);
+        s.ops.loraBackward(s.dx, null, null, s.da, s.db, s.dy, s.x, s.t, s.w, s.a, s.b, LORA_SCALE, 0f,
                 0L, s.ws);
     }
 

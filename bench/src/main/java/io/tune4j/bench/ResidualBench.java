@@ -44,9 +44,9 @@ public class ResidualBench {
 
     @Benchmark
     public void tune4j(Ours s) {
-        s.ops.add(s.y, s.a, s.b, N);
-        s.ops.axpy(s.da, 1f, s.dy, N);
-        s.ops.axpy(s.db, 1f, s.dy, N);
+        s.ops.add(s.y, s.a, s.b);
+        s.ops.axpy(s.da, 1f, s.dy);
+        s.ops.axpy(s.db, 1f, s.dy);
     }
 
     @Benchmark

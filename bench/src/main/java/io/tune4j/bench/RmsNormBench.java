@@ -51,8 +51,8 @@ public class RmsNormBench {
 
     @Benchmark
     public void tune4j(Ours s) {
-        s.ops.rmsnormForward(s.y, s.rstd, s.x, s.w, M, D, EPS);
-        s.ops.rmsnormBackward(s.dx, s.dw, s.dy, s.x, s.w, s.rstd, M, D);
+        s.ops.rmsnormForward(s.y, s.rstd, s.x, s.w, EPS);
+        s.ops.rmsnormBackward(s.dx, s.dw, s.dy, s.x, s.w, s.rstd);
     }
 
     @Benchmark

@@ -76,8 +76,8 @@ public class RopeBench {
 
     @Benchmark
     public void tune4j(Ours s) {
-        s.ops.ropeForward(s.x, s.pos, s.cos, s.sin, M, NH, HD, MAX_POSITIONS);
-        s.ops.ropeBackward(s.dy, s.pos, s.cos, s.sin, M, NH, HD, MAX_POSITIONS);
+        s.ops.ropeForward(s.x, s.pos, s.cos, s.sin);
+        s.ops.ropeBackward(s.dy, s.pos, s.cos, s.sin);
     }
 
     @Benchmark

@@ -45,8 +45,8 @@ public class SwiGluBench {
 
     @Benchmark
     public void tune4j(Ours s) {
-        s.ops.swigluForward(s.out, s.g, s.u, N);
-        s.ops.swigluBackward(s.dg, s.du, s.dout, s.g, s.u, N);
+        s.ops.swigluForward(s.out, s.g, s.u);
+        s.ops.swigluBackward(s.dg, s.du, s.dout, s.g, s.u);
     }
 
     @Benchmark

@@ -33,7 +33,7 @@ final class TunedDecoder implements AutoCloseable {
         int[] out = new int[n];
         Tensor logits = model.step(ctx, SLOT, new int[][] {prompt}, new int[] {0});
         for (int i = 0; i < n; i++) {
-            out[i] = ops.argmax(logits, vocab);
+            out[i] = ops.argmax(logits);
             if (i + 1 < n) logits = model.step(ctx, SLOT, new int[][] {{out[i]}}, new int[] {prompt.length + i});
         }
         return out;

@@ -188,7 +188,7 @@ public final class BatchDecoder implements AutoCloseable {
             } else {
                 s.length++;
             }
-            s.accept(pick(ops, logits.slice(i, i + 1), V, s), tokenizer, eos);
+            s.accept(pick(ops, logits.slice(i, i + 1), s), tokenizer, eos);
             if (s.finish != null) release(s);
         }
         return true;
@@ -199,9 +199,9 @@ public final class BatchDecoder implements AutoCloseable {
         active.remove(s);
     }
 
-    private int pick(Ops ops, Tensor logits, int V, Sequence s) {
+    private int pick(Ops ops, Tensor logits, Sequence s) {
         float coin = (float) s.rng.nextDouble();
-        return ops.sample(logits, V, s.config.sampling(), s.history, s.historyLength(), coin, sampleWs);
+        return ops.sample(logits, s.config.sampling(), s.history, s.historyLength(), coin, sampleWs);
     }
 
     @Override

@@ -220,30 +220,32 @@ public final class DecoderLayer implements AutoCloseable {
         Tensor allSin = window > 0 && m.ropeLocalSin != null ? m.ropeLocalSin : m.ropeSin;
         Tensor cos = P == 0 ? allCos : allCos.slice(P, m.ropeMax);
         Tensor sin = P == 0 ? allSin : allSin.slice(P, m.ropeMax);
+        // decoding's position buffer holds maxRows
         if (backward) {
-            ops.ropeBackward(x, positions, cos, sin, M, heads, cfg.headDim(), m.ropeMax - P);
+            ops.ropeBackward(x, positions.rows(M), cos, sin);
         } else {
-            ops.ropeForward(x, positions, cos, sin, M, heads, cfg.headDim(), m.ropeMax - P);
+            ops.ropeForward(x, positions.rows(M), cos, sin);
         }
     }
 
     // Qwen3's q_norm/k_norm: RMSNorm over each head's hd values, one weight shared by the heads
     private void headNorm(Tensor y, Tensor rstd, Tensor x, Parameter w, int M, int heads) {
-        norm(y, rstd, x, w, M * heads, cfg.headDim());
+        // decoding shares one rstd buffer between q's heads and k's fewer
+        norm(y, rstd.rows((long) M * heads), x, w);
     }
 
     // the family's RMSNorm: scale (normOffset + w)
-    private void norm(Tensor y, Tensor rstd, Tensor x, Parameter w, int rows, int width) {
-        ops.rmsnormForward(y, rstd, x, w.value(), rows, width, cfg.rmsNormEps(), normOffset);
+    private void norm(Tensor y, Tensor rstd, Tensor x, Parameter w) {
+        ops.rmsnormForward(y, rstd, x, w.value(), cfg.rmsNormEps(), normOffset);
     }
 
-    private void normBackward(Tensor dx, Tensor dy, Tensor x, Parameter w, Tensor rstd, int rows, int width) {
-        ops.rmsnormBackward(dx, w.grad(), dy, x, w.value(), rstd, rows, width, normOffset);
+    private void normBackward(Tensor dx, Tensor dy, Tensor x, Parameter w, Tensor rstd) {
+        ops.rmsnormBackward(dx, w.grad(), dy, x, w.value(), rstd, normOffset);
     }
 
-    private void gated(Tensor out, Tensor g, Tensor u, long n) {
-        if (gelu) ops.gegluForward(out, g, u, n);
-        else ops.swigluForward(out, g, u, n);
+    private void gated(Tensor out, Tensor g, Tensor u) {
+        if (gelu) ops.gegluForward(out, g, u);
+        else ops.swigluForward(out, g, u);
     }
 
     // qkv_proj's rows are q, then k, then v (Phi3Attention slices its output the same way)
@@ -277,7 +279,7 @@ public final class DecoderLayer implements AutoCloseable {
      * decoding xOut, a.x2 and xIn are one buffer, updated in place.
      */
     void forward(BlockPass pass, BlockBuffers a, Tensor xIn, Tensor xOut, int M) {
-        norm(a.h1, a.rstd1, xIn, attnNorm, M, cfg.hiddenSize());
+        norm(a.h1, a.rstd1, xIn, attnNorm);
         Tensor qOut = qNorm != null ? a.qPre : a.q, kOut = qNorm != null ? a.kPre : a.k;
         if (fused) {
             pass.project(qkv, a.qkv, a.h1, M);
@@ -298,7 +300,7 @@ public final class DecoderLayer implements AutoCloseable {
         pass.project(o, attnOut, a.att, M);
         if (attnHook != null) attnHook.forward(attnOut, M);
         residual(a.x2, xIn, attnOut, postAttnNorm, a.rstdO, M);
-        norm(a.h2, a.rstd2, a.x2, ffnNorm, M, cfg.hiddenSize());
+        norm(a.h2, a.rstd2, a.x2, ffnNorm);
         if (fused) {
             pass.project(gateUp, a.gateUp, a.h2, M);
             splitGateUp(a.gateUp, a.g, a.u, M);
@@ -306,7 +308,7 @@ public final class DecoderLayer implements AutoCloseable {
             pass.project(gate, a.g, a.h2, M);
             pass.project(up, a.u, a.h2, M);
         }
-        gated(a.s, a.g, a.u, (long) M * cfg.intermediateSize());
+        gated(a.s, a.g, a.u);
         Tensor mlpOut = branchOut(xOut, a.x2, a.mlp);
         pass.project(down, mlpOut, a.s, M);
         if (mlpHook != null) mlpHook.forward(mlpOut, M);
@@ -322,26 +324,25 @@ public final class DecoderLayer implements AutoCloseable {
 
     // sum = res + [postNorm](y), where sum already holds y (training) or res (decoding)
     private void residual(Tensor sum, Tensor res, Tensor y, Parameter postNorm, Tensor rstd, int M) {
-        int d = cfg.hiddenSize();
         if (sandwich) {
             Tensor normed = sum == res ? y : sum; // decoding norms in place, as the head norms
-            norm(normed, rstd, y, postNorm, M, d);
+            norm(normed, rstd, y, postNorm);
             y = normed;
         }
-        ops.add(sum, sum, y == sum ? res : y, (long) M * d);
+        ops.add(sum, sum, y == sum ? res : y);
     }
 
     // ---------------------------------------------------------------- backward
 
     /** On entry c.dres holds dL/dxOut; on exit dL/dxIn. Parameter gradients accumulate. */
     void backward(TrainingContext c, BlockBuffers a, Tensor xIn) {
-        int M = c.M, d = cfg.hiddenSize(), hd = cfg.headDim(), I = cfg.intermediateSize();
+        int M = c.M, I = cfg.intermediateSize();
         TrainingContext.Scratch g = c.scratch;
         // MLP block: xOut = x2 + [postnorm](down(act(gate(h2)) * up(h2)))
         Tensor dMlp = c.dres;
         if (sandwich) {
             ops.fill(g.dpost, 0f);
-            normBackward(g.dpost, c.dres, a.mlp, postFfnNorm, a.rstdMlp, M, d);
+            normBackward(g.dpost, c.dres, a.mlp, postFfnNorm, a.rstdMlp);
             dMlp = g.dpost;
         }
         ops.fill(g.ds, 0f);
@@ -353,8 +354,8 @@ public final class DecoderLayer implements AutoCloseable {
         }
         ops.fill(g.dg, 0f);
         ops.fill(g.du, 0f);
-        if (gelu) ops.gegluBackward(g.dg, g.du, g.ds, a.g, a.u, (long) M * I);
-        else ops.swigluBackward(g.dg, g.du, g.ds, a.g, a.u, (long) M * I);
+        if (gelu) ops.gegluBackward(g.dg, g.du, g.ds, a.g, a.u);
+        else ops.swigluBackward(g.dg, g.du, g.ds, a.g, a.u);
         ops.fill(g.dh, 0f);
         if (fused) {
             // gate_up_proj's output gradient is [dgate | dup], the layout its forward split
@@ -365,12 +366,12 @@ public final class DecoderLayer implements AutoCloseable {
             gate.backward(g.dh, g.dg, a.h2, M);
             up.backward(g.dh, g.du, a.h2, M);
         }
-        normBackward(c.dres, g.dh, a.x2, ffnNorm, a.rstd2, M, d);
+        normBackward(c.dres, g.dh, a.x2, ffnNorm, a.rstd2);
         // attention block: x2 = xIn + [postnorm](o(attn(rope(q(h1)), rope(k(h1)), v(h1))))
         Tensor dAttnOut = c.dres;
         if (sandwich) {
             ops.fill(g.dpost, 0f);
-            normBackward(g.dpost, c.dres, a.o, postAttnNorm, a.rstdO, M, d);
+            normBackward(g.dpost, c.dres, a.o, postAttnNorm, a.rstdO);
             dAttnOut = g.dpost;
         }
         ops.fill(g.datt, 0f);
@@ -393,8 +394,8 @@ public final class DecoderLayer implements AutoCloseable {
         if (qNorm != null) {
             ops.fill(g.dqPre, 0f);
             ops.fill(g.dkPre, 0f);
-            normBackward(g.dqPre, g.dq, a.qPre, qNorm, a.rstdQ, M * cfg.numHeads(), hd);
-            normBackward(g.dkPre, g.dk, a.kPre, kNorm, a.rstdK, M * cfg.numKvHeads(), hd);
+            normBackward(g.dqPre, g.dq, a.qPre, qNorm, a.rstdQ);
+            normBackward(g.dkPre, g.dk, a.kPre, kNorm, a.rstdK);
             dq = g.dqPre;
             dk = g.dkPre;
         }
@@ -410,7 +411,7 @@ public final class DecoderLayer implements AutoCloseable {
             k.backward(g.dh, dk, a.h1, M);
             v.backward(g.dh, g.dv, a.h1, M);
         }
-        normBackward(c.dres, g.dh, xIn, attnNorm, a.rstd1, M, d);
+        normBackward(c.dres, g.dh, xIn, attnNorm, a.rstd1);
     }
 
     /** {@link Projection#packForDecoding} of all the layer's projections; the bytes added. */

@@ -42,7 +42,7 @@ public final class DenseProjection implements Projection {
 
     @Override
     public void forward(Tensor y, Tensor x, int M) {
-        ops.linearForward(y, x, weight.value(), bias == null ? null : bias.value(), M, in, out);
+        ops.linearForward(y.rows(M), x.rows(M), weight.value(), bias == null ? null : bias.value());
     }
 
     @Override
@@ -50,14 +50,14 @@ public final class DenseProjection implements Projection {
         if (packed == null) {
             forward(y, x, M);
         } else {
-            ops.linearForwardPacked(y, x, packed, bias == null ? null : bias.value(), M, in, out);
+            ops.linearForwardPacked(y.rows(M), x.rows(M), packed, bias == null ? null : bias.value(), in, out);
         }
     }
 
     @Override
     public long packForDecoding() {
         if (packed != null) return 0;
-        packed = ops.packWeightsBf16(weight.value(), out, in);
+        packed = ops.packWeightsBf16(weight.value());
         return packed == null ? 0 : packed.numel() * 2;
     }
 
@@ -71,7 +71,8 @@ public final class DenseProjection implements Projection {
     public void backward(Tensor dx, Tensor dy, Tensor x, int M) {
         Tensor db = bias == null ? null : bias.grad();
         if (dx == null && weight.grad() == null && db == null) return;
-        ops.linearBackward(dx, weight.grad(), db, dy, x, weight.value(), M, in, out);
+        ops.linearBackward(dx == null ? null : dx.rows(M), weight.grad(), db, dy.rows(M), x == null ? null : x.rows(M),
+                weight.value());
     }
 
     @Override

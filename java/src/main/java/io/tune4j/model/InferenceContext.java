@@ -19,6 +19,7 @@ public final class InferenceContext implements AutoCloseable {
     final Tensor[] cacheK; // per layer [slots, maxSeq, kvDim]
     final Tensor[] cacheV;
     final BlockBuffers buf = new BlockBuffers(); // every layer's, aliased onto the few buffers below
+    final BlockBuffers stepBuf = new BlockBuffers(); // buf's rows of the current step
     final BlockPass pass;
     final Tensor ids;        // [maxRows]
     final Tensor positions;  // [maxRows]
@@ -102,14 +103,14 @@ public final class InferenceContext implements AutoCloseable {
         void attention(DecoderLayer layer, BlockBuffers a, int M) {
             LlamaConfig cfg = model.config();
             Ops ops = model.ops();
-            int kvDim = cfg.kvDim(), T = maxSeq;
+            int T = maxSeq;
             Tensor cacheK = InferenceContext.this.cacheK[layer.index], cacheV = InferenceContext.this.cacheV[layer.index];
             for (int si = 0; si < segmentCount; si++) {
                 int row = segRow[si], n = segLen[si], slot = segSlot[si];
                 Tensor start = segStart.slice(si, si + 1);
                 Tensor kSlot = cacheK.slice(slot, slot + 1), vSlot = cacheV.slice(slot, slot + 1);
-                ops.kvWrite(kSlot, a.k.slice(row, row + n), start, 1, n, T, kvDim);
-                ops.kvWrite(vSlot, a.v.slice(row, row + n), start, 1, n, T, kvDim);
+                ops.kvWrite(kSlot, a.k.slice(row, row + n), start);
+                ops.kvWrite(vSlot, a.v.slice(row, row + n), start);
                 AttentionShape s = cfg.attentionShape(1, n, T, layer.prefixLength(), layer.window);
                 ops.attentionForward(a.att.slice(row, row + n), a.lse, a.q.slice(row, row + n), kSlot, vSlot,
                         layer.pk(), layer.pv(), start, null, s, attnWs);

@@ -193,13 +193,12 @@ public final class LlamaModel implements AutoCloseable {
      */
     public Loss forwardBackward(TrainingContext c, float gradScale) {
         runForward(c);
-        int M = c.M, d = cfg.hiddenSize();
         int count = c.countTargets();
         float scale = gradScale > 0 ? gradScale : (count == 0 ? 0f : 1f / count);
         TrainingContext.Scratch s = c.scratch;
         ops.fill(s.dh, 0f);
-        double[] r = ops.lmHeadCrossEntropy(s.dh, lmHead.grad(), c.hFinal, lmHead.value(), c.targets, M, d,
-                cfg.vocabSize(), finalSoftcap, scale, c.lmWs, c.lmBlockRows);
+        double[] r = ops.lmHeadCrossEntropy(s.dh, lmHead.grad(), c.hFinal, lmHead.value(), c.targets, finalSoftcap, scale,
+                c.lmWs, c.lmBlockRows);
         backwardFromHead(c);
         return new Loss(r[0], (int) r[1]);
     }
@@ -209,9 +208,8 @@ public final class LlamaModel implements AutoCloseable {
      * family's logit soft-cap; ws holds blockRows × vocab floats.
      */
     public Loss headLoss(Tensor h, Tensor targets, int rows, Tensor ws, int blockRows) {
-        int d = cfg.hiddenSize(), V = cfg.vocabSize();
-        double[] r = ops.lmHeadCrossEntropy(null, null, h, lmHead.value(), targets, rows, d, V, finalSoftcap, 0f, ws,
-                blockRows);
+        double[] r = ops.lmHeadCrossEntropy(null, null, h.rows(rows), lmHead.value(), targets.rows(rows), finalSoftcap,
+                0f, ws, blockRows);
         return new Loss(r[0], (int) r[1]);
     }
 
@@ -244,17 +242,17 @@ public final class LlamaModel implements AutoCloseable {
         double[] logp = new double[c.B];
         int[] counts = new int[c.B];
         ops.lmHeadSequenceLogProbs(logp, counts, weights == null ? null : c.scratch.dh,
-                weights == null ? null : lmHead.grad(), c.hFinal, lmHead.value(), c.targets, weights, c.B, c.T,
-                cfg.hiddenSize(), cfg.vocabSize(), finalSoftcap, c.lmWs, c.lmBlockRows);
+                weights == null ? null : lmHead.grad(), c.hFinal, lmHead.value(), c.targets, weights, c.B,
+                finalSoftcap, c.lmWs, c.lmBlockRows);
         return new SequenceLogProbs(logp, counts);
     }
 
     /** Backward from the gradient of the final hidden states in scratch.dh down to the embedding. */
     private void backwardFromHead(TrainingContext c) {
-        int M = c.M, d = cfg.hiddenSize();
+        int M = c.M;
         TrainingContext.Scratch s = c.scratch;
         ops.fill(c.dres, 0f);
-        ops.rmsnormBackward(c.dres, finalNorm.grad(), s.dh, c.xs[layers.size()], finalNorm.value(), c.rstdFinal, M, d,
+        ops.rmsnormBackward(c.dres, finalNorm.grad(), s.dh, c.xs[layers.size()], finalNorm.value(), c.rstdFinal,
                 normOffset);
         int L = layers.size();
         for (int l = L - 1; l >= 0; l--) {
@@ -264,26 +262,26 @@ public final class LlamaModel implements AutoCloseable {
             layers.get(l).backward(c, c.acts[l], c.xs[l]);
         }
         if (embed.grad() != null) {
-            if (embedScale != 0f) ops.scale(c.dres, embedScale, (long) M * d);
-            ops.embeddingBackward(embed.grad(), c.dres, c.ids, M, cfg.vocabSize(), d);
+            if (embedScale != 0f) ops.scale(c.dres, embedScale);
+            ops.embeddingBackward(embed.grad(), c.dres, c.ids);
         }
     }
 
     private void runForward(TrainingContext c) {
-        int M = c.M, d = cfg.hiddenSize();
+        int M = c.M;
         embed(c.xs[0], c.ids, M);
         for (int l = 0; l < layers.size(); l++) layers.get(l).forward(c.pass, c.acts[l], c.xs[l], c.xs[l + 1], M);
         finalNorm(c.hFinal, c.rstdFinal, c.xs[layers.size()], M);
     }
 
     private void embed(Tensor out, Tensor ids, int rows) {
-        ops.embeddingForward(out, ids, embed.value(), rows, cfg.vocabSize(), cfg.hiddenSize());
-        if (embedScale != 0f) ops.scale(out, embedScale, (long) rows * cfg.hiddenSize());
+        out = out.rows(rows);
+        ops.embeddingForward(out, ids.rows(rows), embed.value());
+        if (embedScale != 0f) ops.scale(out, embedScale);
     }
 
     private void finalNorm(Tensor y, Tensor rstd, Tensor x, int rows) {
-        int d = cfg.hiddenSize();
-        ops.rmsnormForward(y, rstd, x, finalNorm.value(), rows, d, cfg.rmsNormEps(), normOffset);
+        ops.rmsnormForward(y.rows(rows), rstd.rows(rows), x.rows(rows), finalNorm.value(), cfg.rmsNormEps(), normOffset);
     }
 
     // ---------------------------------------------------------------- generation
@@ -341,22 +339,24 @@ public final class LlamaModel implements AutoCloseable {
         ops.write(c.positions.slice(0, rows), pos);
         ops.write(c.segStart.slice(0, n), segStart);
         c.rowAdapters.set(rowAdapter, rows);
-        int d = cfg.hiddenSize();
-        embed(c.x, c.ids, rows);
-        for (DecoderLayer layer : layers) layer.forward(c.pass, c.buf, c.x, c.x, rows); // in place
+        Tensor x = c.x.rows(rows);
+        BlockBuffers buf = c.buf.rows(rows, c.maxRows, x, c.stepBuf);
+        embed(x, c.ids, rows);
+        for (DecoderLayer layer : layers) layer.forward(c.pass, buf, x, x, rows); // in place
         // only each sequence's last token needs logits
         for (int i = 0; i < n; i++) {
             int r = c.segRow[i] + c.segLen[i] - 1;
             ops.copy(c.last.slice(i, i + 1), c.x.slice(r, r + 1));
         }
-        finalNorm(c.buf.h1, c.buf.rstd1, c.last, n);
+        Tensor h = c.buf.h1.rows(n);
+        finalNorm(h, c.buf.rstd1, c.last, n);
         Tensor logits = c.logits.slice(0, n);
         if (lmHeadPacked != null) {
-            ops.linearForwardPacked(logits, c.buf.h1, lmHeadPacked, null, n, d, cfg.vocabSize());
+            ops.linearForwardPacked(logits, h, lmHeadPacked, null, cfg.hiddenSize(), cfg.vocabSize());
         } else {
-            ops.linearForward(logits, c.buf.h1, lmHead.value(), null, n, d, cfg.vocabSize());
+            ops.linearForward(logits, h, lmHead.value(), null);
         }
-        if (finalSoftcap != 0f) ops.softcapForward(logits, logits, finalSoftcap, (long) n * cfg.vocabSize());
+        if (finalSoftcap != 0f) ops.softcapForward(logits, logits, finalSoftcap);
         return logits;
     }
 
@@ -369,7 +369,7 @@ public final class LlamaModel implements AutoCloseable {
         long bytes = 0;
         for (DecoderLayer l : layers) bytes += l.packForDecoding();
         if (lmHeadPacked == null) {
-            lmHeadPacked = ops.packWeightsBf16(lmHead.value(), cfg.vocabSize(), cfg.hiddenSize());
+            lmHeadPacked = ops.packWeightsBf16(lmHead.value());
             if (lmHeadPacked != null) bytes += lmHeadPacked.numel() * 2;
         }
         return bytes;

@@ -31,50 +31,58 @@ public interface Ops extends Allocator {
     /** The calling thread's matrix-product precision. */
     MatmulPrecision matmulPrecision();
 
-    // ---- linear: y[M,N] = x[M,K] w[N,K]^T (+ b[N]) ----
-    void linearForward(Tensor y, Tensor x, Tensor w, Tensor b, int M, int K, int N);
+    // ---- linear: y[M,N] = x[M,K] w[N,K]^T (+ b[N]); N, K from w, M = x's size / K ----
+    void linearForward(Tensor y, Tensor x, Tensor w, Tensor b);
 
-    void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, int M, int K, int N);
+    /** Shapes as in {@link #linearForward}, M = dy's size / N; w is required. */
+    void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w);
 
     /**
      * w [N,K] as bf16 weights for decoding, laid out for {@link #linearForwardPacked}; null where this
      * backend or processor has no bf16 products (the caller keeps using w). The caller owns the result.
      */
-    default Tensor packWeightsBf16(Tensor w, int N, int K) {
+    default Tensor packWeightsBf16(Tensor w) {
         return null;
     }
 
-    /** y = bf16(x) . bf16(w)^T (+ b), sums in fp32, from {@link #packWeightsBf16}'s result. */
-    default void linearForwardPacked(Tensor y, Tensor x, Tensor packed, Tensor b, int M, int K, int N) {
+    /**
+     * y[M,N] = bf16(x[M,K]) . bf16(w)^T (+ b[N]), sums in fp32, from {@link #packWeightsBf16}'s result of a [N,K]
+     * w. The packed layout has no shape, so K and N come with it; M = x's size / K.
+     */
+    default void linearForwardPacked(Tensor y, Tensor x, Tensor packed, Tensor b, int K, int N) {
         throw new UnsupportedOperationException(name() + " has no bf16 packed weights");
     }
 
-    // ---- fused LoRA: y = x w^T (+bias) + scale (drop(x) a^T) b^T ; a [r,K], b [N,r]; t [M,r] saved ----
+    // ---- fused LoRA: y = x w^T (+bias) + scale (drop(x) a^T) b^T ----
+    // w [N,K], a [r,K] (r from it), b [N,r], x [M,K] (M = x's size / K), y [M,N], t [M,r] saved
     long loraWorkspaceFloats(int M, int K, int N, int r, float dropout);
 
     void loraForward(Tensor y, Tensor t, Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b,
-                     int M, int K, int N, int r, float scale, float dropout, long seed, Tensor ws);
+                     float scale, float dropout, long seed, Tensor ws);
 
+    /** Shapes as in {@link #loraForward}, M = dy's size / N. */
     void loraBackward(Tensor dx, Tensor dw, Tensor dbias, Tensor da, Tensor db, Tensor dy, Tensor x, Tensor t,
-                      Tensor w, Tensor a, Tensor b, int M, int K, int N, int r, float scale, float dropout,
-                      long seed, Tensor ws);
+                      Tensor w, Tensor a, Tensor b, float scale, float dropout, long seed, Tensor ws);
 
     // ---- DoRA: y = g o u (+bias), g = m / ||W + scale b a|| per output row, u = loraForward's output without bias ----
     /** Scratch for {@link #doraNorm}. */
     long doraNormWorkspaceFloats(int K, int N, int r);
 
     /**
-     * norm[N] = the row norms of V = w + scale·b·a ([N,K]; PEFT's column norm of V^T) and g[N] = m / norm
-     * (0 for a zero row; g may be null). Detached from the gradient: there is no backward.
+     * norm[N] = the row norms of V = w + scale·b·a (w [N,K], a [r,K], b [N,r]; PEFT's column norm of V^T) and
+     * g[N] = m[N] / norm (0 for a zero row; g may be null). a and b may both be null (r = 0). Detached from the
+     * gradient: there is no backward.
      */
-    void doraNorm(Tensor norm, Tensor g, Tensor w, Tensor a, Tensor b, Tensor m, int K, int N, int r, float scale,
-                  Tensor ws);
+    void doraNorm(Tensor norm, Tensor g, Tensor w, Tensor a, Tensor b, Tensor m, float scale, Tensor ws);
 
-    /** y[M,N] = g[N] o u[M,N] (+ bias[N]), g broadcast over the rows. */
-    void doraScaleForward(Tensor y, Tensor u, Tensor g, Tensor bias, int M, int N);
+    /** y[M,N] = g[N] o u[M,N] (+ bias[N]), g broadcast over the rows; N = g's size, M = u's size / N. */
+    void doraScaleForward(Tensor y, Tensor u, Tensor g, Tensor bias);
 
-    /** du = g o dy (overwritten); dm[j] += sum_i dy_ij u_ij / norm[j]; dbias += column sums of dy. Any output may be null. */
-    void doraScaleBackward(Tensor du, Tensor dm, Tensor dbias, Tensor dy, Tensor u, Tensor g, Tensor norm, int M, int N);
+    /**
+     * du = g o dy (overwritten); dm[j] += sum_i dy_ij u_ij / norm[j]; dbias += column sums of dy. Any output may be
+     * null. N = g's size, M = dy's size / N.
+     */
+    void doraScaleBackward(Tensor du, Tensor dm, Tensor dbias, Tensor dy, Tensor u, Tensor g, Tensor norm);
 
     // ---- multi-adapter LoRA for serving; inference only (no backward) ----
     /** Scratch for {@link #loraMultiForward} where every used slot's rank is at most maxRank. */
@@ -82,48 +90,54 @@ public interface Ops extends Allocator {
 
     /**
      * Adds each row's own adapter to a base projection already in y[M,N]: for row i with slot
-     * s = rowSlot[i] (I32 [M]) >= 0, y_i += scales[s] (x_i a[s]^T) b[s]^T with a[s] [ranks[s], K] and
-     * b[s] [N, ranks[s]]. Rows with slot -1 and slots of rank 0 (a[s], b[s] may be null) add nothing.
-     * The slot arrays all have one entry per slot.
+     * s = rowSlot[i] (I32 [M]; M is its size) >= 0, y_i += scales[s] (x_i a[s]^T) b[s]^T with x [M,K],
+     * a[s] [ranks[s], K] and b[s] [N, ranks[s]]; K and N are x's and y's sizes / M. Rows with slot -1 and slots
+     * of rank 0 (a[s], b[s] may be null) add nothing. The slot arrays all have one entry per slot.
      */
     void loraMultiForward(Tensor y, Tensor x, Tensor rowSlot, Tensor[] a, Tensor[] b, int[] ranks, float[] scales,
-                          int M, int K, int N, Tensor ws);
+                          Tensor ws);
 
     // ---- bottleneck adapter: y = x + act(x down^T + downBias) up^T + upBias ; h, a [M,m] saved ----
+    // down [m,d] (m and d from it), up [d,m], x and y [M,d] (M = x's size / d)
     void adapterForward(Tensor y, Tensor h, Tensor a, Tensor x, Tensor down, Tensor downBias, Tensor up,
-                        Tensor upBias, int M, int d, int m, Activation act);
+                        Tensor upBias, Activation act);
 
+    /** Shapes as in {@link #adapterForward}, M = dy's size / d; ws holds M*m floats. */
     void adapterBackward(Tensor dx, Tensor dDown, Tensor dDownBias, Tensor dUp, Tensor dUpBias, Tensor dy,
-                         Tensor x, Tensor h, Tensor a, Tensor down, Tensor up, int M, int d, int m,
-                         Activation act, Tensor ws);
+                         Tensor x, Tensor h, Tensor a, Tensor down, Tensor up, Activation act, Tensor ws);
 
-    // ---- embedding: out[M,d] = table[ids] ----
-    void embeddingForward(Tensor out, Tensor ids, Tensor table, int M, int V, int d);
+    // ---- embedding: out[M,d] = table[ids]; table [V,d], ids I32 [M] ----
+    void embeddingForward(Tensor out, Tensor ids, Tensor table);
 
-    void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids, int M, int V, int d);
+    void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids);
 
     // ---- RMSNorm: y = x * rstd * (w + weightOffset), rstd[M] saved; y may alias x ----
+    // d = w's size, x and y [M,d] (M = x's size / d)
     /** weightOffset 0 is the Llama norm, 1 Gemma's (1 + w). */
-    void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps, float weightOffset);
+    void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, float eps, float weightOffset);
 
-    /** dx uses w + weightOffset; dw += sum over rows of dy * x * rstd. */
-    void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d,
-                         float weightOffset);
+    /** dx uses w + weightOffset; dw += sum over rows of dy * x * rstd. M = dy's size / d. */
+    void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, float weightOffset);
 
-    default void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps) {
-        rmsnormForward(y, rstd, x, w, M, d, eps, 0f);
+    default void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, float eps) {
+        rmsnormForward(y, rstd, x, w, eps, 0f);
     }
 
-    default void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d) {
-        rmsnormBackward(dx, dw, dy, x, w, rstd, M, d, 0f);
+    default void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd) {
+        rmsnormBackward(dx, dw, dy, x, w, rstd, 0f);
     }
 
     // ---- RoPE (rotate-half), in place on x [M, nh, hd] ----
+    /** Fills cos and sin [maxPos, hd/2]. */
     void ropeTable(Tensor cos, Tensor sin, int maxPos, int hd, RopeScaling scaling);
 
-    void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos);
+    /**
+     * cos and sin [maxPos, hd/2] (maxPos and hd from them), pos I32 [M], x [M, nh, hd] with nh = x's size /
+     * (M * hd).
+     */
+    void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin);
 
-    void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos);
+    void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin);
 
     // ---- causal GQA attention with optional prefix, window, scale and soft cap (see AttentionShape) ----
     long attentionWorkspaceFloats(AttentionShape s);
@@ -135,8 +149,11 @@ public interface Ops extends Allocator {
                            Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv, Tensor qStart,
                            Tensor kvStart, AttentionShape s, Tensor ws);
 
-    /** Writes src [B,Tq,width] into cache [B,Tmax,width] at rows qStart[b]... */
-    void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width);
+    /**
+     * Writes src [B,Tq,width] into cache [B,Tmax,..] at rows qStart[b]...: B = qStart's size, Tmax = cache.dim(1),
+     * width = cache's size / (B*Tmax), Tq = src's size / (B*width).
+     */
+    void kvWrite(Tensor cache, Tensor src, Tensor qStart);
 
     // ---- column blocks: splitting fused projections (Phi-3's qkv_proj, gate_up_proj), concatenating gradients ----
     /**
@@ -150,82 +167,89 @@ public interface Ops extends Allocator {
      */
     void copyColumns(Tensor dst, int dstCol, Tensor src, int srcCol, int rows, int cols);
 
+    // ---- elementwise: n = the operands' size, which they all share ----
     // ---- SwiGLU: out = silu(g) * u ----
-    void swigluForward(Tensor out, Tensor g, Tensor u, long n);
+    void swigluForward(Tensor out, Tensor g, Tensor u);
 
-    void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n);
+    void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u);
 
     // ---- GeGLU: out = gelu_tanh(g) * u (HF gelu_pytorch_tanh); out may alias g or u ----
-    void gegluForward(Tensor out, Tensor g, Tensor u, long n);
+    void gegluForward(Tensor out, Tensor g, Tensor u);
 
     /** Accumulates dg and du (either may be null). */
-    void gegluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n);
+    void gegluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u);
 
     // ---- elementwise activations ----
-    void tanhForward(Tensor y, Tensor x, long n);
+    void tanhForward(Tensor y, Tensor x);
 
     /** dx += dy * (1 - y^2), from the saved output y = tanh(x). */
-    void tanhBackward(Tensor dx, Tensor dy, Tensor y, long n);
+    void tanhBackward(Tensor dx, Tensor dy, Tensor y);
 
     /** Soft-capping y = cap * tanh(x / cap), cap > 0 (Gemma 2); y may alias x. */
-    void softcapForward(Tensor y, Tensor x, float cap, long n);
+    void softcapForward(Tensor y, Tensor x, float cap);
 
     /** dx += dy * (1 - (y/cap)^2), from the saved output y. */
-    void softcapBackward(Tensor dx, Tensor dy, Tensor y, float cap, long n);
+    void softcapBackward(Tensor dx, Tensor dy, Tensor y, float cap);
 
     // ---- residual ----
-    void add(Tensor y, Tensor a, Tensor b, long n);
+    void add(Tensor y, Tensor a, Tensor b);
 
-    void axpy(Tensor y, float alpha, Tensor x, long n);
+    void axpy(Tensor y, float alpha, Tensor x);
 
     // ---- cross-entropy fused with its gradient ----
-    /** logits [M,V] become gradScale * dloss/dlogits in place; returns the number of counted rows. */
-    int crossEntropy(Tensor losses, Tensor logits, Tensor targets, int M, int V, float gradScale);
+    /**
+     * logits [M,V] become gradScale * dloss/dlogits in place; targets I32 [M] (M from it), losses [M], V = logits'
+     * size / M. Returns the number of counted rows.
+     */
+    int crossEntropy(Tensor losses, Tensor logits, Tensor targets, float gradScale);
 
     /**
-     * LM head fused with the loss; returns {summed loss, counted rows}. dh/dw may be null (evaluation). A softcap
-     * above 0 caps the logits to softcap * tanh(logits / softcap) first (Gemma 2's final_logit_softcapping); 0 = none.
+     * LM head fused with the loss; returns {summed loss, counted rows}. w [V,d] (V and d from it), targets I32 [M]
+     * (M from it), h [M,d]; dh/dw may be null (evaluation). A softcap above 0 caps the logits to
+     * softcap * tanh(logits / softcap) first (Gemma 2's final_logit_softcapping); 0 = none. ws holds blockRows*V.
      */
-    double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
-                                float softcap, float gradScale, Tensor ws, int blockRows);
+    double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, float softcap,
+                                float gradScale, Tensor ws, int blockRows);
 
-    /** {@link #lmHeadCrossEntropy(Tensor, Tensor, Tensor, Tensor, Tensor, int, int, int, float, float, Tensor, int)} without a soft cap. */
-    default double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
-                                        float gradScale, Tensor ws, int blockRows) {
-        return lmHeadCrossEntropy(dh, dw, h, w, targets, M, d, V, 0f, gradScale, ws, blockRows);
+    /** {@link #lmHeadCrossEntropy(Tensor, Tensor, Tensor, Tensor, Tensor, float, float, Tensor, int)} without a soft cap. */
+    default double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, float gradScale,
+                                        Tensor ws, int blockRows) {
+        return lmHeadCrossEntropy(dh, dw, h, w, targets, 0f, gradScale, ws, blockRows);
     }
 
     /**
-     * The LM head's per-sequence log-likelihoods over a batch of B sequences of T rows: logp[b] is the summed
-     * log p(target) of sequence b's counted rows, counts[b] their number. With dh/dw (accumulated) and
-     * seqWeight[B] it adds the gradient of sum_b seqWeight[b] * logp[b]. Returns the counted rows. softcap as in
-     * {@link #lmHeadCrossEntropy(Tensor, Tensor, Tensor, Tensor, Tensor, int, int, int, float, float, Tensor, int)}.
+     * The LM head's per-sequence log-likelihoods over a batch of B sequences of T rows (T = targets' size / B; w
+     * and h as in lmHeadCrossEntropy): logp[b] is the summed log p(target) of sequence b's counted rows, counts[b]
+     * their number. With dh/dw (accumulated) and seqWeight[B] it adds the gradient of sum_b seqWeight[b] * logp[b].
+     * Returns the counted rows. softcap as in
+     * {@link #lmHeadCrossEntropy(Tensor, Tensor, Tensor, Tensor, Tensor, float, float, Tensor, int)}.
      */
     default int lmHeadSequenceLogProbs(double[] logp, int[] counts, Tensor dh, Tensor dw, Tensor h, Tensor w,
-                                       Tensor targets, float[] seqWeight, int B, int T, int d, int V, float softcap,
-                                       Tensor ws, int blockRows) {
+                                       Tensor targets, float[] seqWeight, int B, float softcap, Tensor ws,
+                                       int blockRows) {
         throw new UnsupportedOperationException(name() + ": per-sequence log-probabilities (preference tuning) "
                 + "are not implemented on this backend");
     }
 
     /** Without a soft cap. */
     default int lmHeadSequenceLogProbs(double[] logp, int[] counts, Tensor dh, Tensor dw, Tensor h, Tensor w,
-                                       Tensor targets, float[] seqWeight, int B, int T, int d, int V, Tensor ws,
-                                       int blockRows) {
-        return lmHeadSequenceLogProbs(logp, counts, dh, dw, h, w, targets, seqWeight, B, T, d, V, 0f, ws, blockRows);
+                                       Tensor targets, float[] seqWeight, int B, Tensor ws, int blockRows) {
+        return lmHeadSequenceLogProbs(logp, counts, dh, dw, h, w, targets, seqWeight, B, 0f, ws, blockRows);
     }
 
-    // ---- optimiser ----
-    void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long n, AdamWParams params, int step);
+    // ---- optimiser: n = p's size, shared by g, m and v ----
+    void adamw(Tensor p, Tensor g, Tensor m, Tensor v, AdamWParams params, int step);
 
-    double sumOfSquares(Tensor x, long n);
+    double sumOfSquares(Tensor x);
 
-    void scale(Tensor x, float s, long n);
+    void scale(Tensor x, float s);
 
     // ---- sampling ----
-    int sample(Tensor logits, int V, SamplingParams params, Tensor recent, int nRecent, float coin, Tensor ws);
+    /** V = logits' size; the first nRecent ids of recent are the repetition window; ws holds 2*V floats. */
+    int sample(Tensor logits, SamplingParams params, Tensor recent, int nRecent, float coin, Tensor ws);
 
-    int argmax(Tensor x, int n);
+    /** The index of x's largest element. */
+    int argmax(Tensor x);
 
     // ---- memory: tensors of this backend, and the crossings to and from the host ----
     /** Where this backend's tensors live. */

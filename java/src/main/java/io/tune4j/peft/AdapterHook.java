@@ -41,17 +41,19 @@ public final class AdapterHook implements BlockHook, AutoCloseable {
     @Override
     public void forward(Tensor y, int M) {
         ensureRows(M);
-        Tensor in = x.slice(0, M);
-        ops.copy(in, y.slice(0, M));
-        ops.adapterForward(y, h, a, in, down.value(), downBias.value(), up.value(), upBias.value(), M, d, m, act);
+        Tensor in = x.rows(M), out = y.rows(M);
+        ops.copy(in, out);
+        ops.adapterForward(out, h.rows(M), a.rows(M), in, down.value(), downBias.value(), up.value(), upBias.value(),
+                act);
     }
 
     @Override
     public void backward(Tensor dx, Tensor dy, int M) {
         if (M > rowsCapacity) throw new IllegalStateException("adapter backward over " + M + " rows without a forward");
-        ops.fill(dx.slice(0, M), 0f);
-        ops.adapterBackward(dx, down.grad(), downBias.grad(), up.grad(), upBias.grad(), dy, x, h, a, down.value(),
-                up.value(), M, d, m, act, ws);
+        Tensor dIn = dx.rows(M);
+        ops.fill(dIn, 0f);
+        ops.adapterBackward(dIn, down.grad(), downBias.grad(), up.grad(), upBias.grad(), dy.rows(M), x.rows(M),
+                h.rows(M), a.rows(M), down.value(), up.value(), act, ws);
     }
 
     private void ensureRows(int M) {

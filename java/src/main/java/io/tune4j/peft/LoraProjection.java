@@ -101,8 +101,8 @@ public final class LoraProjection implements Projection {
         // the seed is fixed here and reused by backward, so both see the same mask
         lastSeed = p > 0f ? seeds.getAsLong() : 0L;
         Parameter bias = base.bias();
-        ops.loraForward(y, t, x, base.weight().value(), bias == null ? null : bias.value(), a.value(), b.value(), M,
-                inFeatures(), outFeatures(), r, scale, p, lastSeed, ws);
+        ops.loraForward(y.rows(M), t.rows(M), x.rows(M), base.weight().value(), bias == null ? null : bias.value(),
+                a.value(), b.value(), scale, p, lastSeed, ws);
     }
 
     @Override
@@ -111,8 +111,8 @@ public final class LoraProjection implements Projection {
         Tensor dw = base.weight().grad(), db = bias == null ? null : bias.grad();
         if (dx == null && dw == null && db == null && a.grad() == null && b.grad() == null) return;
         if (M > rowsCapacity) throw new IllegalStateException("LoRA backward over " + M + " rows without a forward");
-        ops.loraBackward(dx, dw, db, a.grad(), b.grad(), dy, x, t, base.weight().value(), a.value(), b.value(), M,
-                inFeatures(), outFeatures(), r, scale, lastDropout, lastSeed, ws);
+        ops.loraBackward(dx == null ? null : dx.rows(M), dw, db, a.grad(), b.grad(), dy.rows(M), x.rows(M), t.rows(M),
+                base.weight().value(), a.value(), b.value(), scale, lastDropout, lastSeed, ws);
     }
 
     // Grows to the largest M seen; steps of the same size never allocate.

@@ -49,10 +49,10 @@ public final class Merger {
         ops.copy(w, p.base().weight().value());
         Tensor sb = arena.f32(out, r);
         ops.copy(sb, p.loraB().value());
-        ops.scale(sb, p.scale(), (long) out * r);
+        ops.scale(sb, p.scale());
         // linear backward's input gradient is dx[M,K] += dy[M,N]·w[N,K]: with dy = s·B [out,r] and
         // w = A [r,in] that is exactly W += s·B·A in one accumulating GEMM
-        ops.linearBackward(w, null, null, sb, null, p.loraA().value(), out, in, r);
+        ops.linearBackward(w, null, null, sb, null, p.loraA().value());
         return w;
     }
 }

@@ -102,7 +102,7 @@ public final class MultiLoraProjection implements Projection {
             ws = ops.allocate(DType.F32, need);
             wsFloats = need;
         }
-        ops.loraMultiForward(y, x, rows.table(), a, b, ranks, scales, M, inFeatures(), outFeatures(), ws);
+        ops.loraMultiForward(y.rows(M), x.rows(M), rows.table().rows(M), a, b, ranks, scales, ws);
     }
 
     private int maxRank() {

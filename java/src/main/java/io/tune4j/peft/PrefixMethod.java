@@ -218,10 +218,9 @@ public final class PrefixMethod extends PeftMethod {
     public void beforeForward() {
         if (emb == null) return;
         Ops ops = model().ops();
-        int H = cfg.encoderHiddenSize();
-        ops.linearForward(hid, emb.value(), w1.value(), b1.value(), n, kvDim, H);
-        ops.tanhForward(act, hid, (long) n * H);
-        ops.linearForward(out, act, w2.value(), b2.value(), n, H, width);
+        ops.linearForward(hid, emb.value(), w1.value(), b1.value());
+        ops.tanhForward(act, hid);
+        ops.linearForward(out, act, w2.value(), b2.value());
         scatter(out);
     }
 
@@ -230,7 +229,6 @@ public final class PrefixMethod extends PeftMethod {
     public void afterBackward() {
         if (emb == null) return;
         Ops ops = model().ops();
-        int H = cfg.encoderHiddenSize();
         Tensor rows = dOut.view((long) n * 2 * L, kvDim);
         for (int i = 0; i < n; i++) {
             for (int l = 0; l < L; l++) {
@@ -245,10 +243,10 @@ public final class PrefixMethod extends PeftMethod {
             values.get(l).zeroGrad();
         }
         ops.fill(dAct, 0f);
-        ops.linearBackward(dAct, w2.grad(), b2.grad(), dOut, act, w2.value(), n, H, width);
+        ops.linearBackward(dAct, w2.grad(), b2.grad(), dOut, act, w2.value());
         ops.fill(dHid, 0f);
-        ops.tanhBackward(dHid, dAct, act, (long) n * H);
-        ops.linearBackward(emb.grad(), w1.grad(), b1.grad(), dHid, emb.value(), w1.value(), n, kvDim, H);
+        ops.tanhBackward(dHid, dAct, act);
+        ops.linearBackward(emb.grad(), w1.grad(), b1.grad(), dHid, emb.value(), w1.value());
     }
 
     // prompt [n, 2*L*kvDim] -> per layer keys/values [n, kvDim]

@@ -137,6 +137,14 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(address() + from * rowBytes, dtype, device, s, null);
     }
 
+    /**
+     * The first n rows along the first dimension: this tensor where it has exactly n, else a view. Ops take
+     * operands of exactly the rows they use, and callers with buffers sized for more pass this.
+     */
+    public Tensor rows(long n) {
+        return shape[0] == n ? this : slice(0, n);
+    }
+
     public void fill(float value) {
         requireCpu();
         requireDType(DType.F32);

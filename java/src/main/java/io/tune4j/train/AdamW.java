@@ -55,7 +55,7 @@ public final class AdamW implements AutoCloseable {
         step++;
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);
-            ops.adamw(p.value(), p.grad(), m[i], v[i], p.numel(), hyper[i].withLr((float) lr), step);
+            ops.adamw(p.value(), p.grad(), m[i], v[i], hyper[i].withLr((float) lr), step);
         }
     }
 

@@ -10,7 +10,7 @@ public final class GradientClipping {
 
     public static double globalNorm(Ops ops, List<Parameter> params) {
         double sq = 0;
-        for (Parameter p : params) sq += ops.sumOfSquares(p.grad(), p.numel());
+        for (Parameter p : params) sq += ops.sumOfSquares(p.grad());
         return Math.sqrt(sq);
     }
 
@@ -22,7 +22,7 @@ public final class GradientClipping {
         double norm = globalNorm(ops, params);
         if (maxNorm > 0 && norm > maxNorm && Double.isFinite(norm)) {
             float s = (float) (maxNorm / (norm + 1e-6));
-            for (Parameter p : params) ops.scale(p.grad(), s, p.numel());
+            for (Parameter p : params) ops.scale(p.grad(), s);
         }
         return norm;
     }

@@ -52,7 +52,7 @@ class AdapterTest {
                     Tensor y = arena.adopt(rnd.tensor(5.0, M, d));
                     Tensor h = arena.adopt(rnd.tensor(5.0, M, m));
                     Tensor a = arena.adopt(rnd.tensor(5.0, M, m));
-                    ops.adapterForward(y, h, a, x, down, downBias, up, upBias, M, d, m, fn);
+                    ops.adapterForward(y, h, a, x, down, downBias, up, upBias, fn);
 
                     var tx = TorchRef.of(x, true);
                     var tD = TorchRef.of(down, true);
@@ -88,7 +88,7 @@ class AdapterTest {
                     long wsFloats = (long) M * m;
                     Tensor ws = arena.f32(wsFloats + 16);
                     ws.fill(777f);
-                    ops.adapterBackward(dx, dD, dbd, dU, dbu, dy, x, h, a, down, up, M, d, m, fn, ws);
+                    ops.adapterBackward(dx, dD, dbd, dU, dbu, dy, x, h, a, down, up, fn, ws);
                     float[] wv = ws.toFloatArray();
                     for (long e = wsFloats; e < wv.length; e++) assertEquals(777f, wv[(int) e], "adapter wrote past ws " + tag);
                     ty.backward(TorchRef.of(dy, false), new BoolOptional(), false, new TensorArrayRefOptional());
@@ -117,7 +117,7 @@ class AdapterTest {
             Tensor up = arena.adopt(rnd.tensor(0.4, d, m));
             Tensor dy = arena.adopt(rnd.tensor(1.0, M, d));
             Tensor y = arena.f32(M, d), h = arena.f32(M, m), a = arena.f32(M, m), ws = arena.f32(M, m);
-            ops.adapterForward(y, h, a, x, down, null, up, null, M, d, m, fn);
+            ops.adapterForward(y, h, a, x, down, null, up, null, fn);
             var tx = TorchRef.of(x, true);
             var tD = TorchRef.of(down, true);
             var tU = TorchRef.of(up, true);
@@ -125,11 +125,11 @@ class AdapterTest {
             ty.backward(TorchRef.of(dy, false), new BoolOptional(), false, new TensorArrayRefOptional());
 
             Tensor dD = arena.zeros(m, d), dU = arena.zeros(d, m);
-            ops.adapterBackward(null, dD, null, dU, null, dy, x, h, a, down, up, M, d, m, fn, ws);
+            ops.adapterBackward(null, dD, null, dU, null, dy, x, h, a, down, up, fn, ws);
             close("adapter dDown only " + rnd, dD, tD.grad());
             close("adapter dUp only " + rnd, dU, tU.grad());
             Tensor dx = arena.zeros(M, d);
-            ops.adapterBackward(dx, null, null, null, null, dy, x, h, a, down, up, M, d, m, fn, ws);
+            ops.adapterBackward(dx, null, null, null, null, dy, x, h, a, down, up, fn, ws);
             close("adapter dx only " + rnd, dx, tx.grad());
         }
     }

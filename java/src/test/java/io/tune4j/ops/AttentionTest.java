@@ -301,7 +301,7 @@ class AttentionTest {
             float[] before = cache.toFloatArray();
             Tensor src = arena.adopt(rnd.tensor(1.0, B, Tq, width));
             int[] qs = {0, 5, 8};
-            ops.kvWrite(cache, src, arena.adopt(Tensor.ofInts(qs, B)), B, Tq, Tmax, width);
+            ops.kvWrite(cache, src, arena.adopt(Tensor.ofInts(qs, B)));
             float[] want = before.clone(), sf = src.toFloatArray();
             for (int b = 0; b < B; b++) {
                 System.arraycopy(sf, b * Tq * width, want, (b * Tmax + qs[b]) * width, Tq * width);
@@ -310,9 +310,9 @@ class AttentionTest {
 
             float[] now = cache.toFloatArray();
             Tensor full = arena.adopt(Tensor.ofInts(new int[] {0, 9, 1}, B));  // 9 + 4 > 12
-            assertThrows(IndexOutOfBoundsException.class, () -> ops.kvWrite(cache, src, full, B, Tq, Tmax, width));
+            assertThrows(IndexOutOfBoundsException.class, () -> ops.kvWrite(cache, src, full));
             Tensor neg = arena.adopt(Tensor.ofInts(new int[] {0, -1, 1}, B));
-            assertThrows(IndexOutOfBoundsException.class, () -> ops.kvWrite(cache, src, neg, B, Tq, Tmax, width));
+            assertThrows(IndexOutOfBoundsException.class, () -> ops.kvWrite(cache, src, neg));
             assertArrayEquals(now, cache.toFloatArray(), 0f, "a refused write leaves the cache as it was");
         }
     }

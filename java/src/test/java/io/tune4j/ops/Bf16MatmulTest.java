@@ -63,7 +63,7 @@ class Bf16MatmulTest {
                 Tensor b = arena.adopt(rnd.tensor(1.0, N));
                 Tensor dy = arena.adopt(rnd.tensor(1.0, M, N));
                 Tensor y = arena.adopt(rnd.tensor(5.0, M, N));
-                ops.linearForward(y, x, w, b, M, K, N);
+                ops.linearForward(y, x, w, b);
                 var xr = TorchRef.of(rounded(arena, x), false);
                 var wr = TorchRef.of(rounded(arena, w), false);
                 var dyr = TorchRef.of(rounded(arena, dy), false);
@@ -73,7 +73,7 @@ class Bf16MatmulTest {
                 Tensor dw = arena.adopt(rnd.tensor(0.5, N, K));
                 var dx0 = TorchRef.of(dx, false);
                 var dw0 = TorchRef.of(dw, false);
-                ops.linearBackward(dx, dw, null, dy, x, w, M, K, N);
+                ops.linearBackward(dx, dw, null, dy, x, w);
                 closeAdded("bf16 linear dx " + tag, dx, dyr.matmul(wr), dx0);
                 closeAdded("bf16 linear dw " + tag, dw, dyr.t().matmul(xr), dw0);
             }
@@ -94,7 +94,7 @@ class Bf16MatmulTest {
             Tensor dw = arena.adopt(Tensor.zeros(V, d));
             int block = 64;  // several row blocks share one converted w; the last holds 8 rows
             Tensor ws = arena.adopt(Tensor.zeros((long) block * V));
-            double[] r = ops.lmHeadCrossEntropy(dh, dw, h, w, targets, M, d, V, 1f, ws, block);
+            double[] r = ops.lmHeadCrossEntropy(dh, dw, h, w, targets, 1f, ws, block);
 
             var hr = TorchRef.of(rounded(arena, h), false);
             var wr = TorchRef.of(rounded(arena, w), false);
@@ -116,7 +116,7 @@ class Bf16MatmulTest {
             ops.setMatmulPrecision(MatmulPrecision.FP32);
             Tensor dh32 = arena.adopt(Tensor.zeros(M, d));
             Tensor dw32 = arena.adopt(Tensor.zeros(V, d));
-            ops.lmHeadCrossEntropy(dh32, dw32, h, w, targets, M, d, V, 1f, ws, block);
+            ops.lmHeadCrossEntropy(dh32, dw32, h, w, targets, 1f, ws, block);
             close("bf16 lm head dh", dh.toFloatArray(), toDouble(dh32), 1e-2);
             close("bf16 lm head dw", dw.toFloatArray(), toDouble(dw32), 1e-2);
         }
@@ -164,14 +164,14 @@ class Bf16MatmulTest {
             Tensor t = arena.adopt(Tensor.zeros(M, r));
             Tensor dx = arena.adopt(rnd.tensor(0.5, M, K));
             var dx0 = TorchRef.of(dx, false);
-            ops.loraForward(y, t, x, w, null, a, b, M, K, N, r, scale, 0f, 1, ws);
+            ops.loraForward(y, t, x, w, null, a, b, scale, 0f, 1, ws);
             var xr = TorchRef.of(rounded(arena, x), false);
             var wr = TorchRef.of(rounded(arena, w), false);
             var tr = TorchRef.of(rounded(arena, t), false);
             var br = TorchRef.of(rounded(arena, b), false).mul(new org.bytedeco.pytorch.Scalar(scale));
             close("bf16 lora y " + tag, y, xr.matmul(wr.t()).add(tr.matmul(br.t())));
 
-            ops.loraBackward(dx, null, null, null, null, dy, x, t, w, a, b, M, K, N, r, scale, 0f, 1, ws);
+            ops.loraBackward(dx, null, null, null, null, dy, x, t, w, a, b, scale, 0f, 1, ws);
             // the workspace starts with dt = s.dy.B, the low-rank part's input gradient
             float[] dt = java.util.Arrays.copyOf(ws.toFloatArray(), M * r);
             var dyr = TorchRef.of(rounded(arena, dy), false);
@@ -188,8 +188,8 @@ class Bf16MatmulTest {
         Tensor dx = arena.adopt(Tensor.zeros(M, K));
         Tensor da = arena.adopt(Tensor.zeros(r, K));
         Tensor db = arena.adopt(Tensor.zeros(N, r));
-        ops.loraForward(y, t, x, w, null, a, b, M, K, N, r, scale, dropout, seed, ws);
-        ops.loraBackward(dx, null, null, da, db, dy, x, t, w, a, b, M, K, N, r, scale, dropout, seed, ws);
+        ops.loraForward(y, t, x, w, null, a, b, scale, dropout, seed, ws);
+        ops.loraBackward(dx, null, null, da, db, dy, x, t, w, a, b, scale, dropout, seed, ws);
         return new float[][] {y.toFloatArray(), dx.toFloatArray(), da.toFloatArray(), db.toFloatArray()};
     }
 

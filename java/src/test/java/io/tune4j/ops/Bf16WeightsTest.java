@@ -33,14 +33,14 @@ class Bf16WeightsTest {
             try (Arena arena = new Arena()) {
                 Tensor w = arena.adopt(rnd.tensor(0.1, N, K));
                 Tensor b = arena.adopt(rnd.tensor(0.5, N));
-                Tensor packed = ops.packWeightsBf16(w, N, K);
+                Tensor packed = ops.packWeightsBf16(w);
                 assertNotNull(packed, "bf16 weights on " + CpuOps.bf16WeightsUnit());
                 arena.adopt(packed);
                 var wr = TorchRef.of(Bf16MatmulTest.rounded(arena, w), false);
                 for (int M : new int[] {1, 2, 3, 17, 40, 64, 65}) {  // rows 1-2 stream the tiles, 3+ multiply them
                     Tensor x = arena.adopt(rnd.tensor(1.0, M, K));
                     Tensor y = arena.adopt(rnd.tensor(9.0, M, N));  // overwritten, not accumulated
-                    ops.linearForwardPacked(y, x, packed, b, M, K, N);
+                    ops.linearForwardPacked(y, x, packed, b, K, N);
                     close("packed bf16 linear " + M + "x" + K + "->" + N + " (" + CpuOps.bf16WeightsUnit() + ") " + rnd, y,
                             TorchRef.of(Bf16MatmulTest.rounded(arena, x), false).matmul(wr.t()).add(TorchRef.of(b, false)));
                 }

@@ -63,7 +63,7 @@ class CrossEntropyTest {
                 Tensor targets = arena.adopt(Tensor.ofInts(t, M));
                 Tensor losses = arena.f32(M);
                 var tl = TorchRef.of(logits, true);
-                int counted = ops.crossEntropy(losses, logits, targets, M, V, gradScale);
+                int counted = ops.crossEntropy(losses, logits, targets, gradScale);
 
                 var ref = torchLosses(tl, t);
                 String what = "cross-entropy " + M + "x" + V + " " + rnd;
@@ -89,7 +89,7 @@ class CrossEntropyTest {
             float[] before = logits.toFloatArray();
             var ref = torchLosses(TorchRef.of(logits, false), t);
             Tensor losses = arena.f32(M);
-            ops.crossEntropy(losses, logits, arena.adopt(Tensor.ofInts(t, M)), M, V, 0f);
+            ops.crossEntropy(losses, logits, arena.adopt(Tensor.ofInts(t, M)), 0f);
             close("cross-entropy loss only " + rnd, losses, ref);
             assertArrayEquals(before, logits.toFloatArray(), 0f);
         }
@@ -114,7 +114,7 @@ class CrossEntropyTest {
                 var dh0 = TorchRef.of(dh, false);
                 var dw0 = TorchRef.of(dw, false);
                 Tensor ws = arena.f32((long) br * V);
-                double[] out = ops.lmHeadCrossEntropy(dh, dw, h, w, targets, M, d, V, gradScale, ws, br);
+                double[] out = ops.lmHeadCrossEntropy(dh, dw, h, w, targets, gradScale, ws, br);
 
                 var th = TorchRef.of(h, true);
                 var tw = TorchRef.of(w, true);
@@ -130,7 +130,7 @@ class CrossEntropyTest {
                 closeAdded(what + " dw", dw, tw.grad(), dw0);
 
                 // evaluation: no gradients, same loss, nothing written
-                double[] eval = ops.lmHeadCrossEntropy(null, null, h, w, targets, M, d, V, gradScale, ws, br);
+                double[] eval = ops.lmHeadCrossEntropy(null, null, h, w, targets, gradScale, ws, br);
                 close(what + " eval loss", new float[] {(float) eval[0]}, TorchRef.values(total), Check.FP32_TOL);
                 assertEquals(out[1], eval[1]);
             }
@@ -161,7 +161,7 @@ class CrossEntropyTest {
                     var dw0 = TorchRef.of(dw, false);
                     Tensor ws = arena.f32((long) br * V);
                     ws.fill(Float.NaN);  // scratch: the op must write the logits before it reads them
-                    double[] out = ops.lmHeadCrossEntropy(dh, dw, h, w, targets, M, d, V, cap, gradScale, ws, br);
+                    double[] out = ops.lmHeadCrossEntropy(dh, dw, h, w, targets, cap, gradScale, ws, br);
 
                     var th = TorchRef.of(h, true);
                     var tw = TorchRef.of(w, true);
@@ -179,7 +179,7 @@ class CrossEntropyTest {
                     closeAdded(what + " dw", dw, tw.grad(), dw0);
 
                     // evaluation: no gradients, same loss
-                    double[] eval = ops.lmHeadCrossEntropy(null, null, h, w, targets, M, d, V, cap, gradScale, ws, br);
+                    double[] eval = ops.lmHeadCrossEntropy(null, null, h, w, targets, cap, gradScale, ws, br);
                     close(what + " eval loss", new float[] {(float) eval[0]}, TorchRef.values(total), Check.FP32_TOL);
                     assertEquals(out[1], eval[1]);
                 }
@@ -195,7 +195,7 @@ class CrossEntropyTest {
             Tensor targets = arena.adopt(Tensor.ofInts(new int[] {1, 2}, 2));
             for (float bad : new float[] {-1f, Float.NaN, Float.POSITIVE_INFINITY}) {
                 assertThrows(IllegalArgumentException.class,
-                        () -> ops.lmHeadCrossEntropy(null, null, h, w, targets, 2, 3, 4, bad, 1f, ws, 2));
+                        () -> ops.lmHeadCrossEntropy(null, null, h, w, targets, bad, 1f, ws, 2));
             }
         }
     }
@@ -211,14 +211,14 @@ class CrossEntropyTest {
                 float[] before = logits.toFloatArray();
                 Tensor targets = arena.adopt(Tensor.ofInts(new int[] {1, IGNORE, 2, bad}, M));
                 Tensor losses = arena.zeros(M);
-                assertThrows(IndexOutOfBoundsException.class, () -> ops.crossEntropy(losses, logits, targets, M, V, 1f));
+                assertThrows(IndexOutOfBoundsException.class, () -> ops.crossEntropy(losses, logits, targets, 1f));
                 assertArrayEquals(before, logits.toFloatArray(), 0f);
 
                 Tensor h = arena.adopt(rnd.tensor(1.0, M, d));
                 Tensor w = arena.adopt(rnd.tensor(1.0, V, d));
                 Tensor dh = arena.zeros(M, d), dw = arena.zeros(V, d), ws = arena.f32(2L * V);
                 assertThrows(IndexOutOfBoundsException.class,
-                        () -> ops.lmHeadCrossEntropy(dh, dw, h, w, targets, M, d, V, 1f, ws, 2));
+                        () -> ops.lmHeadCrossEntropy(dh, dw, h, w, targets, 1f, ws, 2));
                 assertArrayEquals(new float[M * d], dh.toFloatArray(), 0f);
                 assertArrayEquals(new float[V * d], dw.toFloatArray(), 0f);
             }

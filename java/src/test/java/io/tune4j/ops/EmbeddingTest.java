@@ -38,7 +38,7 @@ class EmbeddingTest {
                 Tensor table = arena.adopt(rnd.tensor(1.0, V, d));
                 Tensor dOut = arena.adopt(rnd.tensor(1.0, M, d));
                 Tensor out = arena.adopt(rnd.tensor(5.0, M, d));
-                ops.embeddingForward(out, ids, table, M, V, d);
+                ops.embeddingForward(out, ids, table);
 
                 var tTable = TorchRef.of(table, true);
                 var tIds = TorchRef.ofLongs(ids.toIntArray(), M);
@@ -47,7 +47,7 @@ class EmbeddingTest {
 
                 Tensor dTable = arena.adopt(rnd.tensor(0.5, V, d));
                 var dTable0 = TorchRef.of(dTable, false);
-                ops.embeddingBackward(dTable, dOut, ids, M, V, d);
+                ops.embeddingBackward(dTable, dOut, ids);
                 tOut.backward(TorchRef.of(dOut, false), new BoolOptional(), false, new TensorArrayRefOptional());
                 closeAdded("embedding dTable " + tag, dTable, tTable.grad(), dTable0);
             }
@@ -69,9 +69,9 @@ class EmbeddingTest {
                 Tensor dOut = arena.adopt(rnd.tensor(1.0, M, d));
                 Tensor dTable = arena.adopt(rnd.tensor(1.0, V, d));
                 float[] out0 = out.toFloatArray(), dTable0 = dTable.toFloatArray();
-                assertThrows(IndexOutOfBoundsException.class, () -> ops.embeddingForward(out, ids, table, M, V, d),
+                assertThrows(IndexOutOfBoundsException.class, () -> ops.embeddingForward(out, ids, table),
                         "id " + bad);
-                assertThrows(IndexOutOfBoundsException.class, () -> ops.embeddingBackward(dTable, dOut, ids, M, V, d),
+                assertThrows(IndexOutOfBoundsException.class, () -> ops.embeddingBackward(dTable, dOut, ids),
                         "id " + bad);
                 assertArrayEquals(out0, out.toFloatArray(), "forward wrote before rejecting id " + bad);
                 assertArrayEquals(dTable0, dTable.toFloatArray(), "backward wrote before rejecting id " + bad);
@@ -86,8 +86,8 @@ class EmbeddingTest {
             Tensor ids = arena.adopt(Tensor.ofInts(new int[] {0, 3, 100000}, 3));
             Tensor table = arena.zeros(4, 8);
             Tensor out = arena.zeros(3, 8);
-            assertThrows(IndexOutOfBoundsException.class, () -> CpuOps.INSTANCE.embeddingForward(out, ids, table, 3, 4, 8));
-            assertThrows(IndexOutOfBoundsException.class, () -> CpuOps.INSTANCE.embeddingBackward(table, out, ids, 3, 4, 8));
+            assertThrows(IndexOutOfBoundsException.class, () -> CpuOps.INSTANCE.embeddingForward(out, ids, table));
+            assertThrows(IndexOutOfBoundsException.class, () -> CpuOps.INSTANCE.embeddingBackward(table, out, ids));
         }
     }
 }

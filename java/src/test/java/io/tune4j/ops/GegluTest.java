@@ -39,7 +39,7 @@ class GegluTest {
                 Tensor dOut = arena.adopt(rnd.tensor(1.0, n));
                 Tensor out = arena.f32(n);
                 out.fill(Float.NaN);  // forward must overwrite out, never read it
-                ops.gegluForward(out, g, u, n);
+                ops.gegluForward(out, g, u);
 
                 // HF gelu_pytorch_tanh is torch's gelu(approximate="tanh"): 0.5 g (1 + tanh z). For a gate
                 // near -7 that form cancels even in float64 (1 + tanh z ~ 1e-14, 4e-3 relative), so the
@@ -62,21 +62,21 @@ class GegluTest {
                 Tensor du = arena.adopt(rnd.tensor(0.5, n));
                 var dg0 = TorchRef.of(dg, false);
                 var du0 = TorchRef.of(du, false);
-                ops.gegluBackward(dg, du, dOut, g, u, n);
+                ops.gegluBackward(dg, du, dOut, g, u);
                 tOut.backward(TorchRef.of(dOut, false), new BoolOptional(), false, new TensorArrayRefOptional());
                 closeAdded("geglu dg " + tag, dg, tg.grad(), dg0);
                 closeAdded("geglu du " + tag, du, tu.grad(), du0);
 
                 // each gradient alone (the other NULL) gives the same contribution
                 Tensor dgOnly = arena.zeros(n), duOnly = arena.zeros(n);
-                ops.gegluBackward(dgOnly, null, dOut, g, u, n);
-                ops.gegluBackward(null, duOnly, dOut, g, u, n);
+                ops.gegluBackward(dgOnly, null, dOut, g, u);
+                ops.gegluBackward(null, duOnly, dOut, g, u);
                 close("geglu dg alone " + tag, dgOnly, tg.grad());
                 close("geglu du alone " + tag, duOnly, tu.grad());
 
                 // in place, as the MLP runs it (out = g): the same values
                 Tensor gInPlace = arena.adopt(Tensor.of(gv.clone(), n));
-                ops.gegluForward(gInPlace, gInPlace, u, n);
+                ops.gegluForward(gInPlace, gInPlace, u);
                 close("geglu in place " + tag, gInPlace, tOut);
             }
         }

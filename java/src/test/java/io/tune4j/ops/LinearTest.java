@@ -45,7 +45,7 @@ class LinearTest {
                     Tensor dy = arena.adopt(rnd.tensor(1.0, M, N));
                     Tensor y = arena.f32(M, N);
                     y.fill(Float.NaN);  // forward must overwrite y, never read it
-                    ops.linearForward(y, x, w, b, M, K, N);
+                    ops.linearForward(y, x, w, b);
 
                     var tx = TorchRef.of(x, true);
                     var tw = TorchRef.of(w, true);
@@ -61,7 +61,7 @@ class LinearTest {
                     var dx0 = TorchRef.of(dx, false);
                     var dw0 = TorchRef.of(dw, false);
                     var db0 = withBias ? TorchRef.of(db, false) : null;
-                    ops.linearBackward(dx, dw, db, dy, x, w, M, K, N);
+                    ops.linearBackward(dx, dw, db, dy, x, w);
                     backward(ty, dy);
                     closeAdded("linear dx " + tag, dx, tx.grad(), dx0);
                     closeAdded("linear dw " + tag, dw, tw.grad(), dw0);
@@ -87,18 +87,18 @@ class LinearTest {
 
             // only dx (frozen weight, no bias)
             Tensor dx = arena.zeros(M, K);
-            ops.linearBackward(dx, null, null, dy, x, w, M, K, N);
+            ops.linearBackward(dx, null, null, dy, x, w);
             close("linear dx alone " + rnd, dx, tx.grad());
             // only db: column sums of dy
             Tensor db = arena.zeros(N);
-            ops.linearBackward(null, null, db, dy, x, w, M, K, N);
+            ops.linearBackward(null, null, db, dy, x, w);
             close("linear db alone " + rnd, db, TorchRef.of(dy, false).sum(0));
             // only dw
             Tensor dw = arena.zeros(N, K);
-            ops.linearBackward(null, dw, null, dy, x, w, M, K, N);
+            ops.linearBackward(null, dw, null, dy, x, w);
             close("linear dw alone " + rnd, dw, tw.grad());
             // nothing at all is a no-op
-            ops.linearBackward(null, null, null, dy, x, w, M, K, N);
+            ops.linearBackward(null, null, null, dy, x, w);
             Assertions.assertTrue(true);
         }
     }
@@ -120,12 +120,12 @@ class LinearTest {
             float[] alone = new float[64 * N];
             for (int i = 0; i < 64; i++) {
                 Tensor y = arena.f32(1, N);
-                ops.linearForward(y, x.slice(i, i + 1), w, b, 1, K, N);
+                ops.linearForward(y, x.slice(i, i + 1), w, b);
                 System.arraycopy(y.toFloatArray(), 0, alone, i * N, N);
             }
             for (int M : new int[] {2, 3, 5, 16, 31, 64}) {
                 Tensor y = arena.f32(M, N);
-                ops.linearForward(y, x.slice(0, M), w, b, M, K, N);
+                ops.linearForward(y, x.slice(0, M), w, b);
                 float[] got = y.toFloatArray();
                 for (int j = 0; j < M * N; j++) {
                     if (Float.floatToRawIntBits(got[j]) != Float.floatToRawIntBits(alone[j])) {

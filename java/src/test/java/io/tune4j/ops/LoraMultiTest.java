@@ -61,7 +61,7 @@ class LoraMultiTest {
                 }
                 System.arraycopy(TorchRef.values(row), 0, expected, i * N, N);
             }
-            ops.loraMultiForward(y, x, rows, a, b, ranks, scales, M, K, N, ws);
+            ops.loraMultiForward(y, x, rows, a, b, ranks, scales, ws);
             close("lora-multi y " + tag, y.toFloatArray(), expected, io.tune4j.testing.Check.FP32_TOL);
             float[] w = ws.toFloatArray();
             for (int i = w.length - GUARD; i < w.length; i++) {
@@ -112,16 +112,16 @@ class LoraMultiTest {
             int[] ranks = {2};
             float[] scales = {1f};
             assertThrows(IndexOutOfBoundsException.class, () -> ops.loraMultiForward(y, x,
-                    arena.adopt(Tensor.ofInts(new int[] {0, 1}, 2)), as, bs, ranks, scales, 2, K, N, ws));
+                    arena.adopt(Tensor.ofInts(new int[] {0, 1}, 2)), as, bs, ranks, scales, ws));
             assertThrows(IndexOutOfBoundsException.class, () -> ops.loraMultiForward(y, x,
-                    arena.adopt(Tensor.ofInts(new int[] {-2, 0}, 2)), as, bs, ranks, scales, 2, K, N, ws));
+                    arena.adopt(Tensor.ofInts(new int[] {-2, 0}, 2)), as, bs, ranks, scales, ws));
             Tensor rows = arena.adopt(Tensor.ofInts(new int[] {0, -1}, 2));
             assertThrows(IllegalArgumentException.class, () -> ops.loraMultiForward(y, x, rows, as, bs,
-                    new int[] {2, 1}, scales, 2, K, N, ws));
+                    new int[] {2, 1}, scales, ws));
             assertThrows(IllegalArgumentException.class, () -> ops.loraMultiForward(y, x, rows, new Tensor[1], bs,
-                    ranks, scales, 2, K, N, ws));
+                    ranks, scales, ws));
             assertThrows(IllegalArgumentException.class, () -> ops.loraMultiForward(y, x, rows, as, bs,
-                    new int[] {4}, scales, 2, K, N, ws));  // A holds too few elements for rank 4
+                    new int[] {4}, scales, ws));  // A holds too few elements for rank 4
         }
     }
 }

@@ -75,7 +75,7 @@ class LoraTest {
             Tensor y = arena.f32(M, K);
             Tensor t = arena.f32(M, K);
             Tensor ws = workspace(arena, ops, M, K, K, K, p);
-            ops.loraForward(y, t, ones, w, null, id, id, M, K, K, K, 1f, p, seed, ws);
+            ops.loraForward(y, t, ones, w, null, id, id, 1f, p, seed, ws);
             checkGuard(ws, "lora mask forward");
             float[] tv = t.toFloatArray();
             float[] yv = y.toFloatArray();
@@ -108,7 +108,7 @@ class LoraTest {
             y.fill(Float.NaN);  // forward must overwrite y and t, never read them
             t.fill(Float.NaN);
             Tensor ws = workspace(arena, ops, M, K, N, r, p);
-            ops.loraForward(y, t, x, w, bias, a, b, M, K, N, r, scale, p, seed, ws);
+            ops.loraForward(y, t, x, w, bias, a, b, scale, p, seed, ws);
             checkGuard(ws, "lora forward " + tag);
 
             var tx = TorchRef.of(x, true);
@@ -143,7 +143,7 @@ class LoraTest {
             var da0 = TorchRef.of(da, false);
             var db0 = TorchRef.of(db, false);
             ws.fill(GUARD_VALUE);  // backward must not rely on anything forward left in ws
-            ops.loraBackward(dx, dw, dbias, da, db, dy, x, t, w, a, b, M, K, N, r, scale, p, seed, ws);
+            ops.loraBackward(dx, dw, dbias, da, db, dy, x, t, w, a, b, scale, p, seed, ws);
             checkGuard(ws, "lora backward " + tag);
             backward(ty, dy);
             closeAdded("lora dx " + tag, dx, tx.grad(), dx0);
@@ -242,7 +242,7 @@ class LoraTest {
             Tensor y = arena.f32(M, N);
             Tensor t = arena.f32(M, r);
             Tensor ws = workspace(arena, ops, M, K, N, r, 1f);
-            ops.loraForward(y, t, x, w, null, a, b, M, K, N, r, 1f, 1f, seed(rnd), ws);
+            ops.loraForward(y, t, x, w, null, a, b, 1f, 1f, seed(rnd), ws);
             var ty = TorchRef.of(x, false).matmul(TorchRef.of(w, false).t());
             close("lora p=1 y " + rnd, y, ty);
             for (float v : t.toFloatArray()) assertEquals(0f, v, "p=1: t must be 0");

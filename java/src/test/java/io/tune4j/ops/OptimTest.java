@@ -39,7 +39,7 @@ class OptimTest {
                         Tensor g = arena.adopt(rnd.tensor(step < 4 ? 1.0 : 0.01, n));
                         float[] gf = g.toFloatArray();
                         float[] before = p.toFloatArray();
-                        ops.adamw(p, g, m, v, n, h, step);
+                        ops.adamw(p, g, m, v, h, step);
                         double b1 = h.beta1(), b2 = h.beta2();
                         double bc1 = 1 - Math.pow(b1, step), bc2 = 1 - Math.pow(b2, step);
                         double[] fromActual = new double[n];
@@ -84,13 +84,13 @@ class OptimTest {
                 float[] xf = x.toFloatArray();
                 double ref = 0;
                 for (float f : xf) ref += (double) f * f;
-                double got = ops.sumOfSquares(x, n);
+                double got = ops.sumOfSquares(x);
                 close("sumsq n=" + n + " " + rnd, new float[] {(float) got}, new double[] {ref}, 1e-6);
                 if (!(Math.abs(got - ref) <= 1e-12 * ref)) {
                     org.junit.jupiter.api.Assertions.fail("sumsq must accumulate in double: " + got + " vs " + ref);
                 }
                 float s = (float) (rnd.gaussian() + 0.1);
-                ops.scale(x, s, n);
+                ops.scale(x, s);
                 double[] rs = new double[n];
                 for (int i = 0; i < n; i++) rs[i] = (double) xf[i] * s;
                 close("scale n=" + n + " " + rnd, x.toFloatArray(), rs, Check.FP32_TOL);

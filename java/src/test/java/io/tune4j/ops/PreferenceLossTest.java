@@ -59,8 +59,8 @@ class PreferenceLossTest {
                     double[] logp = new double[B];
                     int[] counts = new int[B];
                     int counted = cap == 0f
-                        ? ops.lmHeadSequenceLogProbs(logp, counts, dh, dw, h, w, targets, weights, B, T, d, V, ws, br)
-                        : ops.lmHeadSequenceLogProbs(logp, counts, dh, dw, h, w, targets, weights, B, T, d, V, cap, ws, br);
+                        ? ops.lmHeadSequenceLogProbs(logp, counts, dh, dw, h, w, targets, weights, B, ws, br)
+                        : ops.lmHeadSequenceLogProbs(logp, counts, dh, dw, h, w, targets, weights, B, cap, ws, br);
 
                     var th = TorchRef.of(h, true);
                     var tw = TorchRef.of(w, true);
@@ -93,7 +93,7 @@ class PreferenceLossTest {
 
                     // forward only: the same values, no gradient written
                     double[] again = new double[B];
-                    ops.lmHeadSequenceLogProbs(again, new int[B], null, null, h, w, targets, null, B, T, d, V, cap, ws,
+                    ops.lmHeadSequenceLogProbs(again, new int[B], null, null, h, w, targets, null, B, cap, ws,
                             br);
                     close(what + " eval logp", toFloats(again), TorchRef.values(seqLp), Check.FP32_TOL);
                 }

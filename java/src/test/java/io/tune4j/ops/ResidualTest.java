@@ -30,19 +30,19 @@ class ResidualTest {
                 var ref = TorchRef.of(a, false).add(TorchRef.of(b, false));
 
                 Tensor y = arena.adopt(rnd.tensor(5.0, n));
-                ops.add(y, a, b, n);
+                ops.add(y, a, b);
                 close("add " + tag, y, ref);
 
                 Tensor a2 = arena.adopt(Tensor.of(a.toFloatArray(), n));
-                ops.add(a2, a2, b, n);  // y aliases a
+                ops.add(a2, a2, b);  // y aliases a
                 close("add y=a " + tag, a2, ref);
 
                 Tensor b2 = arena.adopt(Tensor.of(b.toFloatArray(), n));
-                ops.add(b2, a, b2, n);  // y aliases b
+                ops.add(b2, a, b2);  // y aliases b
                 close("add y=b " + tag, b2, ref);
 
                 Tensor c = arena.adopt(Tensor.of(a.toFloatArray(), n));
-                ops.add(c, c, c, n);  // all three the same buffer
+                ops.add(c, c, c);  // all three the same buffer
                 close("add y=a=b " + tag, c, TorchRef.of(a, false).mul(new Scalar(2.0)));
             }
         }
@@ -59,7 +59,7 @@ class ResidualTest {
                     Tensor x = arena.adopt(rnd.tensor(1.0, n));
                     Tensor y = arena.adopt(rnd.tensor(1.0, n));
                     var ref = TorchRef.of(y, false).add(TorchRef.of(x, false).mul(new Scalar((double) alpha)));
-                    ops.axpy(y, alpha, x, n);
+                    ops.axpy(y, alpha, x);
                     close("axpy " + tag, y, ref);
                 }
             }

@@ -41,8 +41,8 @@ class RmsNormTest {
             Tensor rstd = arena.f32(M);
             y.fill(Float.NaN);  // forward must overwrite y and rstd, never read them
             rstd.fill(Float.NaN);
-            if (off == 0f) ops.rmsnormForward(y, rstd, x, w, M, d, eps);
-            else ops.rmsnormForward(y, rstd, x, w, M, d, eps, off);
+            if (off == 0f) ops.rmsnormForward(y, rstd, x, w, eps);
+            else ops.rmsnormForward(y, rstd, x, w, eps, off);
 
             var tx = TorchRef.of(x, true);
             var tw = TorchRef.of(w, true);
@@ -55,7 +55,7 @@ class RmsNormTest {
             // in place (y = x), as the Qwen3 / Gemma 3 head norms run while decoding: the same values
             Tensor inPlace = arena.adopt(Tensor.of(x.toFloatArray(), M, d));
             Tensor rstd2 = arena.f32(M);
-            ops.rmsnormForward(inPlace, rstd2, inPlace, w, M, d, eps, off);
+            ops.rmsnormForward(inPlace, rstd2, inPlace, w, eps, off);
             org.junit.jupiter.api.Assertions.assertArrayEquals(y.toFloatArray(), inPlace.toFloatArray(), 0f,
                     "rmsnorm in place " + tag);
 
@@ -70,8 +70,8 @@ class RmsNormTest {
             Tensor dw = arena.adopt(rnd.tensor(0.5, d));
             var dx0 = TorchRef.of(dx, false);
             var dw0 = TorchRef.of(dw, false);
-            if (off == 0f) ops.rmsnormBackward(dx, dw, dy, x, w, rstd, M, d);
-            else ops.rmsnormBackward(dx, dw, dy, x, w, rstd, M, d, off);
+            if (off == 0f) ops.rmsnormBackward(dx, dw, dy, x, w, rstd);
+            else ops.rmsnormBackward(dx, dw, dy, x, w, rstd, off);
             ty.backward(TorchRef.of(dy, false), new org.bytedeco.pytorch.BoolOptional(), false,
                     new org.bytedeco.pytorch.TensorArrayRefOptional());
             closeAdded("rmsnorm dx " + tag, dx, tx.grad(), dx0);

@@ -100,7 +100,7 @@ class RopeTest {
                     Tensor x = arena.adopt(rnd.tensor(1.0, M, nh, hd));
                     Tensor dy = arena.adopt(rnd.tensor(1.0, M, nh, hd));
                     var tx = TorchRef.of(x, true);
-                    ops.ropeForward(x, pos, cos, sin, M, nh, hd, maxPos);
+                    ops.ropeForward(x, pos, cos, sin);
 
                     // reference: y = x * [cos, cos] + rotate_half(x) * [sin, sin], angles in double
                     double[] inv = invFreq(hd, s);
@@ -125,7 +125,7 @@ class RopeTest {
                     // backward transforms the gradient buffer in place: dy in, dx out
                     Tensor g = arena.f32(M, nh, hd);
                     g.copyFrom(dy);
-                    ops.ropeBackward(g, pos, cos, sin, M, nh, hd, maxPos);
+                    ops.ropeBackward(g, pos, cos, sin);
                     ty.backward(TorchRef.of(dy, false), new BoolOptional(), false, new TensorArrayRefOptional());
                     close(what + " dx", g, tx.grad());
                 }
@@ -145,8 +145,8 @@ class RopeTest {
             float[] before = x.toFloatArray();
             for (int bad : new int[] {maxPos, -1, Integer.MAX_VALUE}) {
                 Tensor pos = arena.adopt(Tensor.ofInts(new int[] {0, 3, bad, 1}, M));
-                assertThrows(IndexOutOfBoundsException.class, () -> ops.ropeForward(x, pos, cos, sin, M, nh, hd, maxPos));
-                assertThrows(IndexOutOfBoundsException.class, () -> ops.ropeBackward(x, pos, cos, sin, M, nh, hd, maxPos));
+                assertThrows(IndexOutOfBoundsException.class, () -> ops.ropeForward(x, pos, cos, sin));
+                assertThrows(IndexOutOfBoundsException.class, () -> ops.ropeBackward(x, pos, cos, sin));
                 assertArrayEquals(before, x.toFloatArray(), 0f);
             }
         }

@@ -36,9 +36,9 @@ class SamplingTest {
                 }
                 Tensor logits = arena.adopt(Tensor.of(l, V));
                 Tensor ws = arena.f32(2L * V);
-                assertEquals(want, ops.argmax(logits, V), "argmax V=" + V + " " + rnd);
+                assertEquals(want, ops.argmax(logits), "argmax V=" + V + " " + rnd);
                 float coin = (float) (rnd.nextInt(1000) / 1000.0);
-                assertEquals(want, ops.sample(logits, V, SamplingParams.GREEDY, null, 0, coin, ws), "greedy V=" + V);
+                assertEquals(want, ops.sample(logits, SamplingParams.GREEDY, null, 0, coin, ws), "greedy V=" + V);
             }
         }
     }
@@ -58,7 +58,7 @@ class SamplingTest {
         int[] want = {3, 2, 1, 0, 0};
         try (Arena arena = new Arena()) {
             for (int c = 0; c < cases.length; c++) {
-                assertEquals(want[c], ops.argmax(arena.adopt(Tensor.of(cases[c], cases[c].length)), cases[c].length), "case " + c);
+                assertEquals(want[c], ops.argmax(arena.adopt(Tensor.of(cases[c], cases[c].length))), "case " + c);
             }
             for (int V = 1; V <= 40; V++) {
                 for (int at = 0; at < V; at++) {
@@ -66,7 +66,7 @@ class SamplingTest {
                     for (int i = 0; i < V; i++) l[i] = i % 3 == 0 ? nan : -i;
                     l[at] = 5f;
                     if (at + 9 < V) l[at + 9] = 5f; // a later tie, across a vector boundary
-                    assertEquals(at, ops.argmax(arena.adopt(Tensor.of(l, V)), V), "V=" + V + " max at " + at);
+                    assertEquals(at, ops.argmax(arena.adopt(Tensor.of(l, V))), "V=" + V + " max at " + at);
                 }
             }
         }
@@ -85,11 +85,11 @@ class SamplingTest {
             for (float coin : new float[] {0f, 0.25f, 0.5f, 0.999999f}) {
                 for (float topP : new float[] {1f, 0.5f, 0.01f}) {
                     SamplingParams p = new SamplingParams(1.5f, 1, topP, 1f);
-                    assertEquals(want, ops.sample(logits, V, p, null, 0, coin, ws), "top-k 1 coin " + coin + " " + rnd);
+                    assertEquals(want, ops.sample(logits, p, null, 0, coin, ws), "top-k 1 coin " + coin + " " + rnd);
                 }
             }
             // a tiny nucleus keeps only the most likely token as well
-            assertEquals(want, ops.sample(logits, V, new SamplingParams(1f, 0, 1e-6f, 1f), null, 0, 0.99f, ws));
+            assertEquals(want, ops.sample(logits, new SamplingParams(1f, 0, 1e-6f, 1f), null, 0, 0.99f, ws));
         }
     }
 
@@ -146,7 +146,7 @@ class SamplingTest {
                 for (int n = 0; n < N; n++) {
                     logits.floats().put(0, l);
                     float coin = (float) ((n + 0.5) / N);
-                    int tok = ops.sample(logits, V, p, null, 0, coin, ws);
+                    int tok = ops.sample(logits, p, null, 0, coin, ws);
                     assertTrue(tok >= 0 && tok < V, "token " + tok);
                     counts[tok]++;
                 }
@@ -169,7 +169,7 @@ class SamplingTest {
             Tensor logits = arena.adopt(Tensor.of(l.clone(), V));
             Tensor rec = arena.adopt(Tensor.ofInts(recent, recent.length));
             Tensor ws = arena.f32(2L * V);
-            int tok = ops.sample(logits, V, new SamplingParams(0f, 0, 1f, penalty), rec, recent.length, 0.5f, ws);
+            int tok = ops.sample(logits, new SamplingParams(0f, 0, 1f, penalty), rec, recent.length, 0.5f, ws);
             float[] want = l.clone();
             want[0] = l[0] / penalty;
             want[2] = l[2] * penalty;
@@ -184,13 +184,13 @@ class SamplingTest {
             int[] counts = new int[V];
             for (int n = 0; n < N; n++) {
                 logits.floats().put(0, l);
-                counts[ops.sample(logits, V, p, rec, recent.length, (float) ((n + 0.5) / N), ws)]++;
+                counts[ops.sample(logits, p, rec, recent.length, (float) ((n + 0.5) / N), ws)]++;
             }
             for (int i = 0; i < V; i++) assertEquals(expect[i], counts[i] / (double) N, 1e-3, "penalised token " + i);
 
             // a penalty of 1 changes nothing
             logits.floats().put(0, l);
-            ops.sample(logits, V, new SamplingParams(0f, 0, 1f, 1f), rec, recent.length, 0.5f, ws);
+            ops.sample(logits, new SamplingParams(0f, 0, 1f, 1f), rec, recent.length, 0.5f, ws);
             assertArrayEquals(l, logits.toFloatArray(), 0f);
         }
     }

@@ -37,7 +37,7 @@ class SwigluTest {
                 Tensor u = arena.adopt(rnd.tensor(1.0, n));
                 Tensor dOut = arena.adopt(rnd.tensor(1.0, n));
                 Tensor out = arena.adopt(rnd.tensor(5.0, n));
-                ops.swigluForward(out, g, u, n);
+                ops.swigluForward(out, g, u);
 
                 var tg = TorchRef.of(g, true);
                 var tu = TorchRef.of(u, true);
@@ -48,15 +48,15 @@ class SwigluTest {
                 Tensor du = arena.adopt(rnd.tensor(0.5, n));
                 var dg0 = TorchRef.of(dg, false);
                 var du0 = TorchRef.of(du, false);
-                ops.swigluBackward(dg, du, dOut, g, u, n);
+                ops.swigluBackward(dg, du, dOut, g, u);
                 tOut.backward(TorchRef.of(dOut, false), new BoolOptional(), false, new TensorArrayRefOptional());
                 closeAdded("swiglu dg " + tag, dg, tg.grad(), dg0);
                 closeAdded("swiglu du " + tag, du, tu.grad(), du0);
 
                 // each gradient alone (the other NULL) gives the same contribution
                 Tensor dgOnly = arena.zeros(n), duOnly = arena.zeros(n);
-                ops.swigluBackward(dgOnly, null, dOut, g, u, n);
-                ops.swigluBackward(null, duOnly, dOut, g, u, n);
+                ops.swigluBackward(dgOnly, null, dOut, g, u);
+                ops.swigluBackward(null, duOnly, dOut, g, u);
                 close("swiglu dg alone " + tag, dgOnly, tg.grad());
                 close("swiglu du alone " + tag, duOnly, tu.grad());
             }

@@ -136,14 +136,15 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void linearForward(Tensor y, Tensor x, Tensor w, Tensor b, int M, int K, int N) {
-        OpChecks.linear(Device.CPU, y, x, w, b, M, K, N);
-        t4j_linear_fwd(a(y), a(x), a(w), a(b), M, K, N);
+    public void linearForward(Tensor y, Tensor x, Tensor w, Tensor b) {
+        int M = OpChecks.linear(Device.CPU, y, x, w, b);
+        t4j_linear_fwd(a(y), a(x), a(w), a(b), M, (int) w.dim(1), (int) w.dim(0));
     }
 
     @Override
-    public Tensor packWeightsBf16(Tensor w, int N, int K) {
-        OpChecks.packWeights(Device.CPU, w, N, K);
+    public Tensor packWeightsBf16(Tensor w) {
+        OpChecks.packWeights(Device.CPU, w);
+        int N = (int) w.dim(0), K = (int) w.dim(1);
         long elems = t4j_linear_packed_bf16_elems(K, N);
         if (elems <= 0) return null;
         Tensor p = Tensor.allocate(DType.BF16, elems);
@@ -152,16 +153,16 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void linearForwardPacked(Tensor y, Tensor x, Tensor packed, Tensor b, int M, int K, int N) {
-        OpChecks.linearPacked(Device.CPU, y, x, packed, b, M, K, N, t4j_linear_packed_bf16_elems(K, N));
+    public void linearForwardPacked(Tensor y, Tensor x, Tensor packed, Tensor b, int K, int N) {
+        int M = OpChecks.linearPacked(Device.CPU, y, x, packed, b, K, N, t4j_linear_packed_bf16_elems(K, N));
         NativeStatus.check(t4j_linear_fwd_packed_bf16(a(y), a(x), packed.address(), a(b), M, K, N),
                 "linear from bf16 packed weights " + M + "x" + K + " -> " + N);
     }
 
     @Override
-    public void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, int M, int K, int N) {
-        OpChecks.linearBackward(Device.CPU, dx, dw, db, dy, x, w, M, K, N);
-        t4j_linear_bwd(a(dx), a(dw), a(db), a(dy), a(x), a(w), M, K, N);
+    public void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w) {
+        int M = OpChecks.linearBackward(Device.CPU, dx, dw, db, dy, x, w);
+        t4j_linear_bwd(a(dx), a(dw), a(db), a(dy), a(x), a(w), M, (int) w.dim(1), (int) w.dim(0));
     }
 
     @Override
@@ -171,17 +172,19 @@ public final class CpuOps implements Ops {
 
     @Override
     public void loraForward(Tensor y, Tensor t, Tensor x, Tensor w, Tensor bias, Tensor la, Tensor lb,
-                            int M, int K, int N, int r, float scale, float dropout, long seed, Tensor ws) {
-        OpChecks.lora(Device.CPU, y, t, x, w, bias, la, lb, M, K, N, r, ws, t4j_lora_ws_floats(M, K, N, r, dropout));
+                            float scale, float dropout, long seed, Tensor ws) {
+        int M = OpChecks.lora(Device.CPU, y, t, x, w, bias, la, lb);
+        int N = (int) w.dim(0), K = (int) w.dim(1), r = (int) la.dim(0);
+        OpChecks.workspace(Device.CPU, "lora ws", ws, t4j_lora_ws_floats(M, K, N, r, dropout));
         t4j_lora_fwd(a(y), a(t), a(x), a(w), a(bias), a(la), a(lb), M, K, N, r, scale, dropout, seed, a(ws));
     }
 
     @Override
     public void loraBackward(Tensor dx, Tensor dw, Tensor dbias, Tensor da, Tensor db, Tensor dy, Tensor x, Tensor t,
-                             Tensor w, Tensor la, Tensor lb, int M, int K, int N, int r, float scale, float dropout,
-                             long seed, Tensor ws) {
-        OpChecks.loraBackward(Device.CPU, dx, dw, dbias, da, db, dy, x, t, w, la, lb, M, K, N, r, ws,
-                t4j_lora_ws_floats(M, K, N, r, dropout));
+                             Tensor w, Tensor la, Tensor lb, float scale, float dropout, long seed, Tensor ws) {
+        int M = OpChecks.loraBackward(Device.CPU, dx, dw, dbias, da, db, dy, x, t, w, la, lb);
+        int N = (int) w.dim(0), K = (int) w.dim(1), r = (int) la.dim(0);
+        OpChecks.workspace(Device.CPU, "lora ws", ws, t4j_lora_ws_floats(M, K, N, r, dropout));
         t4j_lora_bwd(a(dx), a(dw), a(dbias), a(da), a(db), a(dy), a(x), a(t), a(w), a(la), a(lb), M, K, N, r,
                 scale, dropout, seed, a(ws));
     }
@@ -192,22 +195,23 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void doraNorm(Tensor norm, Tensor g, Tensor w, Tensor la, Tensor lb, Tensor m, int K, int N, int r, float scale,
-                         Tensor ws) {
-        OpChecks.doraNorm(Device.CPU, norm, g, w, la, lb, m, K, N, r, ws, t4j_dora_norm_ws_floats(K, N, r));
+    public void doraNorm(Tensor norm, Tensor g, Tensor w, Tensor la, Tensor lb, Tensor m, float scale, Tensor ws) {
+        OpChecks.doraNorm(Device.CPU, norm, g, w, la, lb, m);
+        int N = (int) w.dim(0), K = (int) w.dim(1), r = la == null ? 0 : (int) la.dim(0);
+        OpChecks.doraNormWorkspace(Device.CPU, ws, t4j_dora_norm_ws_floats(K, N, r));
         t4j_dora_norm(a(norm), a(g), a(w), a(la), a(lb), a(m), K, N, r, scale, a(ws));
     }
 
     @Override
-    public void doraScaleForward(Tensor y, Tensor u, Tensor g, Tensor bias, int M, int N) {
-        OpChecks.doraScale(Device.CPU, y, u, g, bias, M, N);
-        t4j_dora_scale_fwd(a(y), a(u), a(g), a(bias), M, N);
+    public void doraScaleForward(Tensor y, Tensor u, Tensor g, Tensor bias) {
+        int M = OpChecks.doraScale(Device.CPU, y, u, g, bias);
+        t4j_dora_scale_fwd(a(y), a(u), a(g), a(bias), M, (int) g.numel());
     }
 
     @Override
-    public void doraScaleBackward(Tensor du, Tensor dm, Tensor dbias, Tensor dy, Tensor u, Tensor g, Tensor norm, int M, int N) {
-        OpChecks.doraScaleBackward(Device.CPU, du, dm, dbias, dy, u, g, norm, M, N);
-        t4j_dora_scale_bwd(a(du), a(dm), a(dbias), a(dy), a(u), a(g), a(norm), M, N);
+    public void doraScaleBackward(Tensor du, Tensor dm, Tensor dbias, Tensor dy, Tensor u, Tensor g, Tensor norm) {
+        int M = OpChecks.doraScaleBackward(Device.CPU, du, dm, dbias, dy, u, g, norm);
+        t4j_dora_scale_bwd(a(du), a(dm), a(dbias), a(dy), a(u), a(g), a(norm), M, (int) g.numel());
     }
 
     @Override
@@ -217,8 +221,10 @@ public final class CpuOps implements Ops {
 
     @Override
     public void loraMultiForward(Tensor y, Tensor x, Tensor rowSlot, Tensor[] la, Tensor[] lb, int[] ranks,
-                                 float[] scales, int M, int K, int N, Tensor ws) {
-        int n = OpChecks.loraMulti(Device.CPU, y, x, rowSlot, la, lb, ranks, scales, M, K, N);
+                                 float[] scales, Tensor ws) {
+        int M = OpChecks.loraMultiRows(Device.CPU, y, x, rowSlot);
+        int K = M == 0 ? 0 : (int) (x.numel() / M), N = M == 0 ? 0 : (int) (y.numel() / M);
+        int n = OpChecks.loraMulti(Device.CPU, la, lb, ranks, scales, K, N);
         int maxR = LoraSlots.maxRank(ranks);
         OpChecks.loraMultiWorkspace(Device.CPU, ws, M, t4j_lora_multi_ws_floats(M, K, N, maxR));
         long[] pa = new long[n], pb = new long[n];
@@ -233,43 +239,46 @@ public final class CpuOps implements Ops {
 
     @Override
     public void adapterForward(Tensor y, Tensor h, Tensor act, Tensor x, Tensor down, Tensor downBias, Tensor up,
-                               Tensor upBias, int M, int d, int m, Activation fn) {
-        OpChecks.adapter(Device.CPU, y, h, act, x, down, downBias, up, upBias, M, d, m);
-        t4j_adapter_fwd(a(y), a(h), a(act), a(x), a(down), a(downBias), a(up), a(upBias), M, d, m, fn.code);
+                               Tensor upBias, Activation fn) {
+        int M = OpChecks.adapter(Device.CPU, y, h, act, x, down, downBias, up, upBias);
+        t4j_adapter_fwd(a(y), a(h), a(act), a(x), a(down), a(downBias), a(up), a(upBias), M, (int) down.dim(1),
+                (int) down.dim(0), fn.code);
     }
 
     @Override
     public void adapterBackward(Tensor dx, Tensor dDown, Tensor dDownBias, Tensor dUp, Tensor dUpBias, Tensor dy,
-                                Tensor x, Tensor h, Tensor act, Tensor down, Tensor up, int M, int d, int m,
-                                Activation fn, Tensor ws) {
-        OpChecks.adapterBackward(Device.CPU, dx, dDown, dDownBias, dUp, dUpBias, dy, x, h, act, down, up, M, d, m, ws);
+                                Tensor x, Tensor h, Tensor act, Tensor down, Tensor up, Activation fn, Tensor ws) {
+        int M = OpChecks.adapterBackward(Device.CPU, dx, dDown, dDownBias, dUp, dUpBias, dy, x, h, act, down, up, ws);
         t4j_adapter_bwd(a(dx), a(dDown), a(dDownBias), a(dUp), a(dUpBias), a(dy), a(x), a(h), a(act), a(down),
-                a(up), M, d, m, fn.code, a(ws));
+                a(up), M, (int) down.dim(1), (int) down.dim(0), fn.code, a(ws));
     }
 
     @Override
-    public void embeddingForward(Tensor out, Tensor ids, Tensor table, int M, int V, int d) {
-        OpChecks.embedding(Device.CPU, out, ids, table, M, V, d);
-        NativeStatus.check(t4j_embedding_fwd(a(out), a(ids), a(table), M, V, d), "embedding: token id outside [0, " + V + ")");
+    public void embeddingForward(Tensor out, Tensor ids, Tensor table) {
+        OpChecks.embedding(Device.CPU, out, ids, table);
+        int V = (int) table.dim(0);
+        NativeStatus.check(t4j_embedding_fwd(a(out), a(ids), a(table), (int) ids.numel(), V, (int) table.dim(1)),
+                "embedding: token id outside [0, " + V + ")");
     }
 
     @Override
-    public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids, int M, int V, int d) {
-        OpChecks.embeddingBackward(Device.CPU, dTable, dOut, ids, M, V, d);
-        NativeStatus.check(t4j_embedding_bwd(a(dTable), a(dOut), a(ids), M, V, d), "embedding: token id outside [0, " + V + ")");
+    public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) {
+        OpChecks.embeddingBackward(Device.CPU, dTable, dOut, ids);
+        int V = (int) dTable.dim(0);
+        NativeStatus.check(t4j_embedding_bwd(a(dTable), a(dOut), a(ids), (int) ids.numel(), V, (int) dTable.dim(1)),
+                "embedding: token id outside [0, " + V + ")");
     }
 
     @Override
-    public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps, float weightOffset) {
-        OpChecks.rmsnorm(Device.CPU, y, rstd, x, w, M, d, weightOffset);
-        t4j_rmsnorm_fwd(a(y), a(rstd), a(x), a(w), M, d, eps, weightOffset);
+    public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, float eps, float weightOffset) {
+        int M = OpChecks.rmsnorm(Device.CPU, y, rstd, x, w, weightOffset);
+        t4j_rmsnorm_fwd(a(y), a(rstd), a(x), a(w), M, (int) w.numel(), eps, weightOffset);
     }
 
     @Override
-    public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d,
-                                float weightOffset) {
-        OpChecks.rmsnormBackward(Device.CPU, dx, dw, dy, x, w, rstd, M, d, weightOffset);
-        t4j_rmsnorm_bwd(a(dx), a(dw), a(dy), a(x), a(w), a(rstd), M, d, weightOffset);
+    public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, float weightOffset) {
+        int M = OpChecks.rmsnormBackward(Device.CPU, dx, dw, dy, x, w, rstd, weightOffset);
+        t4j_rmsnorm_bwd(a(dx), a(dw), a(dy), a(x), a(w), a(rstd), M, (int) w.numel(), weightOffset);
     }
 
     @Override
@@ -280,15 +289,17 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
-        OpChecks.rope(Device.CPU, x, pos, cos, sin, M, nh, hd, maxPos);
-        NativeStatus.check(t4j_rope_fwd(a(x), a(pos), a(cos), a(sin), M, nh, hd, maxPos), "rope: position outside [0, " + maxPos + ")");
+    public void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin) {
+        int nh = OpChecks.rope(Device.CPU, x, pos, cos, sin), maxPos = (int) cos.dim(0);
+        NativeStatus.check(t4j_rope_fwd(a(x), a(pos), a(cos), a(sin), (int) pos.numel(), nh, 2 * (int) cos.dim(1), maxPos),
+                "rope: position outside [0, " + maxPos + ")");
     }
 
     @Override
-    public void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
-        OpChecks.ropeBackward(Device.CPU, dx, pos, cos, sin, M, nh, hd, maxPos);
-        NativeStatus.check(t4j_rope_bwd(a(dx), a(pos), a(cos), a(sin), M, nh, hd, maxPos), "rope: position outside [0, " + maxPos + ")");
+    public void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin) {
+        int nh = OpChecks.ropeBackward(Device.CPU, dx, pos, cos, sin), maxPos = (int) cos.dim(0);
+        NativeStatus.check(t4j_rope_bwd(a(dx), a(pos), a(cos), a(sin), (int) pos.numel(), nh, 2 * (int) cos.dim(1), maxPos),
+                "rope: position outside [0, " + maxPos + ")");
     }
 
     @Override
@@ -317,8 +328,9 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width) {
-        OpChecks.kvWrite(Device.CPU, cache, src, qStart, B, Tq, Tmax, width);
+    public void kvWrite(Tensor cache, Tensor src, Tensor qStart) {
+        int Tq = OpChecks.kvWrite(Device.CPU, cache, src, qStart);
+        int B = (int) qStart.numel(), Tmax = (int) cache.dim(1), width = (int) (cache.numel() / ((long) B * Tmax));
         NativeStatus.check(t4j_kv_write(a(cache), a(src), a(qStart), B, Tq, Tmax, width), "kv cache full (capacity " + Tmax + ")");
     }
 
@@ -330,120 +342,113 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void swigluForward(Tensor out, Tensor g, Tensor u, long n) {
-        OpChecks.swiglu(Device.CPU, out, g, u, n);
-        t4j_swiglu_fwd(a(out), a(g), a(u), n);
+    public void swigluForward(Tensor out, Tensor g, Tensor u) {
+        t4j_swiglu_fwd(a(out), a(g), a(u), OpChecks.swiglu(Device.CPU, out, g, u));
     }
 
     @Override
-    public void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
-        OpChecks.swigluBackward(Device.CPU, dg, du, dout, g, u, n);
-        t4j_swiglu_bwd(a(dg), a(du), a(dout), a(g), a(u), n);
+    public void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u) {
+        t4j_swiglu_bwd(a(dg), a(du), a(dout), a(g), a(u), OpChecks.swigluBackward(Device.CPU, dg, du, dout, g, u));
     }
 
     @Override
-    public void gegluForward(Tensor out, Tensor g, Tensor u, long n) {
-        OpChecks.geglu(Device.CPU, out, g, u, n);
-        t4j_geglu_fwd(a(out), a(g), a(u), n);
+    public void gegluForward(Tensor out, Tensor g, Tensor u) {
+        t4j_geglu_fwd(a(out), a(g), a(u), OpChecks.geglu(Device.CPU, out, g, u));
     }
 
     @Override
-    public void gegluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
-        OpChecks.gegluBackward(Device.CPU, dg, du, dout, g, u, n);
-        t4j_geglu_bwd(a(dg), a(du), a(dout), a(g), a(u), n);
+    public void gegluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u) {
+        t4j_geglu_bwd(a(dg), a(du), a(dout), a(g), a(u), OpChecks.gegluBackward(Device.CPU, dg, du, dout, g, u));
     }
 
     @Override
-    public void softcapForward(Tensor y, Tensor x, float cap, long n) {
-        NativeStatus.check(t4j_softcap_fwd(a(y), a(x), OpChecks.softcap(Device.CPU, y, x, cap, n), n), "softcap");
+    public void softcapForward(Tensor y, Tensor x, float cap) {
+        NativeStatus.check(t4j_softcap_fwd(a(y), a(x), OpChecks.softcap(Device.CPU, y, x, cap), y.numel()), "softcap");
     }
 
     @Override
-    public void softcapBackward(Tensor dx, Tensor dy, Tensor y, float cap, long n) {
-        OpChecks.softcapBackward(Device.CPU, dx, dy, y, cap, n);
+    public void softcapBackward(Tensor dx, Tensor dy, Tensor y, float cap) {
+        long n = OpChecks.softcapBackward(Device.CPU, dx, dy, y, cap);
         if (dx == null) return;
         NativeStatus.check(t4j_softcap_bwd(a(dx), a(dy), a(y), cap, n), "softcap backward");
     }
 
     @Override
-    public void tanhForward(Tensor y, Tensor x, long n) {
-        OpChecks.tanh(Device.CPU, y, x, n);
-        t4j_tanh_fwd(a(y), a(x), n);
+    public void tanhForward(Tensor y, Tensor x) {
+        t4j_tanh_fwd(a(y), a(x), OpChecks.tanh(Device.CPU, y, x));
     }
 
     @Override
-    public void tanhBackward(Tensor dx, Tensor dy, Tensor y, long n) {
-        OpChecks.tanhBackward(Device.CPU, dx, dy, y, n);
+    public void tanhBackward(Tensor dx, Tensor dy, Tensor y) {
+        long n = OpChecks.tanhBackward(Device.CPU, dx, dy, y);
         if (dx != null) t4j_tanh_bwd(a(dx), a(dy), a(y), n);
     }
 
     @Override
-    public void add(Tensor y, Tensor x1, Tensor x2, long n) {
-        OpChecks.add(Device.CPU, y, x1, x2, n);
-        t4j_add(a(y), a(x1), a(x2), n);
+    public void add(Tensor y, Tensor x1, Tensor x2) {
+        t4j_add(a(y), a(x1), a(x2), OpChecks.add(Device.CPU, y, x1, x2));
     }
 
     @Override
-    public void axpy(Tensor y, float alpha, Tensor x, long n) {
-        OpChecks.axpy(Device.CPU, y, x, n);
-        t4j_axpy(a(y), alpha, a(x), n);
+    public void axpy(Tensor y, float alpha, Tensor x) {
+        t4j_axpy(a(y), alpha, a(x), OpChecks.axpy(Device.CPU, y, x));
     }
 
     @Override
-    public int crossEntropy(Tensor losses, Tensor logits, Tensor targets, int M, int V, float gradScale) {
-        OpChecks.crossEntropy(Device.CPU, losses, logits, targets, M, V);
-        return NativeStatus.check(t4j_cross_entropy(a(losses), a(logits), a(targets), M, V, gradScale),
+    public int crossEntropy(Tensor losses, Tensor logits, Tensor targets, float gradScale) {
+        int V = OpChecks.crossEntropy(Device.CPU, losses, logits, targets);
+        return NativeStatus.check(t4j_cross_entropy(a(losses), a(logits), a(targets), (int) targets.numel(), V, gradScale),
                 "cross-entropy: target outside [0, " + V + ") and not -100");
     }
 
     @Override
-    public double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
-                                       float softcap, float gradScale, Tensor ws, int blockRows) {
-        OpChecks.lmHeadCrossEntropy(Device.CPU, dh, dw, h, w, targets, M, d, V, softcap, ws, blockRows);
+    public double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, float softcap,
+                                       float gradScale, Tensor ws, int blockRows) {
+        int M = OpChecks.lmHeadCrossEntropy(Device.CPU, dh, dw, h, w, targets, softcap, ws, blockRows);
+        int V = (int) w.dim(0);
         double[] out = new double[2];
-        NativeStatus.check(t4j_lmhead_cross_entropy(out, a(dh), a(dw), a(h), a(w), a(targets), M, d, V, softcap,
-                gradScale, a(ws), blockRows), "cross-entropy: target outside [0, " + V + ") and not -100");
+        NativeStatus.check(t4j_lmhead_cross_entropy(out, a(dh), a(dw), a(h), a(w), a(targets), M, (int) w.dim(1), V,
+                softcap, gradScale, a(ws), blockRows), "cross-entropy: target outside [0, " + V + ") and not -100");
         return out;
     }
 
     @Override
     public int lmHeadSequenceLogProbs(double[] logp, int[] counts, Tensor dh, Tensor dw, Tensor h, Tensor w,
-                                      Tensor targets, float[] seqWeight, int B, int T, int d, int V, float softcap,
-                                      Tensor ws, int blockRows) {
-        OpChecks.lmHeadSequenceLogProbs(Device.CPU, logp, counts, dh, dw, h, w, targets, seqWeight, B, T, d, V, softcap,
+                                      Tensor targets, float[] seqWeight, int B, float softcap, Tensor ws,
+                                      int blockRows) {
+        int T = OpChecks.lmHeadSequenceLogProbs(Device.CPU, logp, counts, dh, dw, h, w, targets, seqWeight, B, softcap,
                 ws, blockRows);
+        int V = (int) w.dim(0);
         return NativeStatus.check(t4j_lmhead_sequence_logprobs(logp, counts, a(dh), a(dw), a(h), a(w), a(targets),
-                seqWeight, B, T, d, V, softcap, a(ws), blockRows), "sequence log-probs: target outside [0, " + V + ") and not -100");
+                seqWeight, B, T, (int) w.dim(1), V, softcap, a(ws), blockRows),
+                "sequence log-probs: target outside [0, " + V + ") and not -100");
     }
 
     @Override
-    public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long n, AdamWParams h, int step) {
-        OpChecks.adamw(Device.CPU, p, g, m, v, n);
+    public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, AdamWParams h, int step) {
+        long n = OpChecks.adamw(Device.CPU, p, g, m, v);
         t4j_adamw(a(p), a(g), a(m), a(v), n, h.lr(), h.beta1(), h.beta2(), h.eps(), h.weightDecay(), step);
     }
 
     @Override
-    public double sumOfSquares(Tensor x, long n) {
-        OpChecks.sumOfSquares(Device.CPU, x, n);
-        return t4j_sumsq(a(x), n);
+    public double sumOfSquares(Tensor x) {
+        return t4j_sumsq(a(x), OpChecks.sumOfSquares(Device.CPU, x));
     }
 
     @Override
-    public void scale(Tensor x, float s, long n) {
-        OpChecks.scale(Device.CPU, x, n);
-        t4j_scale(a(x), s, n);
+    public void scale(Tensor x, float s) {
+        t4j_scale(a(x), s, OpChecks.scale(Device.CPU, x));
     }
 
     @Override
-    public int sample(Tensor logits, int V, SamplingParams p, Tensor recent, int nRecent, float coin, Tensor ws) {
-        OpChecks.sample(Device.CPU, logits, V, recent, nRecent, ws);
+    public int sample(Tensor logits, SamplingParams p, Tensor recent, int nRecent, float coin, Tensor ws) {
+        int V = OpChecks.sample(Device.CPU, logits, recent, nRecent, ws);
         return t4j_sample(a(logits), V, p.temperature(), p.topK(), p.topP(), p.repetitionPenalty(), a(recent), nRecent,
                 coin, a(ws));
     }
 
     @Override
-    public int argmax(Tensor x, int n) {
-        OpChecks.argmax(Device.CPU, x, n);
-        return t4j_argmax(a(x), n);
+    public int argmax(Tensor x) {
+        return t4j_argmax(a(x), OpChecks.argmax(Device.CPU, x));
     }
 }

@@ -217,15 +217,16 @@ public final class CudaOps implements Ops {
     }
 
     @Override
-    public void linearForward(Tensor y, Tensor x, Tensor w, Tensor b, int M, int K, int N) {
-        OpChecks.linear(Device.CUDA, y, x, w, b, M, K, N);
-        check(t4jc_linear_fwd(d(y), d(x), d(w), d(b), M, K, N, STREAM), "linear");
+    public void linearForward(Tensor y, Tensor x, Tensor w, Tensor b) {
+        int M = OpChecks.linear(Device.CUDA, y, x, w, b);
+        check(t4jc_linear_fwd(d(y), d(x), d(w), d(b), M, (int) w.dim(1), (int) w.dim(0), STREAM), "linear");
     }
 
     @Override
-    public void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w, int M, int K, int N) {
-        OpChecks.linearBackward(Device.CUDA, dx, dw, db, dy, x, w, M, K, N);
-        check(t4jc_linear_bwd(d(dx), d(dw), d(db), d(dy), d(x), d(w), M, K, N, STREAM), "linear backward");
+    public void linearBackward(Tensor dx, Tensor dw, Tensor db, Tensor dy, Tensor x, Tensor w) {
+        int M = OpChecks.linearBackward(Device.CUDA, dx, dw, db, dy, x, w);
+        check(t4jc_linear_bwd(d(dx), d(dw), d(db), d(dy), d(x), d(w), M, (int) w.dim(1), (int) w.dim(0), STREAM),
+                "linear backward");
     }
 
     @Override
@@ -234,19 +235,21 @@ public final class CudaOps implements Ops {
     }
 
     @Override
-    public void loraForward(Tensor y, Tensor t, Tensor x, Tensor w, Tensor bias, Tensor la, Tensor lb, int M, int K,
-                            int N, int r, float scale, float dropout, long seed, Tensor ws) {
-        OpChecks.lora(Device.CUDA, y, t, x, w, bias, la, lb, M, K, N, r, ws, t4jc_lora_ws_floats(M, K, N, r, dropout));
+    public void loraForward(Tensor y, Tensor t, Tensor x, Tensor w, Tensor bias, Tensor la, Tensor lb, float scale,
+                            float dropout, long seed, Tensor ws) {
+        int M = OpChecks.lora(Device.CUDA, y, t, x, w, bias, la, lb);
+        int N = (int) w.dim(0), K = (int) w.dim(1), r = (int) la.dim(0);
+        OpChecks.workspace(Device.CUDA, "lora ws", ws, t4jc_lora_ws_floats(M, K, N, r, dropout));
         check(t4jc_lora_fwd(d(y), d(t), d(x), d(w), d(bias), d(la), d(lb), M, K, N, r, scale, dropout, seed, d(ws),
                 STREAM), "lora");
     }
 
     @Override
     public void loraBackward(Tensor dx, Tensor dw, Tensor dbias, Tensor da, Tensor db, Tensor dy, Tensor x, Tensor t,
-                             Tensor w, Tensor la, Tensor lb, int M, int K, int N, int r, float scale, float dropout,
-                             long seed, Tensor ws) {
-        OpChecks.loraBackward(Device.CUDA, dx, dw, dbias, da, db, dy, x, t, w, la, lb, M, K, N, r, ws,
-                t4jc_lora_ws_floats(M, K, N, r, dropout));
+                             Tensor w, Tensor la, Tensor lb, float scale, float dropout, long seed, Tensor ws) {
+        int M = OpChecks.loraBackward(Device.CUDA, dx, dw, dbias, da, db, dy, x, t, w, la, lb);
+        int N = (int) w.dim(0), K = (int) w.dim(1), r = (int) la.dim(0);
+        OpChecks.workspace(Device.CUDA, "lora ws", ws, t4jc_lora_ws_floats(M, K, N, r, dropout));
         check(t4jc_lora_bwd(d(dx), d(dw), d(dbias), d(da), d(db), d(dy), d(x), d(t), d(w), d(la), d(lb), M, K, N, r,
                 scale, dropout, seed, d(ws), STREAM), "lora backward");
     }
@@ -257,22 +260,24 @@ public final class CudaOps implements Ops {
     }
 
     @Override
-    public void doraNorm(Tensor norm, Tensor g, Tensor w, Tensor la, Tensor lb, Tensor m, int K, int N, int r, float scale,
-                         Tensor ws) {
-        OpChecks.doraNorm(Device.CUDA, norm, g, w, la, lb, m, K, N, r, ws, t4jc_dora_norm_ws_floats(K, N, r));
+    public void doraNorm(Tensor norm, Tensor g, Tensor w, Tensor la, Tensor lb, Tensor m, float scale, Tensor ws) {
+        OpChecks.doraNorm(Device.CUDA, norm, g, w, la, lb, m);
+        int N = (int) w.dim(0), K = (int) w.dim(1), r = la == null ? 0 : (int) la.dim(0);
+        OpChecks.doraNormWorkspace(Device.CUDA, ws, t4jc_dora_norm_ws_floats(K, N, r));
         check(t4jc_dora_norm(d(norm), d(g), d(w), d(la), d(lb), d(m), K, N, r, scale, d(ws), STREAM), "dora norm");
     }
 
     @Override
-    public void doraScaleForward(Tensor y, Tensor u, Tensor g, Tensor bias, int M, int N) {
-        OpChecks.doraScale(Device.CUDA, y, u, g, bias, M, N);
-        check(t4jc_dora_scale_fwd(d(y), d(u), d(g), d(bias), M, N, STREAM), "dora scale");
+    public void doraScaleForward(Tensor y, Tensor u, Tensor g, Tensor bias) {
+        int M = OpChecks.doraScale(Device.CUDA, y, u, g, bias);
+        check(t4jc_dora_scale_fwd(d(y), d(u), d(g), d(bias), M, (int) g.numel(), STREAM), "dora scale");
     }
 
     @Override
-    public void doraScaleBackward(Tensor du, Tensor dm, Tensor dbias, Tensor dy, Tensor u, Tensor g, Tensor norm, int M, int N) {
-        OpChecks.doraScaleBackward(Device.CUDA, du, dm, dbias, dy, u, g, norm, M, N);
-        check(t4jc_dora_scale_bwd(d(du), d(dm), d(dbias), d(dy), d(u), d(g), d(norm), M, N, STREAM), "dora scale backward");
+    public void doraScaleBackward(Tensor du, Tensor dm, Tensor dbias, Tensor dy, Tensor u, Tensor g, Tensor norm) {
+        int M = OpChecks.doraScaleBackward(Device.CUDA, du, dm, dbias, dy, u, g, norm);
+        check(t4jc_dora_scale_bwd(d(du), d(dm), d(dbias), d(dy), d(u), d(g), d(norm), M, (int) g.numel(), STREAM),
+                "dora scale backward");
     }
 
     @Override
@@ -282,8 +287,10 @@ public final class CudaOps implements Ops {
 
     @Override
     public void loraMultiForward(Tensor y, Tensor x, Tensor rowSlot, Tensor[] la, Tensor[] lb, int[] ranks,
-                                 float[] scales, int M, int K, int N, Tensor ws) {
-        int n = OpChecks.loraMulti(Device.CUDA, y, x, rowSlot, la, lb, ranks, scales, M, K, N);
+                                 float[] scales, Tensor ws) {
+        int M = OpChecks.loraMultiRows(Device.CUDA, y, x, rowSlot);
+        int K = M == 0 ? 0 : (int) (x.numel() / M), N = M == 0 ? 0 : (int) (y.numel() / M);
+        int n = OpChecks.loraMulti(Device.CUDA, la, lb, ranks, scales, K, N);
         int maxR = LoraSlots.maxRank(ranks);
         OpChecks.loraMultiWorkspace(Device.CUDA, ws, M, t4jc_lora_multi_ws_floats(M, K, N, maxR));
         if (n > T4JC_LORA_MULTI_MAX_SLOTS) {
@@ -302,54 +309,53 @@ public final class CudaOps implements Ops {
 
     @Override
     public void adapterForward(Tensor y, Tensor h, Tensor act, Tensor x, Tensor down, Tensor downBias, Tensor up,
-                               Tensor upBias, int M, int d, int m, Activation fn) {
-        OpChecks.adapter(Device.CUDA, y, h, act, x, down, downBias, up, upBias, M, d, m);
-        check(t4jc_adapter_fwd(d(y), d(h), d(act), d(x), d(down), d(downBias), d(up), d(upBias), M, d, m, fn.code,
-                STREAM), "adapter");
+                               Tensor upBias, Activation fn) {
+        int M = OpChecks.adapter(Device.CUDA, y, h, act, x, down, downBias, up, upBias);
+        check(t4jc_adapter_fwd(d(y), d(h), d(act), d(x), d(down), d(downBias), d(up), d(upBias), M, (int) down.dim(1),
+                (int) down.dim(0), fn.code, STREAM), "adapter");
     }
 
     @Override
     public void adapterBackward(Tensor dx, Tensor dDown, Tensor dDownBias, Tensor dUp, Tensor dUpBias, Tensor dy,
-                                Tensor x, Tensor h, Tensor act, Tensor down, Tensor up, int M, int d, int m,
-                                Activation fn, Tensor ws) {
-        OpChecks.adapterBackward(Device.CUDA, dx, dDown, dDownBias, dUp, dUpBias, dy, x, h, act, down, up, M, d, m, ws);
+                                Tensor x, Tensor h, Tensor act, Tensor down, Tensor up, Activation fn, Tensor ws) {
+        int M = OpChecks.adapterBackward(Device.CUDA, dx, dDown, dDownBias, dUp, dUpBias, dy, x, h, act, down, up, ws);
         check(t4jc_adapter_bwd(d(dx), d(dDown), d(dDownBias), d(dUp), d(dUpBias), d(dy), d(x), d(h), d(act), d(down),
-                d(up), M, d, m, fn.code, d(ws), STREAM), "adapter backward");
+                d(up), M, (int) down.dim(1), (int) down.dim(0), fn.code, d(ws), STREAM), "adapter backward");
     }
 
     @Override
-    public void embeddingForward(Tensor out, Tensor ids, Tensor table, int M, int V, int d) {
-        OpChecks.embedding(Device.CUDA, out, ids, table, M, V, d);
-        checkDevice(t4jc_embedding_fwd(d(out), d(ids), d(table), M, V, d, STREAM),
+    public void embeddingForward(Tensor out, Tensor ids, Tensor table) {
+        OpChecks.embedding(Device.CUDA, out, ids, table);
+        int V = (int) table.dim(0);
+        checkDevice(t4jc_embedding_fwd(d(out), d(ids), d(table), (int) ids.numel(), V, (int) table.dim(1), STREAM),
                 "embedding: token id outside [0, " + V + ")");
     }
 
     @Override
-    public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids, int M, int V, int d) {
-        OpChecks.embeddingBackward(Device.CUDA, dTable, dOut, ids, M, V, d);
-        checkDevice(t4jc_embedding_bwd(d(dTable), d(dOut), d(ids), M, V, d, STREAM),
+    public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) {
+        OpChecks.embeddingBackward(Device.CUDA, dTable, dOut, ids);
+        int V = (int) dTable.dim(0);
+        checkDevice(t4jc_embedding_bwd(d(dTable), d(dOut), d(ids), (int) ids.numel(), V, (int) dTable.dim(1), STREAM),
                 "embedding: token id outside [0, " + V + ")");
     }
 
     @Override
-    public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, int M, int d, float eps, float weightOffset) {
-        OpChecks.rmsnorm(Device.CUDA, y, rstd, x, w, M, d, weightOffset);
-        check(t4jc_rmsnorm_fwd(d(y), d(rstd), d(x), d(w), M, d, eps, weightOffset, STREAM), "rmsnorm");
+    public void rmsnormForward(Tensor y, Tensor rstd, Tensor x, Tensor w, float eps, float weightOffset) {
+        int M = OpChecks.rmsnorm(Device.CUDA, y, rstd, x, w, weightOffset);
+        check(t4jc_rmsnorm_fwd(d(y), d(rstd), d(x), d(w), M, (int) w.numel(), eps, weightOffset, STREAM), "rmsnorm");
     }
 
     @Override
-    public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, int M, int d,
-                                float weightOffset) {
-        OpChecks.rmsnormBackward(Device.CUDA, dx, dw, dy, x, w, rstd, M, d, weightOffset);
-        check(t4jc_rmsnorm_bwd(d(dx), d(dw), d(dy), d(x), d(w), d(rstd), M, d, weightOffset, STREAM),
+    public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w, Tensor rstd, float weightOffset) {
+        int M = OpChecks.rmsnormBackward(Device.CUDA, dx, dw, dy, x, w, rstd, weightOffset);
+        check(t4jc_rmsnorm_bwd(d(dx), d(dw), d(dy), d(x), d(w), d(rstd), M, (int) w.numel(), weightOffset, STREAM),
                 "rmsnorm backward");
     }
 
-    /** h = x + r, y = rmsnorm(h) w in one pass (h may alias x or r). */
-    public void addRmsnormForward(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor r, Tensor w, int M, int d,
-                                  float eps) {
-        OpChecks.addRmsnorm(Device.CUDA, h, y, rstd, x, r, w, M, d);
-        check(t4jc_add_rmsnorm_fwd(d(h), d(y), d(rstd), d(x), d(r), d(w), M, d, eps, STREAM), "add+rmsnorm");
+    /** h = x + r, y = rmsnorm(h) w in one pass (h may alias x or r); d = w's size, x [M,d]. */
+    public void addRmsnormForward(Tensor h, Tensor y, Tensor rstd, Tensor x, Tensor r, Tensor w, float eps) {
+        int M = OpChecks.addRmsnorm(Device.CUDA, h, y, rstd, x, r, w);
+        check(t4jc_add_rmsnorm_fwd(d(h), d(y), d(rstd), d(x), d(r), d(w), M, (int) w.numel(), eps, STREAM), "add+rmsnorm");
     }
 
     @Override
@@ -360,17 +366,17 @@ public final class CudaOps implements Ops {
     }
 
     @Override
-    public void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
-        OpChecks.rope(Device.CUDA, x, pos, cos, sin, M, nh, hd, maxPos);
-        checkDevice(t4jc_rope_fwd(d(x), d(pos), d(cos), d(sin), M, nh, hd, maxPos, STREAM),
-                "rope: position outside [0, " + maxPos + ")");
+    public void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin) {
+        int nh = OpChecks.rope(Device.CUDA, x, pos, cos, sin), maxPos = (int) cos.dim(0);
+        checkDevice(t4jc_rope_fwd(d(x), d(pos), d(cos), d(sin), (int) pos.numel(), nh, 2 * (int) cos.dim(1), maxPos,
+                STREAM), "rope: position outside [0, " + maxPos + ")");
     }
 
     @Override
-    public void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin, int M, int nh, int hd, int maxPos) {
-        OpChecks.ropeBackward(Device.CUDA, dx, pos, cos, sin, M, nh, hd, maxPos);
-        checkDevice(t4jc_rope_bwd(d(dx), d(pos), d(cos), d(sin), M, nh, hd, maxPos, STREAM),
-                "rope: position outside [0, " + maxPos + ")");
+    public void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin) {
+        int nh = OpChecks.ropeBackward(Device.CUDA, dx, pos, cos, sin), maxPos = (int) cos.dim(0);
+        checkDevice(t4jc_rope_bwd(d(dx), d(pos), d(cos), d(sin), (int) pos.numel(), nh, 2 * (int) cos.dim(1), maxPos,
+                STREAM), "rope: position outside [0, " + maxPos + ")");
     }
 
     @Override
@@ -399,8 +405,9 @@ public final class CudaOps implements Ops {
     }
 
     @Override
-    public void kvWrite(Tensor cache, Tensor src, Tensor qStart, int B, int Tq, int Tmax, int width) {
-        OpChecks.kvWrite(Device.CUDA, cache, src, qStart, B, Tq, Tmax, width);
+    public void kvWrite(Tensor cache, Tensor src, Tensor qStart) {
+        int Tq = OpChecks.kvWrite(Device.CUDA, cache, src, qStart);
+        int B = (int) qStart.numel(), Tmax = (int) cache.dim(1), width = (int) (cache.numel() / ((long) B * Tmax));
         checkDevice(t4jc_kv_write(d(cache), d(src), d(qStart), B, Tq, Tmax, width, STREAM),
                 "kv cache full (capacity " + Tmax + ")");
     }
@@ -413,113 +420,107 @@ public final class CudaOps implements Ops {
     }
 
     @Override
-    public void tanhForward(Tensor y, Tensor x, long n) {
-        OpChecks.tanh(Device.CUDA, y, x, n);
-        check(t4jc_tanh_fwd(d(y), d(x), n, STREAM), "tanh");
+    public void tanhForward(Tensor y, Tensor x) {
+        check(t4jc_tanh_fwd(d(y), d(x), OpChecks.tanh(Device.CUDA, y, x), STREAM), "tanh");
     }
 
     @Override
-    public void tanhBackward(Tensor dx, Tensor dy, Tensor y, long n) {
-        OpChecks.tanhBackward(Device.CUDA, dx, dy, y, n);
-        check(t4jc_tanh_bwd(d(dx), d(dy), d(y), n, STREAM), "tanh backward");
+    public void tanhBackward(Tensor dx, Tensor dy, Tensor y) {
+        long n = OpChecks.tanhBackward(Device.CUDA, dx, dy, y);
+        if (dx != null) check(t4jc_tanh_bwd(d(dx), d(dy), d(y), n, STREAM), "tanh backward");
     }
 
     @Override
-    public void softcapForward(Tensor y, Tensor x, float cap, long n) {
-        check(t4jc_softcap_fwd(d(y), d(x), OpChecks.softcap(Device.CUDA, y, x, cap, n), n, STREAM), "softcap");
+    public void softcapForward(Tensor y, Tensor x, float cap) {
+        check(t4jc_softcap_fwd(d(y), d(x), OpChecks.softcap(Device.CUDA, y, x, cap), y.numel(), STREAM), "softcap");
     }
 
     @Override
-    public void softcapBackward(Tensor dx, Tensor dy, Tensor y, float cap, long n) {
-        OpChecks.softcapBackward(Device.CUDA, dx, dy, y, cap, n);
+    public void softcapBackward(Tensor dx, Tensor dy, Tensor y, float cap) {
+        long n = OpChecks.softcapBackward(Device.CUDA, dx, dy, y, cap);
         if (dx == null) return;
         check(t4jc_softcap_bwd(d(dx), d(dy), d(y), cap, n, STREAM), "softcap backward");
     }
 
     @Override
-    public void gegluForward(Tensor out, Tensor g, Tensor u, long n) {
-        OpChecks.geglu(Device.CUDA, out, g, u, n);
-        check(t4jc_geglu_fwd(d(out), d(g), d(u), n, STREAM), "geglu");
+    public void gegluForward(Tensor out, Tensor g, Tensor u) {
+        check(t4jc_geglu_fwd(d(out), d(g), d(u), OpChecks.geglu(Device.CUDA, out, g, u), STREAM), "geglu");
     }
 
     @Override
-    public void gegluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
-        OpChecks.gegluBackward(Device.CUDA, dg, du, dout, g, u, n);
+    public void gegluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u) {
+        long n = OpChecks.gegluBackward(Device.CUDA, dg, du, dout, g, u);
         check(t4jc_geglu_bwd(d(dg), d(du), d(dout), d(g), d(u), n, STREAM), "geglu backward");
     }
 
     @Override
-    public void swigluForward(Tensor out, Tensor g, Tensor u, long n) {
-        OpChecks.swiglu(Device.CUDA, out, g, u, n);
-        check(t4jc_swiglu_fwd(d(out), d(g), d(u), n, STREAM), "swiglu");
+    public void swigluForward(Tensor out, Tensor g, Tensor u) {
+        check(t4jc_swiglu_fwd(d(out), d(g), d(u), OpChecks.swiglu(Device.CUDA, out, g, u), STREAM), "swiglu");
     }
 
     @Override
-    public void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u, long n) {
-        OpChecks.swigluBackward(Device.CUDA, dg, du, dout, g, u, n);
+    public void swigluBackward(Tensor dg, Tensor du, Tensor dout, Tensor g, Tensor u) {
+        long n = OpChecks.swigluBackward(Device.CUDA, dg, du, dout, g, u);
         check(t4jc_swiglu_bwd(d(dg), d(du), d(dout), d(g), d(u), n, STREAM), "swiglu backward");
     }
 
     @Override
-    public void add(Tensor y, Tensor x1, Tensor x2, long n) {
-        OpChecks.add(Device.CUDA, y, x1, x2, n);
-        check(t4jc_add(d(y), d(x1), d(x2), n, STREAM), "add");
+    public void add(Tensor y, Tensor x1, Tensor x2) {
+        check(t4jc_add(d(y), d(x1), d(x2), OpChecks.add(Device.CUDA, y, x1, x2), STREAM), "add");
     }
 
     @Override
-    public void axpy(Tensor y, float alpha, Tensor x, long n) {
-        OpChecks.axpy(Device.CUDA, y, x, n);
-        check(t4jc_axpy(d(y), alpha, d(x), n, STREAM), "axpy");
+    public void axpy(Tensor y, float alpha, Tensor x) {
+        check(t4jc_axpy(d(y), alpha, d(x), OpChecks.axpy(Device.CUDA, y, x), STREAM), "axpy");
     }
 
     @Override
-    public int crossEntropy(Tensor losses, Tensor logits, Tensor targets, int M, int V, float gradScale) {
-        OpChecks.crossEntropy(Device.CUDA, losses, logits, targets, M, V);
-        return check(t4jc_cross_entropy(d(losses), d(logits), d(targets), M, V, gradScale, STREAM),
+    public int crossEntropy(Tensor losses, Tensor logits, Tensor targets, float gradScale) {
+        int V = OpChecks.crossEntropy(Device.CUDA, losses, logits, targets);
+        return check(t4jc_cross_entropy(d(losses), d(logits), d(targets), (int) targets.numel(), V, gradScale, STREAM),
                 "cross-entropy: target outside [0, " + V + ") and not -100");
     }
 
     @Override
-    public double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, int M, int d, int V,
-                                       float softcap, float gradScale, Tensor ws, int blockRows) {
-        OpChecks.lmHeadCrossEntropy(Device.CUDA, dh, dw, h, w, targets, M, d, V, softcap, ws, blockRows);
+    public double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, float softcap,
+                                       float gradScale, Tensor ws, int blockRows) {
+        int M = OpChecks.lmHeadCrossEntropy(Device.CUDA, dh, dw, h, w, targets, softcap, ws, blockRows);
+        int V = (int) w.dim(0);
         double[] out = new double[2];
-        check(t4jc_lmhead_cross_entropy(out, d(dh), d(dw), d(h), d(w), d(targets), M, d, V, softcap, gradScale,
-                d(ws), blockRows, STREAM), "cross-entropy: target outside [0, " + V + ") and not -100");
+        check(t4jc_lmhead_cross_entropy(out, d(dh), d(dw), d(h), d(w), d(targets), M, (int) w.dim(1), V, softcap,
+                gradScale, d(ws), blockRows, STREAM), "cross-entropy: target outside [0, " + V + ") and not -100");
         return out;
     }
 
     @Override
-    public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, long n, AdamWParams h, int step) {
-        OpChecks.adamw(Device.CUDA, p, g, m, v, n);
+    public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, AdamWParams h, int step) {
+        long n = OpChecks.adamw(Device.CUDA, p, g, m, v);
         check(t4jc_adamw(d(p), d(g), d(m), d(v), n, h.lr(), h.beta1(), h.beta2(), h.eps(), h.weightDecay(), step,
                 STREAM), "adamw");
     }
 
     @Override
-    public double sumOfSquares(Tensor x, long n) {
-        OpChecks.sumOfSquares(Device.CUDA, x, n);
+    public double sumOfSquares(Tensor x) {
+        long n = OpChecks.sumOfSquares(Device.CUDA, x);
         double[] out = new double[1];
         check(t4jc_sumsq(out, d(x), n, STREAM), "sum of squares");
         return out[0];
     }
 
     @Override
-    public void scale(Tensor x, float s, long n) {
-        OpChecks.scale(Device.CUDA, x, n);
-        check(t4jc_scale(d(x), s, n, STREAM), "scale");
+    public void scale(Tensor x, float s) {
+        check(t4jc_scale(d(x), s, OpChecks.scale(Device.CUDA, x), STREAM), "scale");
     }
 
     @Override
-    public int sample(Tensor logits, int V, SamplingParams p, Tensor recent, int nRecent, float coin, Tensor ws) {
-        OpChecks.sample(Device.CUDA, logits, V, recent, nRecent, ws);
+    public int sample(Tensor logits, SamplingParams p, Tensor recent, int nRecent, float coin, Tensor ws) {
+        int V = OpChecks.sample(Device.CUDA, logits, recent, nRecent, ws);
         return check(t4jc_sample(d(logits), V, p.temperature(), p.topK(), p.topP(), p.repetitionPenalty(), d(recent),
                 nRecent, coin, d(ws), STREAM), "sample");
     }
 
     @Override
-    public int argmax(Tensor x, int n) {
-        OpChecks.argmax(Device.CUDA, x, n);
-        return check(t4jc_argmax(d(x), n, STREAM), "argmax");
+    public int argmax(Tensor x) {
+        return check(t4jc_argmax(d(x), OpChecks.argmax(Device.CUDA, x), STREAM), "argmax");
     }
 }

@@ -89,7 +89,7 @@ public final class DoraProjection implements Projection {
         int in = base.inFeatures(), out = base.outFeatures();
         Tensor n = ops.allocate(DType.F32, out);
         try (Tensor ws = ops.allocate(DType.F32, Math.max(1, ops.doraNormWorkspaceFloats(in, out, 0)))) {
-            ops.doraNorm(n, null, base.weight().value(), null, null, null, in, out, 0, 0f, ws);
+            ops.doraNorm(n, null, base.weight().value(), null, null, null, 0f, ws);
         }
         return n;
     }
@@ -149,7 +149,7 @@ public final class DoraProjection implements Projection {
         boolean frozen = a.grad() == null && b.grad() == null && magnitude.grad() == null && base.weight().grad() == null;
         if (normCurrent && frozen && !always) return;
         ops.doraNorm(norm, g, base.weight().value(), heldA != null ? heldA : a.value(), heldB != null ? heldB : b.value(),
-                magnitude.value(), inFeatures(), outFeatures(), r, scale, normWs);
+                magnitude.value(), scale, normWs);
         normCurrent = frozen;
     }
 
@@ -159,9 +159,10 @@ public final class DoraProjection implements Projection {
         // fixed here and reused by backward, so both see the same mask
         lastSeed = p > 0f ? seeds.getAsLong() : 0L;
         Parameter bias = base.bias();
-        ops.loraForward(u, t, x, base.weight().value(), null, a.value(), b.value(), M, inFeatures(), outFeatures(), r, scale,
-                p, lastSeed, ws);
-        ops.doraScaleForward(y, u, g, bias == null ? null : bias.value(), M, outFeatures());
+        Tensor uM = u.rows(M);
+        ops.loraForward(uM, t.rows(M), x.rows(M), base.weight().value(), null, a.value(), b.value(), scale, p, lastSeed,
+                ws);
+        ops.doraScaleForward(y.rows(M), uM, g, bias == null ? null : bias.value());
     }
 
     @Override
@@ -172,9 +173,10 @@ public final class DoraProjection implements Projection {
             return;
         }
         if (M > rowsCapacity) throw new IllegalStateException("DoRA backward over " + M + " rows without a forward");
-        ops.doraScaleBackward(du, magnitude.grad(), dbias, dy, u, g, norm, M, outFeatures());
-        ops.loraBackward(dx, dw, null, a.grad(), b.grad(), du, x, t, base.weight().value(), a.value(), b.value(), M,
-                inFeatures(), outFeatures(), r, scale, lastDropout, lastSeed, ws);
+        Tensor duM = du.rows(M);
+        ops.doraScaleBackward(duM, magnitude.grad(), dbias, dy.rows(M), u.rows(M), g, norm);
+        ops.loraBackward(dx == null ? null : dx.rows(M), dw, null, a.grad(), b.grad(), duM, x.rows(M), t.rows(M),
+                base.weight().value(), a.value(), b.value(), scale, lastDropout, lastSeed, ws);
     }
 
     /** W' = m / ||W + scale·B·A|| o (W + scale·B·A), per output row, as a new tensor. */
@@ -184,15 +186,15 @@ public final class DoraProjection implements Projection {
         ops.copy(w, base.weight().value());
         Tensor sb = arena.f32(out, r);
         ops.copy(sb, b.value());
-        ops.scale(sb, scale, (long) out * r);
+        ops.scale(sb, scale);
         // linear backward's dx += dy·w with dy = s·B [out, r] and w = A [r, in] is W += s·B·A in one GEMM
-        ops.linearBackward(w, null, null, sb, null, a.value(), out, in, r);
+        ops.linearBackward(w, null, null, sb, null, a.value());
         Tensor n = arena.f32(out), gain = arena.f32(out);
         try (Tensor nws = ops.allocate(DType.F32, Math.max(1, ops.doraNormWorkspaceFloats(in, out, r)))) {
-            ops.doraNorm(n, gain, base.weight().value(), a.value(), b.value(), magnitude.value(), in, out, r, scale, nws);
+            ops.doraNorm(n, gain, base.weight().value(), a.value(), b.value(), magnitude.value(), scale, nws);
         }
         float[] gv = ops.readFloats(gain);
-        for (int j = 0; j < out; j++) ops.scale(w.slice(j, j + 1), gv[j], in);
+        for (int j = 0; j < out; j++) ops.scale(w.slice(j, j + 1), gv[j]);
         return w;
     }
 

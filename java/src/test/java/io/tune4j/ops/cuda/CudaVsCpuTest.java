@@ -125,9 +125,9 @@ class CudaVsCpuTest {
     @Test
     void linear() {
         int M = 37, K = 70, N = 53;
-        same("linear fwd", FP32_TOL, (o, t) -> { o.linearForward(t[0], t[1], t[2], t[3], M, K, N); return null; },
+        same("linear fwd", FP32_TOL, (o, t) -> { o.linearForward(t[0], t[1], t[2], t[3]); return null; },
                 nan(M, N), r(1, M, K), r(0.3, N, K), r(1, N));
-        same("linear bwd", FP32_TOL, (o, t) -> { o.linearBackward(t[0], t[1], t[2], t[3], t[4], t[5], M, K, N); return null; },
+        same("linear bwd", FP32_TOL, (o, t) -> { o.linearBackward(t[0], t[1], t[2], t[3], t[4], t[5]); return null; },
                 r(1, M, K), r(1, N, K), r(1, N), r(1, M, N), r(1, M, K), r(0.3, N, K));
     }
 
@@ -137,12 +137,12 @@ class CudaVsCpuTest {
         for (float p : new float[] {0f, 0.25f}) {
             long ws = Math.max(CpuOps.INSTANCE.loraWorkspaceFloats(M, K, N, rank, p), gpu.loraWorkspaceFloats(M, K, N, rank, p));
             same("lora fwd p=" + p, FP32_TOL, (o, t) -> {
-                o.loraForward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], M, K, N, rank, 2f, p, 42L, t[7]);
+                o.loraForward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], 2f, p, 42L, t[7]);
                 return null;
             }, nan(M, N), nan(M, rank), r(1, M, K), r(0.3, N, K), r(1, N), r(0.3, rank, K), r(0.3, N, rank), ws(ws));
             Tensor x = r(1, M, K), tt = r(1, M, rank);
             same("lora bwd p=" + p, FP32_TOL, (o, t) -> {
-                o.loraBackward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], M, K, N, rank, 2f, p,
+                o.loraBackward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], 2f, p,
                         42L, t[11]);
                 return null;
             }, r(1, M, K), r(1, N, K), r(1, N), r(1, rank, K), r(1, N, rank), r(1, M, N), x, tt, r(0.3, N, K),
@@ -171,12 +171,12 @@ class CudaVsCpuTest {
         }
         same("lora-multi fwd", FP32_TOL, (o, t) -> {
             o.loraMultiForward(t[0], t[1], t[2], Arrays.copyOfRange(t, 4, 4 + n), Arrays.copyOfRange(t, 4 + n, 4 + 2 * n),
-                    ranks, scales, M, K, N, t[3]);
+                    ranks, scales, t[3]);
             return null;
         }, args);
         Tensor[] bad = {r(1, 2, N), r(1, 2, K), ints(0, n), ws(ws)};
         assertThrows(IndexOutOfBoundsException.class, () -> gpu.loraMultiForward(bad[0], bad[1], bad[2],
-                new Tensor[n], new Tensor[n], new int[n], new float[n], 2, K, N, bad[3]));
+                new Tensor[n], new Tensor[n], new int[n], new float[n], bad[3]));
     }
 
     @Test
@@ -186,11 +186,11 @@ class CudaVsCpuTest {
             for (Activation act : Activation.values()) {
                 String tag = "adapter m=" + m + " " + act;
                 same(tag + " fwd", FP32_TOL, (o, t) -> {
-                    o.adapterForward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], M, d, m, act);
+                    o.adapterForward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], act);
                     return null;
                 }, nan(M, d), nan(M, m), nan(M, m), r(1, M, d), r(0.2, m, d), r(0.1, m), r(0.2, d, m), r(0.1, d));
                 same(tag + " bwd", FP32_TOL, (o, t) -> {
-                    o.adapterBackward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], M, d, m, act, t[11]);
+                    o.adapterBackward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], act, t[11]);
                     return null;
                 }, r(1, M, d), r(1, m, d), r(1, m), r(1, d, m), r(1, d), r(1, M, d), r(1, M, d), r(1, M, m), r(1, M, m),
                         r(0.2, m, d), r(0.2, d, m), ws((long) M * m));
@@ -202,13 +202,13 @@ class CudaVsCpuTest {
     void embedding() {
         int M = 50, V = 13, d = 300;  // V < M: repeated ids exercise the atomic scatter
         Tensor ids = ids(V, M);
-        same("embedding fwd", FP32_TOL, (o, t) -> { o.embeddingForward(t[0], t[1], t[2], M, V, d); return null; },
+        same("embedding fwd", FP32_TOL, (o, t) -> { o.embeddingForward(t[0], t[1], t[2]); return null; },
                 nan(M, d), ids, r(1, V, d));
-        same("embedding bwd", FP32_TOL, (o, t) -> { o.embeddingBackward(t[0], t[1], t[2], M, V, d); return null; },
+        same("embedding bwd", FP32_TOL, (o, t) -> { o.embeddingBackward(t[0], t[1], t[2]); return null; },
                 r(1, V, d), r(1, M, d), ids);
         Tensor bad = ints(0, V, 1);
         Tensor out = arena.zeros(3, d);
-        assertThrows(IndexOutOfBoundsException.class, () -> gpu.embeddingForward(out, bad, r(1, V, d), 3, V, d));
+        assertThrows(IndexOutOfBoundsException.class, () -> gpu.embeddingForward(out, bad, r(1, V, d)));
         assertEquals(0f, out.get(0), "a bad batch leaves the output untouched");
     }
 
@@ -216,19 +216,19 @@ class CudaVsCpuTest {
     void rmsnorm() {
         for (int[] s : new int[][] {{1, 64}, {7, 33}, {13, 4096}, {3, 1}}) {
             int M = s[0], d = s[1];
-            same("rmsnorm fwd " + M + "x" + d, FP32_TOL, (o, t) -> { o.rmsnormForward(t[0], t[1], t[2], t[3], M, d, 1e-5f); return null; },
+            same("rmsnorm fwd " + M + "x" + d, FP32_TOL, (o, t) -> { o.rmsnormForward(t[0], t[1], t[2], t[3], 1e-5f); return null; },
                     nan(M, d), nan(M), r(1.3, M, d), r(1, d));
             Tensor rstd = arena.f32(M);
-            CpuOps.INSTANCE.rmsnormForward(arena.f32(M, d), rstd, r(1.3, M, d), r(1, d), M, d, 1e-5f);
-            same("rmsnorm bwd " + M + "x" + d, FP32_TOL, (o, t) -> { o.rmsnormBackward(t[0], t[1], t[2], t[3], t[4], t[5], M, d); return null; },
+            CpuOps.INSTANCE.rmsnormForward(arena.f32(M, d), rstd, r(1.3, M, d), r(1, d), 1e-5f);
+            same("rmsnorm bwd " + M + "x" + d, FP32_TOL, (o, t) -> { o.rmsnormBackward(t[0], t[1], t[2], t[3], t[4], t[5]); return null; },
                     r(1, M, d), r(1, d), r(1, M, d), r(1.3, M, d), r(1, d), rstd);
             // Gemma's (1 + w)
             same("rmsnorm offset fwd " + M + "x" + d, FP32_TOL, (o, t) -> {
-                o.rmsnormForward(t[0], t[1], t[2], t[3], M, d, 1e-6f, 1f);
+                o.rmsnormForward(t[0], t[1], t[2], t[3], 1e-6f, 1f);
                 return null;
             }, nan(M, d), nan(M), r(1.3, M, d), r(0.3, d));
             same("rmsnorm offset bwd " + M + "x" + d, FP32_TOL, (o, t) -> {
-                o.rmsnormBackward(t[0], t[1], t[2], t[3], t[4], t[5], M, d, 1f);
+                o.rmsnormBackward(t[0], t[1], t[2], t[3], t[4], t[5], 1f);
                 return null;
             }, r(1, M, d), r(1, d), r(1, M, d), r(1.3, M, d), r(0.3, d), rstd);
         }
@@ -247,12 +247,12 @@ class CudaVsCpuTest {
         Tensor cos = arena.f32(maxPos, hd / 2), sin = arena.f32(maxPos, hd / 2);
         CpuOps.INSTANCE.ropeTable(cos, sin, maxPos, hd, RopeScaling.none(10000f));
         Tensor pos = ids(maxPos, M);
-        same("rope fwd", FP32_TOL, (o, t) -> { o.ropeForward(t[0], t[1], t[2], t[3], M, nh, hd, maxPos); return null; },
+        same("rope fwd", FP32_TOL, (o, t) -> { o.ropeForward(t[0], t[1], t[2], t[3]); return null; },
                 r(1, M, nh, hd), pos, cos, sin);
-        same("rope bwd", FP32_TOL, (o, t) -> { o.ropeBackward(t[0], t[1], t[2], t[3], M, nh, hd, maxPos); return null; },
+        same("rope bwd", FP32_TOL, (o, t) -> { o.ropeBackward(t[0], t[1], t[2], t[3]); return null; },
                 r(1, M, nh, hd), pos, cos, sin);
         assertThrows(IndexOutOfBoundsException.class,
-                () -> gpu.ropeForward(r(1, 1, nh, hd), ints(maxPos), cos, sin, 1, nh, hd, maxPos));
+                () -> gpu.ropeForward(r(1, 1, nh, hd), ints(maxPos), cos, sin));
     }
 
     @Test
@@ -294,10 +294,10 @@ class CudaVsCpuTest {
                     ws(ws));
         }
         int B = 2, Tq = 3, Tmax = 10, width = 12;
-        same("kv write", FP32_TOL, (o, t) -> { o.kvWrite(t[0], t[1], t[2], B, Tq, Tmax, width); return null; },
+        same("kv write", FP32_TOL, (o, t) -> { o.kvWrite(t[0], t[1], t[2]); return null; },
                 r(1, B, Tmax, width), r(1, B, Tq, width), ints(0, 7));
         assertThrows(IndexOutOfBoundsException.class,
-                () -> gpu.kvWrite(r(1, B, Tmax, width), r(1, B, Tq, width), ints(0, 8), B, Tq, Tmax, width));
+                () -> gpu.kvWrite(r(1, B, Tmax, width), r(1, B, Tq, width), ints(0, 8)));
     }
 
     @Test
@@ -322,29 +322,29 @@ class CudaVsCpuTest {
     @Test
     void elementwise() {
         for (int n : new int[] {1, 7, 1001, 70001}) {
-            same("swiglu fwd n=" + n, FP32_TOL, (o, t) -> { o.swigluForward(t[0], t[1], t[2], n); return null; },
+            same("swiglu fwd n=" + n, FP32_TOL, (o, t) -> { o.swigluForward(t[0], t[1], t[2]); return null; },
                     nan(n), r(2, n), r(1, n));
-            same("swiglu bwd n=" + n, FP32_TOL, (o, t) -> { o.swigluBackward(t[0], t[1], t[2], t[3], t[4], n); return null; },
+            same("swiglu bwd n=" + n, FP32_TOL, (o, t) -> { o.swigluBackward(t[0], t[1], t[2], t[3], t[4]); return null; },
                     r(1, n), r(1, n), r(1, n), r(2, n), r(1, n));
-            same("geglu fwd n=" + n, FP32_TOL, (o, t) -> { o.gegluForward(t[0], t[1], t[2], n); return null; },
+            same("geglu fwd n=" + n, FP32_TOL, (o, t) -> { o.gegluForward(t[0], t[1], t[2]); return null; },
                     nan(n), r(2, n), r(1, n));
-            same("geglu fwd in place n=" + n, FP32_TOL, (o, t) -> { o.gegluForward(t[0], t[0], t[1], n); return null; },
+            same("geglu fwd in place n=" + n, FP32_TOL, (o, t) -> { o.gegluForward(t[0], t[0], t[1]); return null; },
                     r(2, n), r(1, n));
-            same("geglu bwd n=" + n, FP32_TOL, (o, t) -> { o.gegluBackward(t[0], t[1], t[2], t[3], t[4], n); return null; },
+            same("geglu bwd n=" + n, FP32_TOL, (o, t) -> { o.gegluBackward(t[0], t[1], t[2], t[3], t[4]); return null; },
                     r(1, n), r(1, n), r(1, n), r(2, n), r(1, n));
-            same("softcap fwd n=" + n, FP32_TOL, (o, t) -> { o.softcapForward(t[0], t[1], 3f, n); return null; },
+            same("softcap fwd n=" + n, FP32_TOL, (o, t) -> { o.softcapForward(t[0], t[1], 3f); return null; },
                     nan(n), r(4, n));
             Tensor capped = arena.f32(n);
-            CpuOps.INSTANCE.softcapForward(capped, r(4, n), 3f, n);
-            same("softcap bwd n=" + n, FP32_TOL, (o, t) -> { o.softcapBackward(t[0], t[1], t[2], 3f, n); return null; },
+            CpuOps.INSTANCE.softcapForward(capped, r(4, n), 3f);
+            same("softcap bwd n=" + n, FP32_TOL, (o, t) -> { o.softcapBackward(t[0], t[1], t[2], 3f); return null; },
                     r(1, n), r(1, n), capped);
-            same("add n=" + n, FP32_TOL, (o, t) -> { o.add(t[0], t[1], t[2], n); return null; }, nan(n), r(1, n), r(1, n));
-            same("add aliased n=" + n, FP32_TOL, (o, t) -> { o.add(t[0], t[0], t[1], n); return null; }, r(1, n), r(1, n));
-            same("axpy n=" + n, FP32_TOL, (o, t) -> { o.axpy(t[0], -0.37f, t[1], n); return null; }, r(1, n), r(1, n));
-            same("scale n=" + n, FP32_TOL, (o, t) -> { o.scale(t[0], 0.3f, n); return null; }, r(1, n));
-            same("sumsq n=" + n, 1e-9, (o, t) -> o.sumOfSquares(t[0], n), r(1, n));
+            same("add n=" + n, FP32_TOL, (o, t) -> { o.add(t[0], t[1], t[2]); return null; }, nan(n), r(1, n), r(1, n));
+            same("add aliased n=" + n, FP32_TOL, (o, t) -> { o.add(t[0], t[0], t[1]); return null; }, r(1, n), r(1, n));
+            same("axpy n=" + n, FP32_TOL, (o, t) -> { o.axpy(t[0], -0.37f, t[1]); return null; }, r(1, n), r(1, n));
+            same("scale n=" + n, FP32_TOL, (o, t) -> { o.scale(t[0], 0.3f); return null; }, r(1, n));
+            same("sumsq n=" + n, 1e-9, (o, t) -> o.sumOfSquares(t[0]), r(1, n));
             same("adamw n=" + n, FP32_TOL, (o, t) -> {
-                o.adamw(t[0], t[1], t[2], t[3], n, new AdamWParams(1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f), 3);
+                o.adamw(t[0], t[1], t[2], t[3], new AdamWParams(1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f), 3);
                 return null;
             }, r(1, n), r(1, n), r(0.1, n), arena.adopt(Tensor.of(absNormal(n), n)));
         }
@@ -362,16 +362,15 @@ class CudaVsCpuTest {
         int[] tg = new int[M];
         for (int i = 0; i < M; i++) tg[i] = i % 4 == 3 ? -100 : rnd.nextInt(V);
         Tensor targets = ints(tg);
-        same("cross-entropy", FP32_TOL, (o, t) -> o.crossEntropy(t[0], t[1], t[2], M, V, 0.5f), nan(M), r(3, M, V), targets);
-        same("cross-entropy no grad", FP32_TOL, (o, t) -> o.crossEntropy(t[0], t[1], t[2], M, V, 0f), nan(M), r(3, M, V), targets);
+        same("cross-entropy", FP32_TOL, (o, t) -> o.crossEntropy(t[0], t[1], t[2], 0.5f), nan(M), r(3, M, V), targets);
+        same("cross-entropy no grad", FP32_TOL, (o, t) -> o.crossEntropy(t[0], t[1], t[2], 0f), nan(M), r(3, M, V), targets);
         int blockRows = 4;
-        same("lm-head cross-entropy", FP32_TOL, (o, t) -> o.lmHeadCrossEntropy(t[0], t[1], t[2], t[3], t[4], M, d, V,
+        same("lm-head cross-entropy", FP32_TOL, (o, t) -> o.lmHeadCrossEntropy(t[0], t[1], t[2], t[3], t[4],
                 0.5f, t[5], blockRows), r(1, M, d), r(1, V, d), r(1, M, d), r(0.3, V, d), targets, ws((long) blockRows * V));
-        same("lm-head cross-entropy softcap", FP32_TOL, (o, t) -> o.lmHeadCrossEntropy(t[0], t[1], t[2], t[3], t[4], M, d,
-                V, 1.5f, 0.5f, t[5], blockRows), r(1, M, d), r(1, V, d), r(1, M, d), r(0.3, V, d), targets,
+        same("lm-head cross-entropy softcap", FP32_TOL, (o, t) -> o.lmHeadCrossEntropy(t[0], t[1], t[2], t[3], t[4], 1.5f, 0.5f, t[5], blockRows), r(1, M, d), r(1, V, d), r(1, M, d), r(0.3, V, d), targets,
                 ws((long) blockRows * V));
         assertThrows(IndexOutOfBoundsException.class,
-                () -> gpu.crossEntropy(null, r(1, 2, V), ints(0, V), 2, V, 1f));
+                () -> gpu.crossEntropy(null, r(1, 2, V), ints(0, V), 1f));
     }
 
     @Test
@@ -384,14 +383,14 @@ class CudaVsCpuTest {
             for (int trial = 0; trial < 5; trial++) {
                 float coin = rnd.nextInt(1000) / 1000f;
                 Tensor recent = ints(rnd.nextInt(V), rnd.nextInt(V), 3, 3, V + 5);
-                same("sample " + p + " coin=" + coin, FP32_TOL, (o, t) -> o.sample(t[0], V, p, t[1], 5, coin, t[2]),
+                same("sample " + p + " coin=" + coin, FP32_TOL, (o, t) -> o.sample(t[0], p, t[1], 5, coin, t[2]),
                         r(3, V), recent, ws(2L * V));
             }
         }
-        same("argmax", FP32_TOL, (o, t) -> o.argmax(t[0], V), r(1, V));
+        same("argmax", FP32_TOL, (o, t) -> o.argmax(t[0]), r(1, V));
         float[] ties = new float[100];
         Arrays.fill(ties, 1f);
         ties[3] = Float.NaN;
-        same("argmax ties+NaN", FP32_TOL, (o, t) -> o.argmax(t[0], 100), arena.adopt(Tensor.of(ties, 100)));
+        same("argmax ties+NaN", FP32_TOL, (o, t) -> o.argmax(t[0]), arena.adopt(Tensor.of(ties, 100)));
     }
 }

@@ -60,14 +60,14 @@ class DoraOpsTest {
             long nws = ops.doraNormWorkspaceFloats(K, N, r);
             Tensor normWs = arena.f32(nws + GUARD);
             normWs.fill(GUARD_VALUE);
-            ops.doraNorm(norm, g, w, a, b, m, K, N, r, scale, normWs);
+            ops.doraNorm(norm, g, w, a, b, m, scale, normWs);
             checkGuard(normWs, "dora norm " + tag);
 
             Tensor u = arena.f32(M, N), t = arena.f32(M, r), y = arena.f32(M, N);
             y.fill(Float.NaN);
             Tensor ws = arena.f32(Math.max(1, ops.loraWorkspaceFloats(M, K, N, r, 0f)));
-            ops.loraForward(u, t, x, w, null, a, b, M, K, N, r, scale, 0f, 0L, ws);
-            ops.doraScaleForward(y, u, g, bias, M, N);
+            ops.loraForward(u, t, x, w, null, a, b, scale, 0f, 0L, ws);
+            ops.doraScaleForward(y, u, g, bias);
 
             var tx = TorchRef.of(x, true);
             var tw = TorchRef.of(w, false);
@@ -97,8 +97,8 @@ class DoraOpsTest {
             var dx0 = TorchRef.of(dx, false);
             var da0 = TorchRef.of(da, false);
             var db0 = TorchRef.of(db, false);
-            ops.doraScaleBackward(du, dm, dbias, dy, u, g, norm, M, N);
-            ops.loraBackward(dx, null, null, da, db, du, x, t, w, a, b, M, K, N, r, scale, 0f, 0L, ws);
+            ops.doraScaleBackward(du, dm, dbias, dy, u, g, norm);
+            ops.loraBackward(dx, null, null, da, db, du, x, t, w, a, b, scale, 0f, 0L, ws);
             ty.backward(TorchRef.of(dy, false), new BoolOptional(), false, new TensorArrayRefOptional());
             closeAdded("dora dm " + tag, dm, tm.grad(), dm0);
             if (withBias) closeAdded("dora dbias " + tag, dbias, tbias.grad(), dbias0);
