@@ -242,6 +242,16 @@ public interface Ops extends Allocator {
 
     double sumOfSquares(Tensor x);
 
+    /**
+     * The sum of squares of every element of every tensor (the global gradient norm's square). A backend
+     * with its own memory does it in one pass and one read back, not one per tensor.
+     */
+    default double sumOfSquares(java.util.List<Tensor> xs) {
+        double sq = 0;
+        for (Tensor x : xs) sq += sumOfSquares(x);
+        return sq;
+    }
+
     void scale(Tensor x, float s);
 
     // ---- sampling ----

@@ -9,9 +9,9 @@ public final class GradientClipping {
     private GradientClipping() {}
 
     public static double globalNorm(Ops ops, List<Parameter> params) {
-        double sq = 0;
-        for (Parameter p : params) sq += ops.sumOfSquares(p.grad());
-        return Math.sqrt(sq);
+        java.util.List<io.tune4j.tensor.Tensor> grads = new java.util.ArrayList<>(params.size());
+        for (Parameter p : params) grads.add(p.grad());
+        return Math.sqrt(ops.sumOfSquares(grads));
     }
 
     /**

@@ -47,6 +47,11 @@ public final class HostStaging implements InvocationHandler {
                 for (int i = 0; i < devArgs.length; i++) {
                     if (devArgs[i] instanceof Tensor host) {
                         devArgs[i] = stage(host, byAddress, hostOf);
+                    } else if (devArgs[i] instanceof java.util.List<?> list && list.stream().allMatch(e -> e instanceof Tensor)) {
+                        // a list of tensors (the gradient norm): each staged like a plain argument
+                        java.util.List<Tensor> devs = new java.util.ArrayList<>();
+                        for (Object e : list) devs.add(stage((Tensor) e, byAddress, hostOf));
+                        devArgs[i] = devs;
                     } else if (devArgs[i] instanceof Tensor[] hosts) {
                         // per-slot tables (multi-adapter LoRA): each tensor is staged like a plain argument
                         Tensor[] devs = hosts.clone();

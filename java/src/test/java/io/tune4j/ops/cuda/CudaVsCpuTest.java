@@ -343,6 +343,11 @@ class CudaVsCpuTest {
             same("axpy n=" + n, FP32_TOL, (o, t) -> { o.axpy(t[0], -0.37f, t[1]); return null; }, r(1, n), r(1, n));
             same("scale n=" + n, FP32_TOL, (o, t) -> { o.scale(t[0], 0.3f); return null; }, r(1, n));
             same("sumsq n=" + n, 1e-9, (o, t) -> o.sumOfSquares(t[0]), r(1, n));
+            // the gradient norm's one-pass form, twice: the second call reuses the uploaded pointer table
+            same("sumsq of a list n=" + n, 1e-9, (o, t) -> {
+                java.util.List<Tensor> l = java.util.List.of(t[0], t[1], t[2]);
+                return o.sumOfSquares(l) + 2 * o.sumOfSquares(l);
+            }, r(1, n), r(1, 7), r(0.5, 3 * n));
             same("adamw n=" + n, FP32_TOL, (o, t) -> {
                 o.adamw(t[0], t[1], t[2], t[3], new AdamWParams(1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f), 3);
                 return null;
