@@ -195,12 +195,40 @@ public class BuildCompareBench {
             weights.close();
         }
 
+        // Builds since ac878eb take argmax's size from the tensor, builds before it as an int: this harness
+        // compares across that change, so it finds whichever the build has, once.
+        static final java.lang.invoke.MethodHandle ARGMAX = argmaxHandle();
+
+        static java.lang.invoke.MethodHandle argmaxHandle() {
+            var lookup = java.lang.invoke.MethodHandles.publicLookup();
+            try {
+                return lookup.findVirtual(CpuOps.class, "argmax", java.lang.invoke.MethodType.methodType(int.class,
+                        Tensor.class)).bindTo(CpuOps.INSTANCE);
+            } catch (ReflectiveOperationException e) {
+                try {
+                    return lookup.findVirtual(CpuOps.class, "argmax", java.lang.invoke.MethodType.methodType(int.class,
+                            Tensor.class, int.class)).bindTo(CpuOps.INSTANCE);
+                } catch (ReflectiveOperationException e2) {
+                    throw new IllegalStateException("this build's CpuOps has no argmax the harness knows", e2);
+                }
+            }
+        }
+
+        static int argmax(Tensor logits, int n) {
+            try {
+                return ARGMAX.type().parameterCount() == 1 ? (int) ARGMAX.invokeExact(logits)
+                        : (int) ARGMAX.invokeExact(logits, n);
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+        }
+
         int[] greedy() {
             int[] slot = {0};
             int[] out = new int[NEW_TOKENS];
             Tensor logits = model.step(ctx, slot, new int[][] {prompt}, new int[] {0});
             for (int i = 0; i < NEW_TOKENS; i++) {
-                out[i] = CpuOps.INSTANCE.argmax(logits);
+                out[i] = argmax(logits, vocab);
                 if (i + 1 < NEW_TOKENS) {
                     logits = model.step(ctx, slot, new int[][] {{out[i]}}, new int[] {PROMPT_TOKENS + i});
                 }
