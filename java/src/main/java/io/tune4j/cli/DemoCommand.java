@@ -27,7 +27,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path fx = fixtures != null ? fixtures : defaultFixtures();
-        Demo demo = new Demo(fx, out, System.err, stepsPercent, device.backend());
+        Demo demo = new Demo(fx, out, System.err, stepsPercent, device.selection().announce(System.err));
         long t0 = System.nanoTime();
         List<Demo.Row> rows = demo.run();
         String table = Demo.table(rows);

@@ -1,7 +1,6 @@
 package io.tune4j.cli;
 
 import io.tune4j.ops.DeviceChoice;
-import io.tune4j.ops.Ops;
 import picocli.CommandLine.Option;
 
 /** --device, shared by the commands that run a model (generate, finetune, eval, serve, demo). */
@@ -14,18 +13,9 @@ public final class DeviceOptions {
         return device;
     }
 
-    private DeviceChoice.Selection selection;
-
-    /** The backend; auto's fallback notice waits for {@link #announce}. */
-    public Ops backend() {
-        if (selection == null) selection = device.select();
-        return selection.ops();
-    }
-
-    /** Prints auto's one-line fallback notice on stderr, once the model has loaded. */
-    public void announce() {
-        if (selection != null) selection.announce(System.err);
-        selection = new DeviceChoice.Selection(selection == null ? backend() : selection.ops(), null);
+    /** The chosen backend; load through {@code LoadedModel.load(path, tokenizer, selection)} and announce after. */
+    public DeviceChoice.Selection selection() {
+        return device.select();
     }
 
     public static final class Converter implements picocli.CommandLine.ITypeConverter<DeviceChoice> {

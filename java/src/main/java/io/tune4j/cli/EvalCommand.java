@@ -17,6 +17,7 @@ import io.tune4j.finetune.DataSpec;
 import io.tune4j.finetune.FineTuneRun;
 import io.tune4j.finetune.ValidationData;
 import io.tune4j.model.LoadedModel;
+import io.tune4j.ops.DeviceChoice;
 import io.tune4j.model.ModelLocator;
 import io.tune4j.peft.FineTuneMethod;
 import java.io.PrintStream;
@@ -110,9 +111,12 @@ final class EvalCommand implements Callable<Integer> {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         Path modelPath = ModelLocator.resolve(model.model);
         Path modelDir = Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent();
-        try (LoadedModel m = LoadedModel.load(modelPath, model.tokenizer, device.backend())) {
-            device.announce();
-            if (PreferenceData.isPreferenceFile(data, spec.dataFormat())) {
+        boolean preference = PreferenceData.isPreferenceFile(data, spec.dataFormat());
+        DeviceChoice.Selection backend = device.selection();
+        if (preference) backend = backend.withoutCuda("preference accuracy has no CUDA kernels yet");
+        try (LoadedModel m = LoadedModel.load(modelPath, model.tokenizer, backend)) {
+            m.announceDevice(System.err);
+            if (preference) {
                 preferenceAccuracy(m, spec, modelDir, out);
                 return 0;
             }

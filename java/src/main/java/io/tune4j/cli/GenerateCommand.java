@@ -4,6 +4,7 @@ import io.tune4j.generate.GenerationConfig;
 import io.tune4j.generate.GenerationResult;
 import io.tune4j.generate.Generator;
 import io.tune4j.model.LoadedModel;
+import io.tune4j.model.ModelLocator;
 import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.SamplingParams;
 import io.tune4j.peft.Adapters;
@@ -67,7 +68,7 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationConfig cfg = new GenerationConfig(maxTokens, sampling, seed, stop, true);
         PrintStream out = new PrintStream(System.out, true,
                 StandardCharsets.UTF_8);
-        try (LoadedModel m = LoadedModel.load(model.model, model.tokenizer, device.backend());
+        try (LoadedModel m = LoadedModel.load(ModelLocator.resolve(model.model), model.tokenizer, device.selection());
              FineTuneMethod method = adapter == null ? null : Adapters.load(adapter, m.model());
              Generator g = new Generator(m.model(), m.tokenizer(), 1)) {
             io.tune4j.generate.DecodingWeights.apply(m.model(), decodeWeights, System.err);
@@ -75,7 +76,7 @@ final class GenerateCommand implements Callable<Integer> {
             GenerationResult r = g.generate(prompt, cfg, (id, delta) -> out.print(delta));
             out.println();
             double s = (System.nanoTime() - t0) / 1e9;
-            device.announce(); // after the text: a refused prompt stays a one-line error
+            m.announceDevice(System.err); // after the text: a refused prompt stays a one-line error
             System.err.printf("tune4j: %d prompt + %d generated tokens in %.2f s (%.1f tokens/s), finish: %s%n",
                     r.promptTokens(), r.completionTokens(), s, r.completionTokens() / Math.max(s, 1e-9),
                     r.finishReason().openAiName());

@@ -34,7 +34,16 @@ public final class GgufExporter {
      */
     public record Result(Path file, int tensors, long bytes, int stored, List<String> fellBackToF16) {}
 
+    // the writer streams rows straight from host memory, so an export runs on a model loaded on the CPU
+    static void requireHost(LoadedModel m) {
+        if (m.model().ops().device() != io.tune4j.tensor.Device.CPU) {
+            throw new IllegalArgumentException("GGUF export reads the weights from host memory: load the model on the CPU "
+                    + "(it is on " + m.model().ops().name() + ")");
+        }
+    }
+
     public static Result export(LoadedModel m, FineTuneMethod method, GgufType dtype, String name, Path out) {
+        requireHost(m);
         LlamaConfig c = m.config();
         GgufFamily family = GgufFamily.of(c, m.source());
         Map<String, MergedWeight> merged = Merger.mergeableSites(method);

@@ -21,6 +21,7 @@ public final class GgufLoraExporter {
     private GgufLoraExporter() {}
 
     public static GgufExporter.Result export(LoadedModel m, FineTuneMethod method, GgufType dtype, String name, Path out) {
+        GgufExporter.requireHost(m);
         if (!(method instanceof LoraMethod lora)) {
             throw new IllegalArgumentException("--lora-only exports a LoRA adapter; this adapter is '"
                     + (method == null ? "none" : method.name()) + "'");

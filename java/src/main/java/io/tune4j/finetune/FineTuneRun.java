@@ -54,7 +54,6 @@ public final class FineTuneRun {
     private boolean progress = true;
     private boolean resume;
     private DeviceChoice.Selection device;
-    private DeviceChoice deviceChoice = DeviceChoice.AUTO; // null: a backend the caller passed in
 
     public FineTuneRun(FineTuneSpec spec, PrintStream log) {
         this.spec = spec;
@@ -66,21 +65,19 @@ public final class FineTuneRun {
         return this;
     }
 
-    /** Continue from the newest checkpoint in the output directory, if there is one. */
     /** Where the run trains and evaluates ({@code --device}); the default is auto. */
     public FineTuneRun device(DeviceChoice choice) {
         device = choice.select();
-        deviceChoice = choice;
         return this;
     }
 
     /** The backend the run uses, chosen by the caller. */
     public FineTuneRun backend(Ops ops) {
-        device = new DeviceChoice.Selection(ops, null);
-        deviceChoice = null;
+        device = DeviceChoice.Selection.of(ops);
         return this;
     }
 
+    /** Continue from the newest checkpoint in the output directory, if there is one. */
     public FineTuneRun resume(boolean on) {
         resume = on;
         return this;
@@ -91,26 +88,17 @@ public final class FineTuneRun {
         return this;
     }
 
-    // Preference tuning's per-sequence log-probabilities have no CUDA kernel: auto keeps such a run on
-    // the CPU rather than failing half-way, and an explicit cuda is refused before any work.
-    private DeviceChoice.Selection forObjective(DeviceChoice.Selection s) {
-        if (!spec.train().objective().preference() || s.ops().device() != io.tune4j.tensor.Device.CUDA) return s;
-        String why = "preference tuning (" + spec.train().objective().id() + ") has no CUDA kernels yet";
-        if (deviceChoice == DeviceChoice.AUTO) {
-            return new DeviceChoice.Selection(io.tune4j.ops.cpu.CpuOps.INSTANCE,
-                    "tune4j: --device auto: running on the CPU; " + why);
-        }
-        throw new IllegalArgumentException("--device cuda: " + why + "; use --device cpu");
-    }
-
     public FineTuneResult run() {
         Path out = Path.of(spec.out());
         Path modelPath = ModelLocator.resolve(spec.model());
         Path tokenizerFile = spec.tokenizer() == null ? null : Path.of(spec.tokenizer());
         if (device == null) device = DeviceChoice.AUTO.select();
-        device = forObjective(device);
-        try (LoadedModel m = LoadedModel.load(modelPath, tokenizerFile, device.ops())) {
-            device.announce(log);
+        // preference tuning's per-sequence log-probabilities have no CUDA kernel: refused or moved before any work
+        DeviceChoice.Selection backend = spec.train().objective().preference()
+                ? device.withoutCuda("preference tuning (" + spec.train().objective().id() + ") has no CUDA kernels yet")
+                : device;
+        try (LoadedModel m = LoadedModel.load(modelPath, tokenizerFile, backend)) {
+            m.announceDevice(log);
             Files.createDirectories(out);
             AtomicFiles.writeString(out.resolve("run.yaml"), spec.toYaml());
             TrainConfig tc = spec.train();

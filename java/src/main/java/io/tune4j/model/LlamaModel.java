@@ -73,7 +73,7 @@ public final class LlamaModel implements AutoCloseable {
         Arena arena = new Arena(ops);
         try {
             return fromWeights(cfg, w, ops, arena);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
         }

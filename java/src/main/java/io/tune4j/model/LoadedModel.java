@@ -2,9 +2,11 @@ package io.tune4j.model;
 
 import io.tune4j.model.io.CheckpointLoader;
 import io.tune4j.model.io.LlamaCheckpoint;
+import io.tune4j.ops.DeviceChoice;
 import io.tune4j.ops.Ops;
 import io.tune4j.ops.cpu.CpuOps;
 import io.tune4j.tensor.DType;
+import io.tune4j.tensor.Device;
 import io.tune4j.tokenizer.Tokenizer;
 import io.tune4j.tokenizer.Tokenizers;
 import java.nio.file.Path;
@@ -14,6 +16,7 @@ public final class LoadedModel implements AutoCloseable {
     private final LlamaCheckpoint checkpoint;
     private final LlamaModel model;
     private final Tokenizer tokenizer;
+    private String deviceNotice;
 
     private LoadedModel(LlamaCheckpoint checkpoint, LlamaModel model, Tokenizer tokenizer) {
         this.checkpoint = checkpoint;
@@ -34,6 +37,31 @@ public final class LoadedModel implements AutoCloseable {
         return load(ModelLocator.resolve(modelSpec), tokenizerFile, ops);
     }
 
+    /**
+     * Loads onto a selected backend ({@code --device}). Where auto chose a GPU that cannot hold the model,
+     * the model loads on the CPU instead and {@link #announceDevice} says so; an explicit cuda that cannot
+     * hold it is a one-line IllegalArgumentException.
+     */
+    public static LoadedModel load(Path path, Path tokenizerFile, DeviceChoice.Selection device) {
+        LoadedModel m;
+        try {
+            m = load(path, tokenizerFile, device.ops());
+        } catch (OutOfMemoryError e) {
+            if (device.ops().device() == Device.CPU) throw e;
+            if (!device.auto()) throw new IllegalArgumentException("--device cuda: " + e.getMessage(), e);
+            device = device.onCpu("the model does not fit in GPU memory (" + e.getMessage() + ")");
+            m = load(path, tokenizerFile, device.ops());
+        }
+        m.deviceNotice = device.notice();
+        return m;
+    }
+
+    /** Prints auto's one-line fallback notice, if it made one, once. */
+    public void announceDevice(java.io.PrintStream log) {
+        if (deviceNotice != null) log.println(deviceNotice);
+        deviceNotice = null;
+    }
+
     public static LoadedModel load(Path path, Path tokenizerFile, Ops ops) {
         Tokenizer tok = Tokenizers.load(path, tokenizerFile);
         LlamaCheckpoint ckpt = null;
@@ -45,7 +73,7 @@ public final class LoadedModel implements AutoCloseable {
             }
             LlamaModel model = LlamaModel.fromWeights(ckpt.config(), ckpt.weights(), ops);
             return new LoadedModel(ckpt, model, tok);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) { // a device out of memory is an Error: free what was built
             tok.close();
             if (ckpt != null) ckpt.close();
             throw e;

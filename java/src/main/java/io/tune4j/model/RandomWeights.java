@@ -17,6 +17,11 @@ public final class RandomWeights {
     private RandomWeights() {}
 
     public static Map<String, Tensor> create(LlamaConfig cfg, long seed, float std, Arena arena) {
+        // host weights, as a checkpoint's are: LlamaModel.fromWeights copies them to a device backend
+        if (arena.allocator().device() != io.tune4j.tensor.Device.CPU) {
+            throw new IllegalArgumentException("random weights are drawn into a host arena, not one on "
+                    + arena.allocator().device());
+        }
         SplittableRandom rng = new SplittableRandom(seed);
         float norm = 1f - cfg.features().extras().normOffset();
         Map<String, Tensor> w = new LinkedHashMap<>();

@@ -4,6 +4,14 @@ package io.tune4j.ops;
 public final class NativeStatus {
     private NativeStatus() {}
 
+    /**
+     * {@link #check(int, String)} with the message joined only on failure: ops run hundreds of times a
+     * decoding step, and formatting their messages eagerly cost more than some of the ops.
+     */
+    public static int check(int status, String before, Object detail, String after) {
+        return status >= 0 ? status : check(status, before + detail + after);
+    }
+
     public static int check(int status, String what) {
         if (status >= 0) return status;
         switch (status) {

@@ -297,7 +297,7 @@ public interface Ops extends Allocator {
         Tensor out = allocate(DType.F32, shape);
         try {
             write(out, values);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             out.close();
             throw e;
         }
@@ -309,7 +309,7 @@ public interface Ops extends Allocator {
         Tensor out = allocate(t.dtype(), t.shape());
         try {
             copy(out, t);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             out.close();
             throw e;
         }

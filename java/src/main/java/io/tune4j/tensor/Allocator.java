@@ -35,7 +35,7 @@ public interface Allocator {
         Tensor t = allocate(DType.F32, shape);
         try {
             fill(t, 0f);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             t.close();
             throw e;
         }

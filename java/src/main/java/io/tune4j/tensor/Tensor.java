@@ -17,6 +17,7 @@ import org.bytedeco.javacpp.Pointer;
 public final class Tensor implements AutoCloseable {
     private final long address;
     private final long[] shape;
+    private final long numel; // asked for by every op's checks, so computed once
     private final DType dtype;
     private final Device device;
     private final Runnable release;
@@ -27,6 +28,7 @@ public final class Tensor implements AutoCloseable {
         this.dtype = dtype;
         this.device = device;
         this.shape = shape;
+        this.numel = numel(shape);
         this.release = release;
     }
 
@@ -103,7 +105,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     public long numel() {
-        return numel(shape);
+        return numel;
     }
 
     public long bytes() {

@@ -133,8 +133,8 @@ public final class ServeCommand implements Callable<Integer> {
         io.tune4j.ops.MatmulPrecision decodeWeights = io.tune4j.generate.DecodingWeights.parse(weights);  // before the model loads
         Path modelPath = ModelLocator.resolve(model);
         if (o.modelId == null && !java.nio.file.Files.exists(Path.of(model))) o.modelId = model; // a hub id names itself
-        try (LoadedModel m = LoadedModel.load(modelPath, tokenizer, device.backend())) {
-            device.announce();
+        try (LoadedModel m = LoadedModel.load(modelPath, tokenizer, device.selection())) {
+            m.announceDevice(System.err);
             io.tune4j.generate.DecodingWeights.apply(m.model(), decodeWeights, System.err);
             InferenceServer server = InferenceServer.start(m, modelPath, o, System.err);
             CountDownLatch stopped = new CountDownLatch(1);

@@ -39,11 +39,11 @@ public final class SafetensorsWriter {
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final Map<String, Item> items = new LinkedHashMap<>();
     private io.tune4j.ops.Ops staging;
-    private final java.util.List<Tensor> staged = new java.util.ArrayList<>();
 
     /**
      * Lets {@link #add} take tensors of this backend (a CUDA model's weights): each is copied to a host
-     * tensor when added, freed once the file is written. Host tensors are written in place as always.
+     * tensor as it is written and freed after, so a save holds one tensor's host copy at a time. Host
+     * tensors are written in place as always.
      */
     public SafetensorsWriter stagingFrom(io.tune4j.ops.Ops backend) {
         this.staging = backend;
@@ -72,14 +72,8 @@ public final class SafetensorsWriter {
         }
         if (items.containsKey(name)) throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
         if (tensor.isClosed()) throw new IllegalArgumentException("tensor '" + name + "' is closed");
-        if (tensor.device() != Device.CPU) {
-            if (staging == null || staging.device() != tensor.device()) {
-                throw new IllegalArgumentException("tensor '" + name + "' is on " + tensor.device());
-            }
-            Tensor host = Tensor.allocate(tensor.dtype(), tensor.shape());
-            staged.add(host);
-            staging.copy(host, tensor);
-            tensor = host;
+        if (tensor.device() != Device.CPU && (staging == null || staging.device() != tensor.device())) {
+            throw new IllegalArgumentException("tensor '" + name + "' is on " + tensor.device());
         }
         if (storeAs == DType.I32 || (tensor.dtype() != storeAs && tensor.dtype() != DType.F32)) {
             throw new IllegalArgumentException("tensor '" + name + "': cannot store " + tensor.dtype() + " as " + storeAs);
@@ -137,15 +131,6 @@ public final class SafetensorsWriter {
 
     /** Writes the file atomically; throws {@link UncheckedIOException} (message names the path) on I/O failure. */
     public void write(Path path) {
-        try {
-            writeFile(path);
-        } finally {
-            for (Tensor t : staged) t.close();
-            staged.clear();
-        }
-    }
-
-    private void writeFile(Path path) {
         Path abs = path.toAbsolutePath();
         Path dir = abs.getParent();
         byte[] header = header();
@@ -157,7 +142,7 @@ public final class SafetensorsWriter {
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
                 writeFully(ch, len);
                 writeFully(ch, ByteBuffer.wrap(header));
-                for (Item it : items.values()) writeData(ch, it);
+                for (Item it : items.values()) writeStaged(ch, it);
                 ch.force(true);
             }
             try {
@@ -177,6 +162,17 @@ public final class SafetensorsWriter {
                     // best effort
                 }
             }
+        }
+    }
+
+    private void writeStaged(FileChannel ch, Item it) throws IOException {
+        if (it.tensor.device() == Device.CPU) {
+            writeData(ch, it);
+            return;
+        }
+        try (Tensor host = Tensor.allocate(it.tensor.dtype(), it.tensor.shape())) {
+            staging.copy(host, it.tensor);
+            writeData(ch, new Item(it.name, host, it.storeAs));
         }
     }
 

@@ -234,7 +234,7 @@ public final class CpuOps implements Ops {
             pb[s] = lb[s].address();
         }
         NativeStatus.check(t4j_lora_multi_fwd(a(y), a(x), a(rowSlot), M, K, N, pa, pb, ranks, scales, n, maxR, a(ws)),
-                "lora-multi: a row's adapter slot lies outside [-1, " + n + ")");
+                "lora-multi: a row's adapter slot lies outside [-1, ", n, ")");
     }
 
     @Override
@@ -258,7 +258,7 @@ public final class CpuOps implements Ops {
         OpChecks.embedding(Device.CPU, out, ids, table);
         int V = (int) table.dim(0);
         NativeStatus.check(t4j_embedding_fwd(a(out), a(ids), a(table), (int) ids.numel(), V, (int) table.dim(1)),
-                "embedding: token id outside [0, " + V + ")");
+                "embedding: token id outside [0, ", V, ")");
     }
 
     @Override
@@ -266,7 +266,7 @@ public final class CpuOps implements Ops {
         OpChecks.embeddingBackward(Device.CPU, dTable, dOut, ids);
         int V = (int) dTable.dim(0);
         NativeStatus.check(t4j_embedding_bwd(a(dTable), a(dOut), a(ids), (int) ids.numel(), V, (int) dTable.dim(1)),
-                "embedding: token id outside [0, " + V + ")");
+                "embedding: token id outside [0, ", V, ")");
     }
 
     @Override
@@ -292,14 +292,14 @@ public final class CpuOps implements Ops {
     public void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin) {
         int nh = OpChecks.rope(Device.CPU, x, pos, cos, sin), maxPos = (int) cos.dim(0);
         NativeStatus.check(t4j_rope_fwd(a(x), a(pos), a(cos), a(sin), (int) pos.numel(), nh, 2 * (int) cos.dim(1), maxPos),
-                "rope: position outside [0, " + maxPos + ")");
+                "rope: position outside [0, ", maxPos, ")");
     }
 
     @Override
     public void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin) {
         int nh = OpChecks.ropeBackward(Device.CPU, dx, pos, cos, sin), maxPos = (int) cos.dim(0);
         NativeStatus.check(t4j_rope_bwd(a(dx), a(pos), a(cos), a(sin), (int) pos.numel(), nh, 2 * (int) cos.dim(1), maxPos),
-                "rope: position outside [0, " + maxPos + ")");
+                "rope: position outside [0, ", maxPos, ")");
     }
 
     @Override
@@ -313,7 +313,7 @@ public final class CpuOps implements Ops {
         OpChecks.attention(Device.CPU, out, lse, q, k, v, pk, pv, qStart, kvStart, s, ws, attentionWorkspaceFloats(s));
         NativeStatus.check(t4j_attention_fwd(a(out), a(lse), a(q), a(k), a(v), a(pk), a(pv), a(qStart), a(kvStart),
                 s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(), s.scale(), s.softcap(), a(ws)),
-                "attention " + s);
+                "attention ", s, "");
     }
 
     @Override
@@ -324,14 +324,14 @@ public final class CpuOps implements Ops {
                 ws, attentionWorkspaceFloats(s));
         NativeStatus.check(t4j_attention_bwd(a(dq), a(dk), a(dv), a(dpk), a(dpv), a(dout), a(out), a(lse), a(q), a(k),
                 a(v), a(pk), a(pv), a(qStart), a(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(),
-                s.window(), s.scale(), s.softcap(), a(ws)), "attention backward " + s);
+                s.window(), s.scale(), s.softcap(), a(ws)), "attention backward ", s, "");
     }
 
     @Override
     public void kvWrite(Tensor cache, Tensor src, Tensor qStart) {
         int Tq = OpChecks.kvWrite(Device.CPU, cache, src, qStart);
         int B = (int) qStart.numel(), Tmax = (int) cache.dim(1), width = (int) (cache.numel() / ((long) B * Tmax));
-        NativeStatus.check(t4j_kv_write(a(cache), a(src), a(qStart), B, Tq, Tmax, width), "kv cache full (capacity " + Tmax + ")");
+        NativeStatus.check(t4j_kv_write(a(cache), a(src), a(qStart), B, Tq, Tmax, width), "kv cache full (capacity ", Tmax, ")");
     }
 
     @Override
@@ -398,7 +398,7 @@ public final class CpuOps implements Ops {
     public int crossEntropy(Tensor losses, Tensor logits, Tensor targets, float gradScale) {
         int V = OpChecks.crossEntropy(Device.CPU, losses, logits, targets);
         return NativeStatus.check(t4j_cross_entropy(a(losses), a(logits), a(targets), (int) targets.numel(), V, gradScale),
-                "cross-entropy: target outside [0, " + V + ") and not -100");
+                "cross-entropy: target outside [0, ", V, ") and not -100");
     }
 
     @Override
@@ -408,7 +408,7 @@ public final class CpuOps implements Ops {
         int V = (int) w.dim(0);
         double[] out = new double[2];
         NativeStatus.check(t4j_lmhead_cross_entropy(out, a(dh), a(dw), a(h), a(w), a(targets), M, (int) w.dim(1), V,
-                softcap, gradScale, a(ws), blockRows), "cross-entropy: target outside [0, " + V + ") and not -100");
+                softcap, gradScale, a(ws), blockRows), "cross-entropy: target outside [0, ", V, ") and not -100");
         return out;
     }
 
@@ -421,7 +421,7 @@ public final class CpuOps implements Ops {
         int V = (int) w.dim(0);
         return NativeStatus.check(t4j_lmhead_sequence_logprobs(logp, counts, a(dh), a(dw), a(h), a(w), a(targets),
                 seqWeight, B, T, (int) w.dim(1), V, softcap, a(ws), blockRows),
-                "sequence log-probs: target outside [0, " + V + ") and not -100");
+                "sequence log-probs: target outside [0, ", V, ") and not -100");
     }
 
     @Override

@@ -133,20 +133,34 @@ public final class CudaOps implements Ops {
         }
     }
 
-    // The host values are staged in one host tensor per call: writes carry a batch's ids once per step,
-    // reads a step's few results, so the staging is not on a per-op path.
-    @Override
-    public void write(Tensor dst, int[] values) {
-        try (Tensor host = Tensor.ofInts(values, dst.shape())) {
-            copyToDevice(dst, host);
+    // Host values go up through one host buffer, grown to the largest write and kept, so that a step's
+    // batch and a decoding step's tokens allocate nothing.
+    private Tensor writeStage;
+
+    private Tensor writeStage(Tensor dst, DType dtype, int n) {
+        if (dst.dtype() != dtype || dst.numel() != n) {
+            throw new IllegalArgumentException("write of " + n + " " + dtype + " values into " + dst);
         }
+        if (writeStage == null || writeStage.numel() < n) {
+            if (writeStage != null) writeStage.close();
+            writeStage = Tensor.allocate(DType.I32, Math.max(n, 1024));
+        }
+        return writeStage;
     }
 
     @Override
-    public void write(Tensor dst, float[] values) {
-        try (Tensor host = Tensor.of(values, dst.shape())) {
-            copyToDevice(dst, host);
-        }
+    public synchronized void write(Tensor dst, int[] values) {
+        Tensor st = writeStage(dst, DType.I32, values.length);
+        st.ints().put(0, values);
+        check(t4jc_upload(d(dst), st.address(), 4L * values.length, STREAM), "upload " + dst);
+    }
+
+    @Override
+    public synchronized void write(Tensor dst, float[] values) {
+        Tensor st = writeStage(dst, DType.F32, values.length);
+        java.nio.IntBuffer bits = st.ints(); // the I32 buffer carries the floats' bits
+        for (int i = 0; i < values.length; i++) bits.put(i, Float.floatToRawIntBits(values[i]));
+        check(t4jc_upload(d(dst), st.address(), 4L * values.length, STREAM), "upload " + dst);
     }
 
     @Override

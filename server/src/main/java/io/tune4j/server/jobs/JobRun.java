@@ -79,7 +79,10 @@ final class JobRun implements TrainingListener {
         }
         try (PrintStream log = new PrintStream(new FileOutputStream(out.resolve("train.log").toFile(), true), true,
                 StandardCharsets.UTF_8)) {
-            FineTuneResult r = new FineTuneRun(spec, log).listener(this).progress(false).resume(true).run();
+            // on the CPU: the scheduler may hold the GPU, and the CUDA backend's per-process result slots
+            // must not serve two threads at once
+            FineTuneResult r = new FineTuneRun(spec, log).backend(io.tune4j.ops.cpu.CpuOps.INSTANCE).listener(this)
+                    .progress(false).resume(true).run();
             Stop s = stop;
             if (s != null) throw new Stopped(s);
             return r;
