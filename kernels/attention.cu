@@ -33,12 +33,12 @@ __global__ void attn_check_kernel(Scratch* sc, const int32_t* q_start, const int
         int b = (int)(e / s.Tq), i = (int)(e % s.Tq);
         int qs = q_start ? q_start[b] : 0;
         if (qs < 0 || (int64_t)qs + s.Tq > s.Tk) {
-            report(sc, T4JC_EINVAL);
+            report(sc, T4JC_EINVAL, T4JC_CHECK_ATTENTION);
             continue;
         }
         if (kv_start) {
             int lo = kv_start[e];
-            if (lo < 0 || lo > qs + i) report(sc, T4JC_EINVAL);  // every query must see itself
+            if (lo < 0 || lo > qs + i) report(sc, T4JC_EINVAL, T4JC_CHECK_ATTENTION);  // every query must see itself
         }
     }
 }
@@ -297,7 +297,7 @@ dim3 grid_for(const Shape& s) { return dim3((unsigned)((s.Tq * s.G + WARPS - 1) 
 __global__ void kv_check_kernel(Scratch* sc, const int32_t* q_start, int B, int Tq, int Tmax) {
     for (int b = blockIdx.x * blockDim.x + threadIdx.x; b < B; b += gridDim.x * blockDim.x) {
         int qs = q_start ? q_start[b] : 0;
-        if (qs < 0 || (int64_t)qs + Tq > Tmax) report(sc, T4JC_ERANGE);
+        if (qs < 0 || (int64_t)qs + Tq > Tmax) report(sc, T4JC_ERANGE, T4JC_CHECK_KV_WRITE);
     }
 }
 

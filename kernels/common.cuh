@@ -25,14 +25,20 @@ inline int launched(const char* what) {
 // no device; every op that needs it returns T4JC_ENODEV then.
 struct Scratch {
     int status;      // first error recorded by a checking kernel (0 = none)
+    int check;       // which check recorded it (T4JC_CHECK_*), so a deferred failure names its op
     int ivalue[3];   // integer results (token id, counted rows)
     double dvalue[4];// double results (sums of squares, losses)
 };
 Scratch* scratch();
-// Synchronises and copies the scratch block to the host; returns the status word or a CUDA error.
+// Synchronises and copies the scratch block to the host; returns the status word or a CUDA error. A
+// recorded failure is cleared, and its check is kept for t4jc_take_failed_check.
 int read_scratch(Scratch* host, cudaStream_t s);
 
-__device__ inline void report(Scratch* sc, int code) { atomicCAS(&sc->status, 0, code); }
+// Checks do not synchronise: the first failure stays in the block (later checking kernels see it and
+// write nothing) until the next read_scratch, usually the step's loss or a sampled token.
+__device__ inline void report(Scratch* sc, int code, int check) {
+    if (atomicCAS(&sc->status, 0, code) == 0) sc->check = check;
+}
 __device__ inline bool failed(const Scratch* sc) { return *(volatile const int*)&sc->status != 0; }
 
 inline unsigned blocks_for(int64_t n, int threads, unsigned cap = 65535u * 8) {

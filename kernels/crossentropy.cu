@@ -4,6 +4,8 @@
 // writes grad_scale * (softmax - onehot). Rows of the same block of logits are independent.
 // With a soft cap (Gemma 2's final logits) every read logit v becomes cap tanh(v / cap), and the gradient
 // written is the one with respect to the raw logit: times 1 - tanh^2.
+#include <cstddef>
+
 #include "gemm.cuh"
 
 namespace t4jc {
@@ -13,7 +15,7 @@ constexpr int kThreads = 512;
 
 __global__ void targets_check_kernel(Scratch* sc, const int32_t* t, int M, int V) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < M; i += gridDim.x * blockDim.x)
-        if (t[i] != -100 && (t[i] < 0 || t[i] >= V)) report(sc, T4JC_ERANGE);
+        if (t[i] != -100 && (t[i] < 0 || t[i] >= V)) report(sc, T4JC_ERANGE, T4JC_CHECK_TARGETS);
 }
 
 // CAP is a template flag so the uncapped kernel is the one it always was
@@ -75,8 +77,45 @@ __global__ void __launch_bounds__(kThreads) ce_kernel(Scratch* sc, float* losses
 }
 
 int clear_results(Scratch* sc, cudaStream_t s) {
-    cudaError_t e = cudaMemsetAsync(&sc->ivalue[0], 0, sizeof(int) * 3 + sizeof(double) * 4, s);
+    // the result slots only: a failure recorded by an earlier op stays until it is read
+    cudaError_t e = cudaMemsetAsync(&sc->ivalue[0], 0, sizeof(Scratch) - offsetof(Scratch, ivalue), s);
     return e == cudaSuccess ? T4JC_OK : fail(e, "clearing result slots");
+}
+
+// The LM head's blocks of logits, their losses added to the result slots; no synchronisation.
+int lmhead_launch(Scratch* sc, float* dh, float* dw, const float* h, const float* w, const int32_t* targets,
+                  int M, int d, int V, float softcap, float grad_scale, float* ws, int block_rows,
+                  cudaStream_t st) {
+    int rc = clear_results(sc, st);
+    if (rc) return rc;
+    targets_check_kernel<<<blocks_for(M > 0 ? M : 1, 256), 256, 0, st>>>(sc, targets, M, V);
+    const bool grad = (dh || dw) && grad_scale != 0.0f;
+    for (int r0 = 0; r0 < M && !rc; r0 += block_rows) {
+        const int br = M - r0 < block_rows ? M - r0 : block_rows;
+        const float* hb = h + (int64_t)r0 * d;
+        rc = gemm(false, true, br, V, d, 1.0f, hb, d, w, d, 0.0f, ws, V, st);
+        if (rc) break;
+        // losses NULL marks scratch logits
+        if (softcap > 0.0f)
+            ce_kernel<true><<<br, kThreads, 0, st>>>(sc, nullptr, ws, targets + r0, V, grad ? grad_scale : 0.0f, softcap);
+        else
+            ce_kernel<false><<<br, kThreads, 0, st>>>(sc, nullptr, ws, targets + r0, V, grad ? grad_scale : 0.0f, 0.0f);
+        rc = launched("lm-head cross-entropy");
+        if (rc || !grad) continue;
+        // ignored rows hold zero gradients, so the products need no knowledge of the count
+        if (dh) rc = gemm(false, false, br, d, V, 1.0f, ws, V, w, d, 1.0f, dh + (int64_t)r0 * d, d, st);
+        if (!rc && dw) rc = gemm(true, false, V, d, br, 1.0f, ws, V, hb, d, 1.0f, dw, d, st);
+    }
+    return rc;
+}
+
+bool lmhead_args_ok(int M, int d, int V, float softcap, int block_rows) {
+    return M >= 0 && d > 0 && V > 0 && block_rows > 0 && softcap >= 0.0f && !isinf(softcap);
+}
+
+__global__ void add_results_kernel(const Scratch* sc, double* acc) {
+    acc[0] += sc->dvalue[0];
+    acc[1] += (double)sc->ivalue[0];
 }
 
 }  // namespace
@@ -108,31 +147,11 @@ int t4jc_cross_entropy(float* losses, float* logits, const int32_t* targets, int
 int t4jc_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float* h, const float* w,
                               const int32_t* targets, int M, int d, int V, float softcap, float grad_scale, float* ws,
                               int block_rows, void* stream) {
-    if (M < 0 || d <= 0 || V <= 0 || block_rows <= 0 || !loss_out) return T4JC_EINVAL;
-    if (!(softcap >= 0.0f) || isinf(softcap)) return T4JC_EINVAL;
+    if (!lmhead_args_ok(M, d, V, softcap, block_rows) || !loss_out) return T4JC_EINVAL;
     Scratch* sc = scratch();
     if (!sc) return T4JC_ENODEV;
     cudaStream_t st = S(stream);
-    int rc = clear_results(sc, st);
-    if (rc) return rc;
-    targets_check_kernel<<<blocks_for(M > 0 ? M : 1, 256), 256, 0, st>>>(sc, targets, M, V);
-    const bool grad = (dh || dw) && grad_scale != 0.0f;
-    for (int r0 = 0; r0 < M && !rc; r0 += block_rows) {
-        const int br = M - r0 < block_rows ? M - r0 : block_rows;
-        const float* hb = h + (int64_t)r0 * d;
-        rc = gemm(false, true, br, V, d, 1.0f, hb, d, w, d, 0.0f, ws, V, st);
-        if (rc) break;
-        // losses NULL marks scratch logits
-        if (softcap > 0.0f)
-            ce_kernel<true><<<br, kThreads, 0, st>>>(sc, nullptr, ws, targets + r0, V, grad ? grad_scale : 0.0f, softcap);
-        else
-            ce_kernel<false><<<br, kThreads, 0, st>>>(sc, nullptr, ws, targets + r0, V, grad ? grad_scale : 0.0f, 0.0f);
-        rc = launched("lm-head cross-entropy");
-        if (rc || !grad) continue;
-        // ignored rows hold zero gradients, so the products need no knowledge of the count
-        if (dh) rc = gemm(false, false, br, d, V, 1.0f, ws, V, w, d, 1.0f, dh + (int64_t)r0 * d, d, st);
-        if (!rc && dw) rc = gemm(true, false, V, d, br, 1.0f, ws, V, hb, d, 1.0f, dw, d, st);
-    }
+    int rc = lmhead_launch(sc, dh, dw, h, w, targets, M, d, V, softcap, grad_scale, ws, block_rows, st);
     if (rc) return rc;
     Scratch hs;
     rc = read_scratch(&hs, st);
@@ -140,6 +159,29 @@ int t4jc_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const floa
     loss_out[0] = hs.dvalue[0];
     loss_out[1] = hs.ivalue[0];
     return hs.ivalue[0];
+}
+
+int t4jc_lmhead_cross_entropy_acc(double* acc_dev, float* dh, float* dw, const float* h, const float* w,
+                                  const int32_t* targets, int M, int d, int V, float softcap, float grad_scale,
+                                  float* ws, int block_rows, void* stream) {
+    if (!lmhead_args_ok(M, d, V, softcap, block_rows) || !acc_dev) return T4JC_EINVAL;
+    Scratch* sc = scratch();
+    if (!sc) return T4JC_ENODEV;
+    cudaStream_t st = S(stream);
+    int rc = lmhead_launch(sc, dh, dw, h, w, targets, M, d, V, softcap, grad_scale, ws, block_rows, st);
+    if (rc) return rc;
+    add_results_kernel<<<1, 1, 0, st>>>(sc, acc_dev);
+    return launched("lm-head loss sum");
+}
+
+int t4jc_loss_take(double* out_host, double* acc_dev, void* stream) {
+    if (!out_host || !acc_dev) return T4JC_EINVAL;
+    cudaStream_t st = S(stream);
+    cudaError_t e = cudaMemcpyAsync(out_host, acc_dev, 2 * sizeof(double), cudaMemcpyDeviceToHost, st);
+    if (e == cudaSuccess) e = cudaMemsetAsync(acc_dev, 0, 2 * sizeof(double), st);
+    if (e != cudaSuccess) return fail(e, "reading the loss sum");
+    Scratch hs;
+    return read_scratch(&hs, st);  // synchronises: the copy above has landed
 }
 
 }  // extern "C"

@@ -7,7 +7,7 @@ namespace {
 
 __global__ void ids_check_kernel(Scratch* sc, const int32_t* ids, int M, int V) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < M; i += gridDim.x * blockDim.x)
-        if (ids[i] < 0 || ids[i] >= V) report(sc, T4JC_ERANGE);
+        if (ids[i] < 0 || ids[i] >= V) report(sc, T4JC_ERANGE, T4JC_CHECK_EMBEDDING);
 }
 
 template <typename T>

@@ -21,7 +21,7 @@ __global__ void multi_shrink_kernel(float* t, const float* x, const int32_t* row
     const int m = blockIdx.x, w = threadIdx.x >> 5, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
     const int s = row_slot[m];
     if (s < -1 || s >= n_slots) {
-        if (threadIdx.x == 0) report(sc, T4JC_ERANGE);
+        if (threadIdx.x == 0) report(sc, T4JC_ERANGE, T4JC_CHECK_LORA_SLOT);
         return;
     }
     if (s < 0) return;

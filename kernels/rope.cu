@@ -33,7 +33,7 @@ __global__ void rope_table_kernel(float* cos_t, float* sin_t, int max_pos, int h
 
 __global__ void rope_check_kernel(Scratch* sc, const int32_t* pos, int M, int max_pos) {
     for (int m = blockIdx.x * blockDim.x + threadIdx.x; m < M; m += gridDim.x * blockDim.x)
-        if (pos[m] < 0 || pos[m] >= max_pos) report(sc, T4JC_ERANGE);
+        if (pos[m] < 0 || pos[m] >= max_pos) report(sc, T4JC_ERANGE, T4JC_CHECK_ROPE);
 }
 
 // One thread per (row, head, pair i).

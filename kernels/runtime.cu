@@ -13,6 +13,7 @@ namespace {
 thread_local char g_error[256] = "no error";
 Scratch* g_scratch = nullptr;
 std::mutex g_scratch_lock;
+int g_failed_check = 0;  // the check of the last failure read_scratch found; the backend is single-threaded
 }  // namespace
 
 int fail(cudaError_t e, const char* what) {
@@ -43,7 +44,8 @@ int read_scratch(Scratch* host, cudaStream_t s) {
     if (e == cudaSuccess) e = cudaStreamSynchronize(s);
     if (e != cudaSuccess) return fail(e, "reading the status block");
     if (host->status != 0) {
-        e = cudaMemsetAsync(&sc->status, 0, sizeof(int), s);
+        g_failed_check = host->check;
+        e = cudaMemsetAsync(&sc->status, 0, 2 * sizeof(int), s);
         if (e == cudaSuccess) e = cudaStreamSynchronize(s);
         if (e != cudaSuccess) return fail(e, "clearing the status word");
     }
@@ -183,6 +185,12 @@ int t4jc_stream_sync(void* stream) {
 int t4jc_take_status(void* stream) {
     Scratch h;
     return read_scratch(&h, S(stream));
+}
+
+int t4jc_take_failed_check(void) {
+    int c = g_failed_check;
+    g_failed_check = 0;
+    return c;
 }
 
 int t4jc_bf16_to_f32(float* dst, const uint16_t* src, int64_t n, void* stream) {

@@ -53,8 +53,19 @@ int t4jc_fill(float* x, float value, int64_t n, void* stream);
 int t4jc_stream_create(void** stream_out);
 int t4jc_stream_destroy(void* stream);
 int t4jc_stream_sync(void* stream);
-/* Synchronises the stream and returns, then clears, the device status word (0 or a T4JC_E* code). */
+/* Synchronises the stream and returns, then clears, the device status word (0 or a T4JC_E* code).
+ * Ops that validate their inputs on the device (token ids, positions, q_start, adapter slots, targets)
+ * do not synchronise: the first failure is kept, and later checking kernels write nothing, until a call
+ * that reads the status block (this one, a loss, a sampled token, a sum of squares) returns it. */
 int t4jc_take_status(void* stream);
+/* Which check recorded the failure the last status read returned (T4JC_CHECK_*), then 0; 0 if none. */
+int t4jc_take_failed_check(void);
+#define T4JC_CHECK_EMBEDDING 1  /* a token id outside [0, V) */
+#define T4JC_CHECK_ROPE 2       /* a position outside [0, max_pos) */
+#define T4JC_CHECK_ATTENTION 3  /* a q_start/kv_start that leaves a query without keys */
+#define T4JC_CHECK_KV_WRITE 4   /* a KV cache write past its capacity */
+#define T4JC_CHECK_LORA_SLOT 5  /* a row's adapter slot outside [-1, n) */
+#define T4JC_CHECK_TARGETS 6    /* a cross-entropy target outside [0, V) and not -100 */
 int t4jc_bf16_to_f32(float* dst, const uint16_t* src, int64_t n, void* stream);
 int t4jc_f32_to_bf16(uint16_t* dst, const float* src, int64_t n, void* stream);
 
@@ -146,6 +157,13 @@ int t4jc_cross_entropy(float* losses, float* logits, const int32_t* targets, int
 int t4jc_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float* h, const float* w,
                               const int32_t* targets, int M, int d, int V, float softcap, float grad_scale, float* ws,
                               int block_rows, void* stream);
+/* The same without synchronising: {summed loss, counted rows} are added to acc_dev (2 doubles on the device)
+ * so that a training step's micro-batches are read once, by t4jc_loss_take. */
+int t4jc_lmhead_cross_entropy_acc(double* acc_dev, float* dh, float* dw, const float* h, const float* w,
+                                  const int32_t* targets, int M, int d, int V, float softcap, float grad_scale,
+                                  float* ws, int block_rows, void* stream);
+/* Synchronises once: out_host gets acc_dev's {sum, count}, acc_dev is zeroed; returns the status word. */
+int t4jc_loss_take(double* out_host, double* acc_dev, void* stream);
 
 /* ---- optim.cu ---- */
 int t4jc_adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2, float eps,

@@ -2,6 +2,7 @@ package io.tune4j.model;
 
 import io.tune4j.model.arch.ModuleTable;
 import io.tune4j.model.arch.ModuleTable.Proj;
+import io.tune4j.ops.LossSum;
 import io.tune4j.ops.Ops;
 import io.tune4j.tensor.Arena;
 import io.tune4j.tensor.Tensor;
@@ -192,15 +193,25 @@ public final class LlamaModel implements AutoCloseable {
      * of (summed loss × gradScale). gradScale &lt;= 0 means 1/count, i.e. the mean loss.
      */
     public Loss forwardBackward(TrainingContext c, float gradScale) {
+        LossSum acc = new LossSum();
+        forwardBackward(c, gradScale, acc);
+        double[] r = acc.take();
+        return new Loss(r[0], (int) r[1]);
+    }
+
+    /**
+     * {@link #forwardBackward(TrainingContext, float)} adding the batch's summed loss and counted targets to acc
+     * instead of returning them, so that a step reads its micro-batches' losses once (on a GPU, one wait).
+     */
+    public void forwardBackward(TrainingContext c, float gradScale, LossSum acc) {
         runForward(c);
         int count = c.countTargets();
         float scale = gradScale > 0 ? gradScale : (count == 0 ? 0f : 1f / count);
         TrainingContext.Scratch s = c.scratch;
         ops.fill(s.dh, 0f);
-        double[] r = ops.lmHeadCrossEntropy(s.dh, lmHead.grad(), c.hFinal, lmHead.value(), c.targets, finalSoftcap, scale,
+        ops.lmHeadCrossEntropyInto(acc, s.dh, lmHead.grad(), c.hFinal, lmHead.value(), c.targets, finalSoftcap, scale,
                 c.lmWs, c.lmBlockRows);
         backwardFromHead(c);
-        return new Loss(r[0], (int) r[1]);
     }
 
     /**

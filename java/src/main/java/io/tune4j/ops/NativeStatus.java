@@ -14,12 +14,17 @@ public final class NativeStatus {
 
     public static int check(int status, String what) {
         if (status >= 0) return status;
+        throw exception(status, what);
+    }
+
+    /** The exception a negative status stands for. */
+    public static RuntimeException exception(int status, String what) {
         switch (status) {
-            case -1: throw new IllegalArgumentException(what + " (invalid argument)");
-            case -2: throw new IndexOutOfBoundsException(what);
-            case -3: throw new java.io.UncheckedIOException(new java.io.IOException(what));
+            case -1: return new IllegalArgumentException(what + " (invalid argument)");
+            case -2: return new IndexOutOfBoundsException(what);
+            case -3: return new java.io.UncheckedIOException(new java.io.IOException(what));
             case -4: throw new OutOfMemoryError(what + " (native scratch memory could not be allocated)");
-            default: throw new IllegalStateException(what + " (native status " + status + ")");
+            default: return new IllegalStateException(what + " (native status " + status + ")");
         }
     }
 }

@@ -211,6 +211,22 @@ public interface Ops extends Allocator {
     double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, float softcap,
                                 float gradScale, Tensor ws, int blockRows);
 
+    /** A running loss for {@link #lmHeadCrossEntropyInto}: allocate it once, before the steps that add to it. */
+    default LossSum newLossSum() {
+        return new LossSum();
+    }
+
+    /**
+     * {@link #lmHeadCrossEntropy(Tensor, Tensor, Tensor, Tensor, Tensor, float, float, Tensor, int)} adding its
+     * {summed loss, counted rows} to acc instead of returning them: on a GPU nothing is read back until
+     * {@link LossSum#take}, once a step.
+     */
+    default void lmHeadCrossEntropyInto(LossSum acc, Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets,
+                                        float softcap, float gradScale, Tensor ws, int blockRows) {
+        double[] r = lmHeadCrossEntropy(dh, dw, h, w, targets, softcap, gradScale, ws, blockRows);
+        acc.add(r[0], r[1]);
+    }
+
     /** {@link #lmHeadCrossEntropy(Tensor, Tensor, Tensor, Tensor, Tensor, float, float, Tensor, int)} without a soft cap. */
     default double[] lmHeadCrossEntropy(Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets, float gradScale,
                                         Tensor ws, int blockRows) {

@@ -38,6 +38,9 @@ public final class CudaLib {
     public static native int t4jc_fill(@Cast("float*") long x, float value, long n, @Cast("void*") long stream);
     public static native int t4jc_stream_sync(@Cast("void*") long stream);
     public static native int t4jc_take_status(@Cast("void*") long stream);
+    public static native int t4jc_take_failed_check();
+    public static final int T4JC_CHECK_EMBEDDING = 1, T4JC_CHECK_ROPE = 2, T4JC_CHECK_ATTENTION = 3,
+            T4JC_CHECK_KV_WRITE = 4, T4JC_CHECK_LORA_SLOT = 5, T4JC_CHECK_TARGETS = 6;
     public static native int t4jc_bf16_to_f32(@Cast("float*") long dst, @Cast("const uint16_t*") long src, long n,
             @Cast("void*") long stream);
     public static native int t4jc_f32_to_bf16(@Cast("uint16_t*") long dst, @Cast("const float*") long src, long n,
@@ -137,6 +140,11 @@ public final class CudaLib {
             @Cast("float*") long dw, @Cast("const float*") long h, @Cast("const float*") long w,
             @Cast("const int32_t*") long targets, int M, int d, int V, float softcap, float gradScale,
             @Cast("float*") long ws, int blockRows, @Cast("void*") long stream);
+    public static native int t4jc_lmhead_cross_entropy_acc(@Cast("double*") long accDev, @Cast("float*") long dh,
+            @Cast("float*") long dw, @Cast("const float*") long h, @Cast("const float*") long w,
+            @Cast("const int32_t*") long targets, int M, int d, int V, float softcap, float gradScale,
+            @Cast("float*") long ws, int blockRows, @Cast("void*") long stream);
+    public static native int t4jc_loss_take(double[] out, @Cast("double*") long accDev, @Cast("void*") long stream);
 
     // ---- optimiser ----
     public static native int t4jc_adamw(@Cast("float*") long p, @Cast("const float*") long g, @Cast("float*") long m,

@@ -5,6 +5,7 @@ import io.tune4j.data.BatchSource;
 import io.tune4j.model.LlamaModel;
 import io.tune4j.model.Parameter;
 import io.tune4j.model.TrainingContext;
+import io.tune4j.ops.LossSum;
 import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.Ops;
 import io.tune4j.peft.FineTuneMethod;
@@ -160,6 +161,7 @@ public final class Trainer {
         List<StepMetrics> history = new ArrayList<>();
         try (AdamW opt = AdamW.of(ops, params, config);
              TrainingContext ctx = model.newTrainingContext(train.batchSize(), train.seqLen(), config.gradientCheckpointing());
+             LossSum stepLoss = ops.newLossSum();
              Evaluator eval = new Evaluator(ctx)) {
             PreferenceStep pref = config.objective().preference() ? preferenceStep(ctx) : null;
             eval.preference = pref;
@@ -226,9 +228,11 @@ public final class Trainer {
                             if (scale == 0) continue;
                             method.beforeForward();
                             ctx.setBatch(b.ids(), b.targets(), b.positions(), b.kvStart());
-                            lossSum += model.forwardBackward(ctx, scale).sum();
+                            model.forwardBackward(ctx, scale, stepLoss);
                             method.afterBackward();
                         }
+                        // the window's one read of its loss
+                        lossSum = stepLoss.take()[0];
                     }
                     double loss = targets == 0 ? Double.NaN : lossSum / targets;
                     double gradNorm = GradientClipping.clip(ops, params, config.maxGradNorm());

@@ -200,6 +200,44 @@ class CrossEntropyTest {
         }
     }
 
+    /** A step's loss: micro-batches add to one LossSum and the step takes the total once. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void lossSumAddsMicroBatches(Ops ops) {
+        Rand rnd = new Rand();
+        int M = 9, d = 12, V = 300, br = 4;
+        try (Arena arena = new Arena(); LossSum acc = ops.newLossSum()) {
+            double expectSum = 0, expectCount = 0;
+            for (int batch = 0; batch < 3; batch++) {
+                Tensor h = arena.adopt(rnd.tensor(1.0, M, d));
+                Tensor w = arena.adopt(rnd.tensor(0.5, V, d));
+                Tensor targets = arena.adopt(Tensor.ofInts(targets(rnd, M, V), M));
+                Tensor ws = arena.f32((long) br * V);
+                Tensor dh1 = arena.zeros(M, d), dw1 = arena.zeros(V, d), dh2 = arena.zeros(M, d), dw2 = arena.zeros(V, d);
+                double[] one = ops.lmHeadCrossEntropy(dh1, dw1, h, w, targets, 0f, 0.25f, ws, br);
+                ops.lmHeadCrossEntropyInto(acc, dh2, dw2, h, w, targets, 0f, 0.25f, ws, br);
+                assertArrayEquals(dh1.toFloatArray(), dh2.toFloatArray(), 0f, "dh " + rnd);
+                assertArrayEquals(dw1.toFloatArray(), dw2.toFloatArray(), 0f, "dw " + rnd);
+                expectSum += one[0];
+                expectCount += one[1];
+            }
+            double[] got = acc.take();
+            // the CPU adds the same doubles in the same order; a GPU adds them on the device
+            assertEquals(expectSum, got[0], Math.abs(expectSum) * 1e-12, "summed loss " + rnd);
+            assertEquals(expectCount, got[1]);
+            assertArrayEquals(new double[] {0, 0}, acc.take(), 0.0, "a take starts from zero");
+
+            // a bad target throws (on a GPU at the next read), names the op and adds nothing
+            Tensor h = arena.adopt(rnd.tensor(1.0, 2, d)), w = arena.adopt(rnd.tensor(0.5, V, d));
+            Tensor bad = arena.adopt(Tensor.ofInts(new int[] {1, V}, 2)), dh = arena.zeros(2, d);
+            IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class,
+                    () -> ops.lmHeadCrossEntropyInto(acc, dh, null, h, w, bad, 0f, 1f, arena.f32((long) br * V), br));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("target outside [0, " + V + ")"),
+                    e.getMessage());
+            assertArrayEquals(new double[] {0, 0}, acc.take(), 0.0);
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void badTargetsThrowBeforeWriting(Ops ops) {

@@ -6,6 +6,7 @@ import io.tune4j.ops.Activation;
 import io.tune4j.ops.AdamWParams;
 import io.tune4j.ops.AttentionShape;
 import io.tune4j.ops.LoraSlots;
+import io.tune4j.ops.LossSum;
 import io.tune4j.ops.MatmulPrecision;
 import io.tune4j.ops.NativeStatus;
 import io.tune4j.ops.OpChecks;
@@ -22,8 +23,11 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * The CUDA backend: every call launches kernels of libtune4j_cuda on the default stream. Tensors
  * must live on the device ({@link #allocate}, {@link #upload}); results come back with
- * {@link #download}. Ops whose inputs are validated on the device (token ids, positions, q_start)
- * synchronise once to turn a bad batch into the same exception the CPU backend throws.
+ * {@link #download}. Ops whose inputs are validated on the device (token ids, positions, q_start,
+ * adapter slots, targets) do not wait for the check: its first failure stays on the device, later checking
+ * kernels write nothing, and the next call that reads back (a step's loss, a sampled token, a download,
+ * {@link #synchronize}) throws the exception the CPU backend would have thrown, naming the op that failed.
+ * A training step so reads the device twice (its loss and its gradient norm), whatever its size.
  */
 public final class CudaOps implements Ops {
     private static final long STREAM = 0L;
@@ -107,7 +111,8 @@ public final class CudaOps implements Ops {
 
     public void copyToHost(Tensor host, Tensor dev) {
         requireSameSize(dev, host);
-        check(t4jc_download(host.address(), d(dev), dev.bytes(), STREAM), "download " + dev);
+        check(t4jc_download(host.address(), d(dev), dev.bytes(), STREAM), "download");
+        takePendingChecks("download");
     }
 
     @Override
@@ -180,6 +185,7 @@ public final class CudaOps implements Ops {
     @Override
     public void synchronize() {
         check(t4jc_stream_sync(STREAM), "synchronize");
+        takePendingChecks("synchronize");
     }
 
     private static void requireSameSize(Tensor dev, Tensor host) {
@@ -200,13 +206,51 @@ public final class CudaOps implements Ops {
 
     private static int check(int rc, String what) {
         if (rc == -4 || rc == -5) throw new IllegalStateException(what + ": " + t4jc_last_error());
+        if (rc < 0) {
+            int failed = t4jc_take_failed_check();
+            if (failed != 0) {
+                checksPending = false;
+                String found = failedCheck(failed);
+                throw NativeStatus.exception(rc, found.startsWith(what) ? found : found + " (reported by " + what + ")");
+            }
+        }
         return NativeStatus.check(rc, what);
     }
 
-    /** Launch status, then the device-side validation status (one synchronisation). */
-    private static void checkDevice(int rc, String what) {
+    // What the device checks launched since the last read were given, to name a deferred failure. The
+    // backend runs on one thread at a time (the scheduler's or the trainer's), like the status block.
+    private static boolean checksPending;
+    private static int checkedVocab, checkedMaxPos, checkedKvCapacity, checkedSlots, checkedTargetsVocab;
+    private static AttentionShape checkedAttention;
+
+    private static String failedCheck(int check) {
+        switch (check) {
+            case T4JC_CHECK_EMBEDDING: return "embedding: token id outside [0, " + checkedVocab + ")";
+            case T4JC_CHECK_ROPE: return "rope: position outside [0, " + checkedMaxPos + ")";
+            case T4JC_CHECK_ATTENTION: return "attention " + checkedAttention + ": a query's q_start/kv_start leaves it no keys";
+            case T4JC_CHECK_KV_WRITE: return "kv cache full (capacity " + checkedKvCapacity + ")";
+            case T4JC_CHECK_LORA_SLOT: return "lora-multi: a row's adapter slot lies outside [-1, " + checkedSlots + ")";
+            case T4JC_CHECK_TARGETS: return "cross-entropy: target outside [0, " + checkedTargetsVocab + ") and not -100";
+            default: return "device check " + check;
+        }
+    }
+
+    /** A launch whose inputs the device checks: its failure surfaces at the next read. */
+    private static void checkLaunch(int rc, String what) {
         check(rc, what);
-        check(t4jc_take_status(STREAM), what);
+        checksPending = true;
+    }
+
+    /** After a call that read the device: what was pending has been read. */
+    private static int checkRead(int rc, String what) {
+        int r = check(rc, what);
+        checksPending = false;
+        return r;
+    }
+
+    /** Reads a failure left by a deferred check, if one may be waiting (one synchronisation). */
+    private static void takePendingChecks(String what) {
+        if (checksPending) checkRead(t4jc_take_status(STREAM), what);
     }
 
     @Override
@@ -317,8 +361,9 @@ public final class CudaOps implements Ops {
             pa[s] = d(la[s]);
             pb[s] = d(lb[s]);
         }
-        checkDevice(t4jc_lora_multi_fwd(d(y), d(x), d(rowSlot), M, K, N, pa, pb, ranks, scales, n,
-                maxR, d(ws), STREAM), "lora-multi: a row's adapter slot lies outside [-1, " + n + ")");
+        checkedSlots = n;
+        checkLaunch(t4jc_lora_multi_fwd(d(y), d(x), d(rowSlot), M, K, N, pa, pb, ranks, scales, n, maxR, d(ws),
+                STREAM), "lora-multi");
     }
 
     @Override
@@ -341,16 +386,18 @@ public final class CudaOps implements Ops {
     public void embeddingForward(Tensor out, Tensor ids, Tensor table) {
         OpChecks.embedding(Device.CUDA, out, ids, table);
         int V = (int) table.dim(0);
-        checkDevice(t4jc_embedding_fwd(d(out), d(ids), d(table), (int) ids.numel(), V, (int) table.dim(1), STREAM),
-                "embedding: token id outside [0, " + V + ")");
+        checkedVocab = V;
+        checkLaunch(t4jc_embedding_fwd(d(out), d(ids), d(table), (int) ids.numel(), V, (int) table.dim(1), STREAM),
+                "embedding");
     }
 
     @Override
     public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) {
         OpChecks.embeddingBackward(Device.CUDA, dTable, dOut, ids);
         int V = (int) dTable.dim(0);
-        checkDevice(t4jc_embedding_bwd(d(dTable), d(dOut), d(ids), (int) ids.numel(), V, (int) dTable.dim(1), STREAM),
-                "embedding: token id outside [0, " + V + ")");
+        checkedVocab = V;
+        checkLaunch(t4jc_embedding_bwd(d(dTable), d(dOut), d(ids), (int) ids.numel(), V, (int) dTable.dim(1), STREAM),
+                "embedding backward");
     }
 
     @Override
@@ -382,15 +429,17 @@ public final class CudaOps implements Ops {
     @Override
     public void ropeForward(Tensor x, Tensor pos, Tensor cos, Tensor sin) {
         int nh = OpChecks.rope(Device.CUDA, x, pos, cos, sin), maxPos = (int) cos.dim(0);
-        checkDevice(t4jc_rope_fwd(d(x), d(pos), d(cos), d(sin), (int) pos.numel(), nh, 2 * (int) cos.dim(1), maxPos,
-                STREAM), "rope: position outside [0, " + maxPos + ")");
+        checkedMaxPos = maxPos;
+        checkLaunch(t4jc_rope_fwd(d(x), d(pos), d(cos), d(sin), (int) pos.numel(), nh, 2 * (int) cos.dim(1), maxPos,
+                STREAM), "rope");
     }
 
     @Override
     public void ropeBackward(Tensor dx, Tensor pos, Tensor cos, Tensor sin) {
         int nh = OpChecks.ropeBackward(Device.CUDA, dx, pos, cos, sin), maxPos = (int) cos.dim(0);
-        checkDevice(t4jc_rope_bwd(d(dx), d(pos), d(cos), d(sin), (int) pos.numel(), nh, 2 * (int) cos.dim(1), maxPos,
-                STREAM), "rope: position outside [0, " + maxPos + ")");
+        checkedMaxPos = maxPos;
+        checkLaunch(t4jc_rope_bwd(d(dx), d(pos), d(cos), d(sin), (int) pos.numel(), nh, 2 * (int) cos.dim(1), maxPos,
+                STREAM), "rope backward");
     }
 
     @Override
@@ -402,9 +451,10 @@ public final class CudaOps implements Ops {
     public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, Tensor pk, Tensor pv,
                                  Tensor qStart, Tensor kvStart, AttentionShape s, Tensor ws) {
         OpChecks.attention(Device.CUDA, out, lse, q, k, v, pk, pv, qStart, kvStart, s, ws, attentionWorkspaceFloats(s));
-        checkDevice(t4jc_attention_fwd(d(out), d(lse), d(q), d(k), d(v), d(pk), d(pv), d(qStart), d(kvStart), s.B(),
+        checkedAttention = s;
+        checkLaunch(t4jc_attention_fwd(d(out), d(lse), d(q), d(k), d(v), d(pk), d(pv), d(qStart), d(kvStart), s.B(),
                 s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(), s.scale(), s.softcap(), d(ws), STREAM),
-                "attention " + s);
+                "attention");
     }
 
     @Override
@@ -413,17 +463,18 @@ public final class CudaOps implements Ops {
                                   Tensor kvStart, AttentionShape s, Tensor ws) {
         OpChecks.attentionBackward(Device.CUDA, dq, dk, dv, dpk, dpv, dout, out, lse, q, k, v, pk, pv, qStart, kvStart,
                 s, ws, attentionWorkspaceFloats(s));
-        checkDevice(t4jc_attention_bwd(d(dq), d(dk), d(dv), d(dpk), d(dpv), d(dout), d(out), d(lse), d(q), d(k), d(v),
+        checkedAttention = s;
+        checkLaunch(t4jc_attention_bwd(d(dq), d(dk), d(dv), d(dpk), d(dpv), d(dout), d(out), d(lse), d(q), d(k), d(v),
                 d(pk), d(pv), d(qStart), d(kvStart), s.B(), s.Tq(), s.Tk(), s.P(), s.nh(), s.nkv(), s.hd(), s.window(),
-                s.scale(), s.softcap(), d(ws), STREAM), "attention backward " + s);
+                s.scale(), s.softcap(), d(ws), STREAM), "attention backward");
     }
 
     @Override
     public void kvWrite(Tensor cache, Tensor src, Tensor qStart) {
         int Tq = OpChecks.kvWrite(Device.CUDA, cache, src, qStart);
         int B = (int) qStart.numel(), Tmax = (int) cache.dim(1), width = (int) (cache.numel() / ((long) B * Tmax));
-        checkDevice(t4jc_kv_write(d(cache), d(src), d(qStart), B, Tq, Tmax, width, STREAM),
-                "kv cache full (capacity " + Tmax + ")");
+        checkedKvCapacity = Tmax;
+        checkLaunch(t4jc_kv_write(d(cache), d(src), d(qStart), B, Tq, Tmax, width, STREAM), "kv write");
     }
 
     @Override
@@ -491,8 +542,9 @@ public final class CudaOps implements Ops {
     @Override
     public int crossEntropy(Tensor losses, Tensor logits, Tensor targets, float gradScale) {
         int V = OpChecks.crossEntropy(Device.CUDA, losses, logits, targets);
-        return check(t4jc_cross_entropy(d(losses), d(logits), d(targets), (int) targets.numel(), V, gradScale, STREAM),
-                "cross-entropy: target outside [0, " + V + ") and not -100");
+        checkedTargetsVocab = V;
+        return checkRead(t4jc_cross_entropy(d(losses), d(logits), d(targets), (int) targets.numel(), V, gradScale,
+                STREAM), "cross-entropy");
     }
 
     @Override
@@ -501,9 +553,52 @@ public final class CudaOps implements Ops {
         int M = OpChecks.lmHeadCrossEntropy(Device.CUDA, dh, dw, h, w, targets, softcap, ws, blockRows);
         int V = (int) w.dim(0);
         double[] out = new double[2];
-        check(t4jc_lmhead_cross_entropy(out, d(dh), d(dw), d(h), d(w), d(targets), M, (int) w.dim(1), V, softcap,
-                gradScale, d(ws), blockRows, STREAM), "cross-entropy: target outside [0, " + V + ") and not -100");
+        checkedTargetsVocab = V;
+        checkRead(t4jc_lmhead_cross_entropy(out, d(dh), d(dw), d(h), d(w), d(targets), M, (int) w.dim(1), V, softcap,
+                gradScale, d(ws), blockRows, STREAM), "cross-entropy");
         return out;
+    }
+
+    @Override
+    public LossSum newLossSum() {
+        return new DeviceLossSum(allocate(DType.I32, 4));
+    }
+
+    @Override
+    public void lmHeadCrossEntropyInto(LossSum acc, Tensor dh, Tensor dw, Tensor h, Tensor w, Tensor targets,
+                                       float softcap, float gradScale, Tensor ws, int blockRows) {
+        if (!(acc instanceof DeviceLossSum dev)) {
+            Ops.super.lmHeadCrossEntropyInto(acc, dh, dw, h, w, targets, softcap, gradScale, ws, blockRows);
+            return;
+        }
+        int M = OpChecks.lmHeadCrossEntropy(Device.CUDA, dh, dw, h, w, targets, softcap, ws, blockRows);
+        int V = (int) w.dim(0);
+        checkedTargetsVocab = V;
+        checkLaunch(t4jc_lmhead_cross_entropy_acc(dev.sums.address(), d(dh), d(dw), d(h), d(w), d(targets), M,
+                (int) w.dim(1), V, softcap, gradScale, d(ws), blockRows, STREAM), "cross-entropy");
+    }
+
+    /** The sums live in two device doubles; take() is the step's one read of its loss. */
+    private static final class DeviceLossSum extends LossSum {
+        final Tensor sums; // 2 doubles as 4 I32
+        private final double[] read = new double[2];
+
+        DeviceLossSum(Tensor sums) {
+            this.sums = sums;
+            check(t4jc_memset(sums.address(), 0, 16, STREAM), "loss sum");
+        }
+
+        @Override
+        public double[] take() {
+            double[] host = super.take();
+            checkRead(t4jc_loss_take(read, sums.address(), STREAM), "loss");
+            return new double[] {host[0] + read[0], host[1] + read[1]};
+        }
+
+        @Override
+        public void close() {
+            sums.close();
+        }
     }
 
     @Override
@@ -517,7 +612,7 @@ public final class CudaOps implements Ops {
     public double sumOfSquares(Tensor x) {
         long n = OpChecks.sumOfSquares(Device.CUDA, x);
         double[] out = new double[1];
-        check(t4jc_sumsq(out, d(x), n, STREAM), "sum of squares");
+        checkRead(t4jc_sumsq(out, d(x), n, STREAM), "sum of squares");
         return out[0];
     }
 
@@ -577,12 +672,12 @@ public final class CudaOps implements Ops {
     @Override
     public int sample(Tensor logits, SamplingParams p, Tensor recent, int nRecent, float coin, Tensor ws) {
         int V = OpChecks.sample(Device.CUDA, logits, recent, nRecent, ws);
-        return check(t4jc_sample(d(logits), V, p.temperature(), p.topK(), p.topP(), p.repetitionPenalty(), d(recent),
+        return checkRead(t4jc_sample(d(logits), V, p.temperature(), p.topK(), p.topP(), p.repetitionPenalty(), d(recent),
                 nRecent, coin, d(ws), STREAM), "sample");
     }
 
     @Override
     public int argmax(Tensor x) {
-        return check(t4jc_argmax(d(x), OpChecks.argmax(Device.CUDA, x), STREAM), "argmax");
+        return checkRead(t4jc_argmax(d(x), OpChecks.argmax(Device.CUDA, x), STREAM), "argmax");
     }
 }

@@ -361,6 +361,49 @@ class CudaVsCpuTest {
         return v;
     }
 
+    /**
+     * Device checks do not wait: a bad id leaves its failure on the device, later checking ops write nothing, and
+     * the next read throws naming the op that failed; the status is clean afterwards.
+     */
+    @Test
+    void aDeferredCheckSurfacesAtTheNextReadNamingItsOp() {
+        CudaOps cuda = CudaOps.instance();
+        int V = 13, d = 64;
+        try (Tensor table = cuda.upload(r(1, V, d)); Tensor bad = cuda.upload(ints(0, V, 1));
+             Tensor good = cuda.upload(ints(0, 1, 2)); Tensor out = cuda.allocate(DType.F32, 3, d)) {
+            cuda.fill(out, 7f);
+            cuda.embeddingForward(out, bad, table);   // returns at once
+            cuda.embeddingForward(out, good, table);  // skipped: an earlier check failed
+            IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, cuda::synchronize);
+            if (!e.getMessage().startsWith("embedding: token id outside [0, 13)")) fail(e.getMessage());
+            assertEquals(7f, cuda.readFloats(out)[0], "a failed check leaves the output untouched");
+            cuda.embeddingForward(out, good, table);
+            cuda.synchronize();
+            float[] got = cuda.readFloats(out), tab = cuda.readFloats(table);
+            assertEquals(tab[d + 5], got[d + 5], "after the failure is read, ops run again");
+        }
+    }
+
+    /** A step's micro-batches add their losses on the device and are read once. */
+    @Test
+    void lossSumReadsOnceForEveryMicroBatch() {
+        CudaOps cuda = CudaOps.instance();
+        int M = 9, V = 700, d = 16, blockRows = 4;
+        Tensor h = r(1, M, d), w = r(0.3, V, d);
+        int[] tg = new int[M];
+        for (int i = 0; i < M; i++) tg[i] = i % 4 == 3 ? -100 : rnd.nextInt(V);
+        Tensor targets = ints(tg), ws = ws((long) blockRows * V);
+        double[] one = CpuOps.INSTANCE.lmHeadCrossEntropy(null, null, h, w, targets, 0f, ws, blockRows);
+        try (Tensor hd = cuda.upload(h); Tensor wd = cuda.upload(w); Tensor td = cuda.upload(targets);
+             Tensor wsd = cuda.allocate(DType.F32, (long) blockRows * V); var acc = cuda.newLossSum()) {
+            for (int i = 0; i < 3; i++) cuda.lmHeadCrossEntropyInto(acc, null, null, hd, wd, td, 0f, 0f, wsd, blockRows);
+            double[] sum = acc.take();
+            assertClose("three micro-batches' loss", 3 * one[0], sum[0], FP32_TOL);
+            assertEquals(3 * one[1], sum[1], "counted targets");
+            assertEquals(0.0, acc.take()[1], "take starts the sums again");
+        }
+    }
+
     @Test
     void crossEntropy() {
         int M = 9, V = 1500, d = 24;
