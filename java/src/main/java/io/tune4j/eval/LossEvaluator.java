@@ -4,6 +4,7 @@ import io.tune4j.data.Batch;
 import io.tune4j.data.BatchSource;
 import io.tune4j.model.LlamaModel;
 import io.tune4j.model.TrainingContext;
+import io.tune4j.ops.LossSum;
 
 /** Forward-only loss over a batch source: sums loss and counted tokens across batches. */
 public final class LossEvaluator {
@@ -16,9 +17,10 @@ public final class LossEvaluator {
     public static LossResult evaluate(LlamaModel model, BatchSource source, int maxBatches, Runnable beforeForward) {
         int n = source.batchesPerEpoch();
         if (maxBatches > 0) n = Math.min(n, maxBatches);
-        double sum = 0;
-        long tokens = 0;
-        try (TrainingContext c = model.newTrainingContext(source.batchSize(), source.seqLen())) {
+        double[] total;
+        // the batches' losses add up on the model's backend and are read once
+        try (TrainingContext c = model.newTrainingContext(source.batchSize(), source.seqLen());
+             LossSum acc = model.ops().newLossSum()) {
             for (int i = 0; i < n; i++) {
                 Batch b = source.batch(0, i);
                 if (b.batchSize() != source.batchSize() || b.seqLen() != source.seqLen()) {
@@ -27,11 +29,10 @@ public final class LossEvaluator {
                 }
                 c.setBatch(b.ids(), b.targets(), b.positions(), b.kvStart());
                 if (beforeForward != null) beforeForward.run();
-                LlamaModel.Loss l = model.forward(c);
-                sum += l.sum();
-                tokens += l.count();
+                model.forward(c, acc);
             }
+            total = acc.take();
         }
-        return new LossResult(sum, tokens, n);
+        return new LossResult(total[0], (long) total[1], n);
     }
 }

@@ -188,6 +188,13 @@ public final class LlamaModel implements AutoCloseable {
         return headLoss(c.hFinal, c.targets, c.M, c.lmWs, c.lmBlockRows);
     }
 
+    /** {@link #forward(TrainingContext)} adding the batch's summed loss and counted targets to acc (read once). */
+    public void forward(TrainingContext c, LossSum acc) {
+        runForward(c);
+        ops.lmHeadCrossEntropyInto(acc, null, null, c.hFinal, lmHead.value(), c.targets, finalSoftcap, 0f, c.lmWs,
+                c.lmBlockRows);
+    }
+
     /**
      * Forward and backward: accumulates into the gradients of trainable parameters the gradient
      * of (summed loss × gradScale). gradScale &lt;= 0 means 1/count, i.e. the mean loss.

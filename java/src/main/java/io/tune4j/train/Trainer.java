@@ -397,8 +397,11 @@ public final class Trainer {
         PreferenceStep preference;
         Double lastAccuracy;
 
+        private final LossSum evalLoss;  // every validation batch adds to it; read once an evaluation
+
         Evaluator(TrainingContext trainCtx) {
             this.trainCtx = trainCtx;
+            this.evalLoss = model.ops().newLossSum();
         }
 
         EvalResult run(Position pos) {
@@ -423,9 +426,12 @@ public final class Trainer {
                     Batch b = validation.batch(0, i);
                     method.beforeForward();
                     c.setBatch(b.ids(), b.targets(), b.positions(), b.kvStart());
-                    LlamaModel.Loss l = model.forward(c);
-                    sum += l.sum();
-                    count += l.count();
+                    model.forward(c, evalLoss);
+                }
+                if (preference == null) {
+                    double[] total = evalLoss.take();
+                    sum = total[0];
+                    count = (long) total[1];
                 }
             } finally {
                 method.setTraining(true);
@@ -450,6 +456,7 @@ public final class Trainer {
         @Override
         public void close() {
             if (own != null) own.close();
+            evalLoss.close();
         }
     }
 
