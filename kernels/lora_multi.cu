@@ -19,6 +19,7 @@ struct SlotTable {
 __global__ void multi_shrink_kernel(float* t, const float* x, const int32_t* row_slot, SlotTable tab, int n_slots,
                                     int K, int max_r, Scratch* sc) {
     const int m = blockIdx.x, w = threadIdx.x >> 5, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
+    if (failed(sc)) return;  // an earlier op's check failed: write nothing
     const int s = row_slot[m];
     if (s < -1 || s >= n_slots) {
         if (threadIdx.x == 0) report(sc, T4JC_ERANGE, T4JC_CHECK_LORA_SLOT);
@@ -38,9 +39,10 @@ __global__ void multi_shrink_kernel(float* t, const float* x, const int32_t* row
 
 // y[m, n] += t[m] . B_s[n]
 __global__ void multi_expand_kernel(float* y, const float* t, const int32_t* row_slot, SlotTable tab, int n_slots,
-                                    int N, int max_r) {
+                                    int N, int max_r, const Scratch* sc) {
     extern __shared__ float tr[];
     const int m = blockIdx.y;
+    if (failed(sc)) return;  // a bad slot in this batch, or an earlier op's failed check
     const int s = row_slot[m];
     if (s < 0 || s >= n_slots) return;
     const int r = tab.rank[s];
@@ -90,7 +92,7 @@ int t4jc_lora_multi_fwd(float* y, const float* x, const int32_t* row_slot, int M
     multi_shrink_kernel<<<M, 256, 0, st>>>(ws, x, row_slot, tab, n_slots, K, max_r, sc);
     if (max_r == 0 || N == 0) return launched("lora multi");
     multi_expand_kernel<<<dim3((N + 127) / 128, M), 128, sizeof(float) * max_r, st>>>(y, ws, row_slot, tab, n_slots,
-                                                                                      N, max_r);
+                                                                                      N, max_r, sc);
     return launched("lora multi");
 }
 

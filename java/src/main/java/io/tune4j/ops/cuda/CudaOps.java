@@ -111,7 +111,7 @@ public final class CudaOps implements Ops {
 
     public void copyToHost(Tensor host, Tensor dev) {
         requireSameSize(dev, host);
-        check(t4jc_download(host.address(), d(dev), dev.bytes(), STREAM), "download");
+        check(t4jc_download(host.address(), d(dev), dev.bytes(), STREAM), "download ", dev);
         takePendingChecks("download");
     }
 
@@ -204,8 +204,16 @@ public final class CudaOps implements Ops {
         return t.address();
     }
 
+    /** {@link #check(int, String)} joining what and detail only on failure. */
+    private static void check(int rc, String what, Object detail) {
+        if (rc < 0) check(rc, what + detail);
+    }
+
     private static int check(int rc, String what) {
-        if (rc == -4 || rc == -5) throw new IllegalStateException(what + ": " + t4jc_last_error());
+        if (rc == -4 || rc == -5) {
+            t4jc_take_failed_check(); // a CUDA error while reading the status block: the check it found is moot
+            throw new IllegalStateException(what + ": " + t4jc_last_error());
+        }
         if (rc < 0) {
             int failed = t4jc_take_failed_check();
             if (failed != 0) {
@@ -217,8 +225,9 @@ public final class CudaOps implements Ops {
         return NativeStatus.check(rc, what);
     }
 
-    // What the device checks launched since the last read were given, to name a deferred failure. The
-    // backend runs on one thread at a time (the scheduler's or the trainer's), like the status block.
+    // What the device checks launched since the last read were given, to name a deferred failure: the latest
+    // launch's limits, which within a step or a decoding step are one model's (vocabulary, positions, cache).
+    // The backend runs on one thread at a time (the scheduler's or the trainer's), like the status block.
     private static boolean checksPending;
     private static int checkedVocab, checkedMaxPos, checkedKvCapacity, checkedSlots, checkedTargetsVocab;
     private static AttentionShape checkedAttention;
@@ -246,6 +255,11 @@ public final class CudaOps implements Ops {
         int r = check(rc, what);
         checksPending = false;
         return r;
+    }
+
+    /** A call that reads the device unless its input is empty (then it returns before reading). */
+    private static int checkRead(int rc, String what, long n) {
+        return n > 0 ? checkRead(rc, what) : check(rc, what);
     }
 
     /** Reads a failure left by a deferred check, if one may be waiting (one synchronisation). */
@@ -544,7 +558,7 @@ public final class CudaOps implements Ops {
         int V = OpChecks.crossEntropy(Device.CUDA, losses, logits, targets);
         checkedTargetsVocab = V;
         return checkRead(t4jc_cross_entropy(d(losses), d(logits), d(targets), (int) targets.numel(), V, gradScale,
-                STREAM), "cross-entropy");
+                STREAM), "cross-entropy", targets.numel());
     }
 
     @Override
@@ -612,7 +626,7 @@ public final class CudaOps implements Ops {
     public double sumOfSquares(Tensor x) {
         long n = OpChecks.sumOfSquares(Device.CUDA, x);
         double[] out = new double[1];
-        checkRead(t4jc_sumsq(out, d(x), n, STREAM), "sum of squares");
+        checkRead(t4jc_sumsq(out, d(x), n, STREAM), "sum of squares", n);
         return out[0];
     }
 
@@ -678,6 +692,7 @@ public final class CudaOps implements Ops {
 
     @Override
     public int argmax(Tensor x) {
-        return checkRead(t4jc_argmax(d(x), OpChecks.argmax(Device.CUDA, x), STREAM), "argmax");
+        int n = OpChecks.argmax(Device.CUDA, x);
+        return checkRead(t4jc_argmax(d(x), n, STREAM), "argmax", n);
     }
 }
