@@ -82,10 +82,21 @@ int clear_results(Scratch* sc, cudaStream_t s) {
     return e == cudaSuccess ? T4JC_OK : fail(e, "clearing result slots");
 }
 
-// The LM head's blocks of logits, their losses added to the result slots; no synchronisation.
-int lmhead_launch(Scratch* sc, float* dh, float* dw, const float* h, const float* w, const int32_t* targets,
-                  int M, int d, int V, float softcap, float grad_scale, float* ws, int block_rows,
-                  cudaStream_t st) {
+__global__ void add_results_kernel(const Scratch* sc, double* acc) {
+    acc[0] += sc->dvalue[0];
+    acc[1] += (double)sc->ivalue[0];
+}
+
+
+// The LM head's blocks of logits. loss_out (host) gets {sum, count} after one synchronisation; otherwise
+// they are added to acc_dev on the device and nothing waits.
+int lmhead_cross_entropy(double* loss_out, double* acc_dev, float* dh, float* dw, const float* h, const float* w,
+                         const int32_t* targets, int M, int d, int V, float softcap, float grad_scale, float* ws,
+                         int block_rows, cudaStream_t st) {
+    if (M < 0 || d <= 0 || V <= 0 || block_rows <= 0 || !(loss_out || acc_dev)) return T4JC_EINVAL;
+    if (!(softcap >= 0.0f) || isinf(softcap)) return T4JC_EINVAL;
+    Scratch* sc = scratch();
+    if (!sc) return T4JC_ENODEV;
     int rc = clear_results(sc, st);
     if (rc) return rc;
     targets_check_kernel<<<blocks_for(M > 0 ? M : 1, 256), 256, 0, st>>>(sc, targets, M, V);
@@ -106,16 +117,17 @@ int lmhead_launch(Scratch* sc, float* dh, float* dw, const float* h, const float
         if (dh) rc = gemm(false, false, br, d, V, 1.0f, ws, V, w, d, 1.0f, dh + (int64_t)r0 * d, d, st);
         if (!rc && dw) rc = gemm(true, false, V, d, br, 1.0f, ws, V, hb, d, 1.0f, dw, d, st);
     }
-    return rc;
-}
-
-bool lmhead_args_ok(int M, int d, int V, float softcap, int block_rows) {
-    return M >= 0 && d > 0 && V > 0 && block_rows > 0 && softcap >= 0.0f && !isinf(softcap);
-}
-
-__global__ void add_results_kernel(const Scratch* sc, double* acc) {
-    acc[0] += sc->dvalue[0];
-    acc[1] += (double)sc->ivalue[0];
+    if (rc) return rc;
+    if (acc_dev) {
+        add_results_kernel<<<1, 1, 0, st>>>(sc, acc_dev);
+        return launched("lm-head loss sum");
+    }
+    Scratch hs;
+    rc = read_scratch(&hs, st);
+    if (rc) return rc;
+    loss_out[0] = hs.dvalue[0];
+    loss_out[1] = hs.ivalue[0];
+    return hs.ivalue[0];
 }
 
 }  // namespace
@@ -147,31 +159,17 @@ int t4jc_cross_entropy(float* losses, float* logits, const int32_t* targets, int
 int t4jc_lmhead_cross_entropy(double* loss_out, float* dh, float* dw, const float* h, const float* w,
                               const int32_t* targets, int M, int d, int V, float softcap, float grad_scale, float* ws,
                               int block_rows, void* stream) {
-    if (!lmhead_args_ok(M, d, V, softcap, block_rows) || !loss_out) return T4JC_EINVAL;
-    Scratch* sc = scratch();
-    if (!sc) return T4JC_ENODEV;
-    cudaStream_t st = S(stream);
-    int rc = lmhead_launch(sc, dh, dw, h, w, targets, M, d, V, softcap, grad_scale, ws, block_rows, st);
-    if (rc) return rc;
-    Scratch hs;
-    rc = read_scratch(&hs, st);
-    if (rc) return rc;
-    loss_out[0] = hs.dvalue[0];
-    loss_out[1] = hs.ivalue[0];
-    return hs.ivalue[0];
+    if (!loss_out) return T4JC_EINVAL;
+    return lmhead_cross_entropy(loss_out, nullptr, dh, dw, h, w, targets, M, d, V, softcap, grad_scale, ws, block_rows,
+                                S(stream));
 }
 
 int t4jc_lmhead_cross_entropy_acc(double* acc_dev, float* dh, float* dw, const float* h, const float* w,
                                   const int32_t* targets, int M, int d, int V, float softcap, float grad_scale,
                                   float* ws, int block_rows, void* stream) {
-    if (!lmhead_args_ok(M, d, V, softcap, block_rows) || !acc_dev) return T4JC_EINVAL;
-    Scratch* sc = scratch();
-    if (!sc) return T4JC_ENODEV;
-    cudaStream_t st = S(stream);
-    int rc = lmhead_launch(sc, dh, dw, h, w, targets, M, d, V, softcap, grad_scale, ws, block_rows, st);
-    if (rc) return rc;
-    add_results_kernel<<<1, 1, 0, st>>>(sc, acc_dev);
-    return launched("lm-head loss sum");
+    if (!acc_dev) return T4JC_EINVAL;
+    return lmhead_cross_entropy(nullptr, acc_dev, dh, dw, h, w, targets, M, d, V, softcap, grad_scale, ws, block_rows,
+                                S(stream));
 }
 
 int t4jc_loss_take(double* out_host, double* acc_dev, void* stream) {
