@@ -1,5 +1,6 @@
 /*
- * tune4j CUDA kernels: the C ABI bound to Java by JavaCPP (io.tune4j.runtime.CudaLib).
+ * tune4j CUDA kernels: the C ABI. JavaCPP generates its Java binding (io.tune4j.runtime.CudaLib) from
+ * this header at build time (java/src/main/java/io/tune4j/runtime/presets).
  *
  * The same ops and conventions as native/include/tune4j.h, on device memory:
  *  - every buffer argument is a device pointer; `stream` is a cudaStream_t passed as void*

@@ -1,5 +1,6 @@
 /*
- * tune4j native CPU kernels: the C ABI bound to Java by JavaCPP (io.tune4j.runtime.NativeLib).
+ * tune4j native CPU kernels: the C ABI. JavaCPP generates its Java binding (io.tune4j.runtime.NativeLib)
+ * from this header at build time (java/src/main/java/io/tune4j/runtime/presets).
  *
  * Conventions shared by every op:
  *  - fp32 row-major buffers; sizes are element counts. Matrices are named by shape, e.g. x [M,K].

@@ -14,12 +14,12 @@ import org.slf4j.LoggerFactory;
  * makes every one of a decode step's ~40 kernels wake its workers. The launcher sets
  * {@code GOMP_SPINCOUNT=10000}; see the README's Threads section.
  */
-final class OpenMpWait {
+public final class OpenMpWait {
     private static final Logger LOG = LoggerFactory.getLogger(OpenMpWait.class);
 
     private OpenMpWait() {}
 
-    static void checkEnvironment() {
+    public static void checkEnvironment() {
         hint(System.getenv()).ifPresent(LOG::warn);
     }
 

@@ -23,7 +23,16 @@ public final class CpuOps implements Ops {
     public static final CpuOps INSTANCE = new CpuOps();
 
     private CpuOps() {
-        NativeLib.load();
+        loadNative();
+    }
+
+    /** Initialises the generated NativeLib, whose preset loads OpenBLAS before libtune4j_native. */
+    private static void loadNative() {
+        try {
+            Class.forName(NativeLib.class.getName(), true, NativeLib.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("the build did not generate " + NativeLib.class.getName(), e);
+        }
     }
 
     private static long a(Tensor t) {
@@ -108,13 +117,13 @@ public final class CpuOps implements Ops {
 
     /** Whether this processor runs BF16 products (AMX tiles the OS granted, or AVX512-BF16). */
     public static boolean bf16Supported() {
-        NativeLib.load();
+        loadNative();
         return t4j_bf16_matmul_supported() != 0;
     }
 
     /** What runs BF16 products here: "AMX tiles", "AVX512-BF16" or "none". */
     public static String bf16Unit() {
-        NativeLib.load();
+        loadNative();
         return switch (t4j_bf16_matmul_supported()) {
             case 2 -> "AMX tiles";
             case 1 -> "AVX512-BF16";
