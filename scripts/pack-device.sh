@@ -2,7 +2,8 @@
 # Packs what the GPU tests need into .device/ (git-ignored), for a GPU machine that has neither Maven
 # nor a JDK (the device tool carries at most 64 MiB):
 #   .device/jre/                 jlink'd Java 17 runtime
-#   .device/lib/*.jar            JavaCPP and OpenBLAS only: the packed suite (CudaVsCpuTest) compares
+#   .device/lib/*.jar            JavaCPP, OpenBLAS and SLF4J only (loading the CPU backend logs): the
+#                                packed suite (CudaVsCpuTest) compares
 #                                against the CPU backend, so libtorch (test scope, far too large)
 #                                and the tokenizer/CLI libraries stay behind
 #   .device/classes/             main classes with libtune4j_{native,cuda} and their JNI glue
@@ -25,7 +26,7 @@ fi
 rm -rf "$OUT"
 mkdir -p "$OUT/lib" "$OUT/bin"
 mvn -B -q -o -pl java dependency:copy-dependencies -DincludeScope=runtime \
-    -DincludeArtifactIds=javacpp,openblas -DoutputDirectory="$PWD/$OUT/lib"
+    -DincludeArtifactIds=javacpp,openblas,slf4j-api,slf4j-simple -DoutputDirectory="$PWD/$OUT/lib"
 # the console launcher bundles JUnit Jupiter, so the test-scope JUnit jars are not copied
 mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$JUNIT_VERSION \
     -DoutputDirectory="$PWD/$OUT" -Dmdep.stripVersion=true
