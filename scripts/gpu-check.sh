@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the CUDA tests on a GPU machine from the folder made by scripts/pack-device.sh (no Maven, no JDK
 # needed there). Fails if CUDA turns out to be unavailable, since skipping would prove nothing.
-#   scripts/gpu-check.sh            CudaAvailabilityTest + CudaVsCpuTest
+#   scripts/gpu-check.sh            CudaAvailabilityTest, CudaVsCpuTest (ops) and CudaTrainingVsCpuTest (models)
 #   scripts/gpu-check.sh bench      also the CUDA microbenchmarks (bench/cuda)
 #   scripts/gpu-check.sh -- ARGS    extra JUnit console arguments (e.g. --select-method ...)
 set -euo pipefail
@@ -28,7 +28,8 @@ export OMP_WAIT_POLICY=PASSIVE
 set +e
 "$D/jre/bin/java" -Xss4m -jar "$D/junit-console.jar" execute --class-path "$cp" --disable-banner \
     --details=tree --select-class io.tune4j.ops.cuda.CudaAvailabilityTest \
-    --select-class io.tune4j.ops.cuda.CudaVsCpuTest "${extra[@]}" 2>&1 | tee "$log"
+    --select-class io.tune4j.ops.cuda.CudaVsCpuTest --select-class io.tune4j.train.CudaTrainingVsCpuTest \
+    "${extra[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 if grep -q "CUDA tests skipped" "$log"; then

@@ -2,10 +2,10 @@
 # Packs what the GPU tests need into .device/ (git-ignored), for a GPU machine that has neither Maven
 # nor a JDK (the device tool carries at most 64 MiB):
 #   .device/jre/                 jlink'd Java 17 runtime
-#   .device/lib/*.jar            JavaCPP, OpenBLAS and SLF4J only (loading the CPU backend logs): the
-#                                packed suite (CudaVsCpuTest) compares
-#                                against the CPU backend, so libtorch (test scope, far too large)
-#                                and the tokenizer/CLI libraries stay behind
+#   .device/lib/*.jar            JavaCPP, OpenBLAS, SLF4J and Jackson (+YAML) only: the packed suites
+#                                (CudaVsCpuTest, CudaTrainingVsCpuTest) compare against the CPU
+#                                backend, so libtorch (test scope, far too large) and the
+#                                tokenizer/CLI libraries stay behind
 #   .device/classes/             main classes with libtune4j_{native,cuda} and their JNI glue
 #   .device/test-classes/
 #   .device/junit-console.jar    org.junit.platform:junit-platform-console-standalone
@@ -26,7 +26,11 @@ fi
 rm -rf "$OUT"
 mkdir -p "$OUT/lib" "$OUT/bin"
 mvn -B -q -o -pl java dependency:copy-dependencies -DincludeScope=runtime \
-    -DincludeArtifactIds=javacpp,openblas,slf4j-api,slf4j-simple -DoutputDirectory="$PWD/$OUT/lib"
+    -DincludeArtifactIds=javacpp,openblas,slf4j-api,slf4j-simple,jackson-core,jackson-databind,jackson-annotations,jackson-dataformat-yaml,snakeyaml -DoutputDirectory="$PWD/$OUT/lib"
+# the CPU backend loads openblas_nolapack: the full builds' JNI libraries and the headers stay behind (~10 MiB)
+zip -q -d "$OUT"/lib/openblas-*-linux-x86_64.jar \
+    'org/bytedeco/openblas/linux-x86_64/libjniopenblas.so' 'org/bytedeco/openblas/linux-x86_64/libjniopenblas_full.so' \
+    'org/bytedeco/openblas/linux-x86_64/include/*'
 # the console launcher bundles JUnit Jupiter, so the test-scope JUnit jars are not copied
 mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$JUNIT_VERSION \
     -DoutputDirectory="$PWD/$OUT" -Dmdep.stripVersion=true

@@ -271,7 +271,7 @@ public final class Trainer {
                         checkpoint(store, pos, opt, history, runStart);
                         lastCheckpoint = pos.step;
                     }
-                    if (evalNow) LossPlot.write(outDir.resolve("loss.png"), history);
+                    if (evalNow) plot(history);
                     if (stop) {
                         status = TrainResult.Status.EARLY_STOPPED;
                         break;
@@ -282,7 +282,7 @@ public final class Trainer {
             if (config.checkpointEvery() > 0 && pos.step != lastCheckpoint && pos.step > startStep) {
                 checkpoint(store, pos, opt, history, runStart);
             }
-            LossPlot.write(outDir.resolve("loss.png"), history);
+            plot(history);
             Path finalDir = null;
             int kept = pos.step;
             if (status != TrainResult.Status.CANCELLED) {
@@ -391,6 +391,22 @@ public final class Trainer {
     }
 
     /** Validation passes over the first evalBatches batches of epoch 0 of the validation data. */
+    private boolean plotSkipped;
+
+    // the plot only draws what metrics.jsonl holds: a jlink'd runtime without java.desktop (AWT, ImageIO)
+    // trains on, saying so once. Asked here, since loading LossPlot itself needs AWT.
+    private static final boolean CAN_PLOT = ModuleLayer.boot().findModule("java.desktop").isPresent();
+
+    private void plot(List<StepMetrics> history) {
+        if (CAN_PLOT) {
+            LossPlot.write(outDir.resolve("loss.png"), history);
+        } else if (!plotSkipped) {
+            plotSkipped = true;
+            System.err.println("tune4j: warning: loss.png is not drawn: this Java runtime has no java.desktop module"
+                    + " (metrics.jsonl has the same losses)");
+        }
+    }
+
     private final class Evaluator implements AutoCloseable {
         private final TrainingContext trainCtx;
         private TrainingContext own;
