@@ -16,6 +16,10 @@ public final class FamilyConfigs {
         return List.of(
                 new String[] {"llama", "{\"model_type\": \"llama\", \"architectures\": [\"LlamaForCausalLM\"], " + common
                         + "\"tie_word_embeddings\": false}"},
+                // head_dim 8: wavelengths 6.3, 63, 628 and 6283 fall short of, between and beyond 64/4 and 64/1
+                new String[] {"llama, Llama 3 rope scaling", "{\"model_type\": \"llama\", " + common
+                        + "\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, "
+                        + "\"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 64}, \"tie_word_embeddings\": true}"},
                 new String[] {"llama with attention_bias", "{\"model_type\": \"llama\", " + common
                         + "\"attention_bias\": true, \"tie_word_embeddings\": true}"},
                 new String[] {"mistral, window 5", "{\"model_type\": \"mistral\", \"architectures\": [\"MistralForCausalLM\"], "
@@ -29,8 +33,12 @@ public final class FamilyConfigs {
                 new String[] {"qwen3, head_dim 12", "{\"model_type\": \"qwen3\", \"architectures\": [\"Qwen3ForCausalLM\"], "
                         + common + "\"head_dim\": 12, \"attention_bias\": false, \"tie_word_embeddings\": true}"},
                 new String[] {"qwen3 with layer_types", "{\"model_type\": \"qwen3\", " + common + "\"head_dim\": 8, "
-                        + "\"sliding_window\": 6, \"layer_types\": [\"sliding_attention\", \"full_attention\", "
-                        + "\"sliding_attention\"], \"tie_word_embeddings\": false}"},
+                        + "\"use_sliding_window\": true, \"sliding_window\": 6, \"layer_types\": [\"sliding_attention\", "
+                        + "\"full_attention\", \"sliding_attention\"], \"tie_word_embeddings\": false}"},
+                // transformers drops sliding_window without use_sliding_window: its sliding layers attend fully
+                new String[] {"qwen3, layer_types without use_sliding_window", "{\"model_type\": \"qwen3\", " + common
+                        + "\"head_dim\": 8, \"sliding_window\": 6, \"layer_types\": [\"sliding_attention\", "
+                        + "\"full_attention\", \"sliding_attention\"], \"tie_word_embeddings\": true}"},
                 // caps small enough that tanh bends at these weights' scores and logits
                 new String[] {"gemma2, caps 1 and 2", "{\"model_type\": \"gemma2\", \"architectures\": [\"Gemma2ForCausalLM\"], "
                         + common + "\"head_dim\": 8, \"query_pre_attn_scalar\": 5, \"attn_logit_softcapping\": 1.0, "

@@ -37,16 +37,20 @@ final class SlidingLayers {
     }
 
     /**
-     * Qwen2/Qwen3: with use_sliding_window, layers from max_window_layers on slide (transformers' rule);
-     * layer_types, when present, overrides it.
+     * Qwen2/Qwen3, as transformers reads them: sliding_window counts only with use_sliding_window (else it
+     * is None, and a layer listed as sliding attends fully); the sliding layers are layer_types' when given,
+     * else those from max_window_layers on.
      */
     static ArchFeatures qwen(ConfigFields f, String modelType, boolean qkvBias, boolean qkNorm, int numLayers) {
         List<Integer> layers = fromLayerTypes(f, numLayers);
-        boolean use = f.optBool("use_sliding_window", false);
+        // absent: transformers' default of 4096; null: no window
+        boolean windowed = f.optBool("use_sliding_window", false)
+                && !(f.node().has("sliding_window") && !f.present("sliding_window"));
+        if (!windowed) return new ArchFeatures(modelType, qkvBias, qkNorm, 0, List.of());
         int window = f.optInt("sliding_window", 4096);
         if (layers == null) {
             int from = f.optInt("max_window_layers", 28);
-            layers = use ? IntStream.range(Math.max(0, from), numLayers).boxed().toList() : List.of();
+            layers = IntStream.range(Math.max(0, from), numLayers).boxed().toList();
         }
         if (layers.isEmpty()) return new ArchFeatures(modelType, qkvBias, qkNorm, 0, List.of());
         if (window <= 0) throw f.error("sliding_window must be positive when layers slide, got " + window);

@@ -73,7 +73,7 @@ class ArchitectureReferenceTest {
             }
 
             // ---- reference ----
-            ReferenceDecoder ref = new ReferenceDecoder(cfg, weights);
+            ReferenceDecoder ref = new ReferenceDecoder(new ObjectMapper().readTree(json), weights);
             var refLogits = ref.logits(ids, B, T);
             var refLoss = ReferenceDecoder.meanLoss(refLogits, targets, V);
             refLoss.backward(new org.bytedeco.pytorch.Tensor(), new BoolOptional(), false, new TensorArrayRefOptional());

@@ -1,6 +1,6 @@
 package io.tune4j.model.arch;
 
-import io.tune4j.model.LlamaConfig;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.tune4j.tensor.Tensor;
 import io.tune4j.testing.TorchRef;
 import java.util.LinkedHashMap;
@@ -20,85 +20,104 @@ import org.bytedeco.pytorch.global.torch;
  * the family's biases, per-head q_norm/k_norm before rotate-half RoPE (Gemma 3's sliding layers with their
  * own base), causal grouped-query attention with the layer's sliding window, Gemma's query_pre_attn_scalar
  * and score soft-cap, o_proj, Gemma's post-attention norm, SwiGLU or tanh-GELU GeGLU MLP between Gemma's
- * pre- and post-feedforward norms; final RMSNorm, the LM head and Gemma 2's logit soft-cap. Nothing here
- * calls tune4j's kernels.
+ * pre- and post-feedforward norms; final RMSNorm, the LM head and Gemma 2's logit soft-cap. RoPE
+ * frequencies follow rope_scaling (linear, llama3). Nothing here calls tune4j's kernels or reads tune4j's
+ * config: {@link HfSpec} reads config.json itself, and the weights are addressed by Hugging Face's names.
  */
 final class ReferenceDecoder {
     final Map<String, org.bytedeco.pytorch.Tensor> w = new LinkedHashMap<>();
-    private final LlamaConfig c;
+    final HfSpec c;
 
-    /** Every weight as a float64 autograd leaf. */
-    ReferenceDecoder(LlamaConfig c, Map<String, Tensor> weights) {
-        this.c = c;
+    /**
+     * Every weight as a float64 autograd leaf. The weights must be exactly those a Hugging Face checkpoint
+     * of this config holds, by name and shape.
+     */
+    ReferenceDecoder(JsonNode config, Map<String, Tensor> weights) {
+        this.c = HfSpec.of(config);
+        Map<String, long[]> expected = c.weightShapes();
+        if (!expected.keySet().equals(weights.keySet())) {
+            java.util.Set<String> missing = new java.util.TreeSet<>(expected.keySet()), extra = new java.util.TreeSet<>(weights.keySet());
+            missing.removeAll(weights.keySet());
+            extra.removeAll(expected.keySet());
+            throw new AssertionError(c.type() + ": weight names differ from Hugging Face's: missing " + missing + ", unexpected " + extra);
+        }
+        expected.forEach((k, shape) -> {
+            if (!java.util.Arrays.equals(shape, weights.get(k).shape())) {
+                throw new AssertionError(k + ": shape " + java.util.Arrays.toString(weights.get(k).shape())
+                        + ", Hugging Face's is " + java.util.Arrays.toString(shape));
+            }
+        });
         weights.forEach((k, v) -> w.put(k, TorchRef.of(v, true)));
     }
 
     /** Logits [B, T, V] of a batch of token ids [B*T] (positions 0..T-1 in each row). */
     org.bytedeco.pytorch.Tensor logits(int[] ids, int B, int T) {
-        int d = c.hiddenSize(), nh = c.numHeads(), nkv = c.numKvHeads(), hd = c.headDim();
-        BlockExtras xt = c.features().extras();
-        boolean sandwich = xt.sandwichNorms();
-        var x = torch.embedding(w.get(ModuleTable.EMBED_TOKENS), TorchRef.ofLongs(ids, B, T));
+        int d = c.hidden(), nh = c.heads(), nkv = c.kvHeads(), hd = c.headDim();
+        var x = torch.embedding(w.get("model.embed_tokens.weight"), TorchRef.ofLongs(ids, B, T));
         // Gemma: hidden_size ** 0.5 as a tensor of the activations' dtype (float32 in an fp32 model)
-        if (xt.scaleEmbeddings()) x = x.mul(new Scalar((double) (float) Math.sqrt(d)));
-        var cos = rotary(T, hd, true, c.rope().theta());
-        var sin = rotary(T, hd, false, c.rope().theta());
-        var localCos = xt.localRopeTheta() > 0 ? rotary(T, hd, true, xt.localRopeTheta()) : cos;
-        var localSin = xt.localRopeTheta() > 0 ? rotary(T, hd, false, xt.localRopeTheta()) : sin;
-        double scale = xt.queryPreAttnScalar() > 0 ? Math.pow(xt.queryPreAttnScalar(), -0.5) : 1.0 / Math.sqrt(hd);
-        for (int l = 0; l < c.numLayers(); l++) {
-            int window = c.features().windowOf(l);
-            var h = rms(x, lw(l, "input_layernorm.weight"), d);
+        if (c.gemma()) x = x.mul(new Scalar((double) (float) Math.sqrt(d)));
+        var cos = rotary(T, hd, true, c.theta(), c.invFreqScale());
+        var sin = rotary(T, hd, false, c.theta(), c.invFreqScale());
+        // Gemma 3's sliding layers: their own base, unscaled
+        double[] unscaled = new double[hd / 2];
+        java.util.Arrays.fill(unscaled, 1.0);
+        var localCos = c.localTheta() > 0 ? rotary(T, hd, true, c.localTheta(), unscaled) : cos;
+        var localSin = c.localTheta() > 0 ? rotary(T, hd, false, c.localTheta(), unscaled) : sin;
+        for (int l = 0; l < c.layers(); l++) {
+            String p = "model.layers." + l + ".";
+            int window = c.window()[l];
+            var h = rms(x, w.get(p + "input_layernorm.weight"), d);
             org.bytedeco.pytorch.Tensor q, k, v;
-            if (c.features().fused()) {
+            if (c.fused()) {
                 // Phi3Attention: qkv_proj's output sliced as [..., :q], [..., q:q+kv], [..., q+kv:]
-                var qkv = proj(h, l, ModuleTable.Proj.QKV);
+                var qkv = proj(h, p + "self_attn.qkv_proj");
                 long qDim = (long) nh * hd, kvDim = (long) nkv * hd;
                 q = qkv.narrow(2, 0, qDim).reshape(B, T, nh, hd);
                 k = qkv.narrow(2, qDim, kvDim).reshape(B, T, nkv, hd);
                 v = qkv.narrow(2, qDim + kvDim, kvDim).reshape(B, T, nkv, hd);
             } else {
-                q = proj(h, l, ModuleTable.Proj.Q).view(B, T, nh, hd);
-                k = proj(h, l, ModuleTable.Proj.K).view(B, T, nkv, hd);
-                v = proj(h, l, ModuleTable.Proj.V).view(B, T, nkv, hd);
+                q = proj(h, p + "self_attn.q_proj").view(B, T, nh, hd);
+                k = proj(h, p + "self_attn.k_proj").view(B, T, nkv, hd);
+                v = proj(h, p + "self_attn.v_proj").view(B, T, nkv, hd);
             }
-            if (c.features().qkNorm()) {
-                q = rms(q, lw(l, "self_attn.q_norm.weight"), hd);
-                k = rms(k, lw(l, "self_attn.k_norm.weight"), hd);
+            if (c.qkNorm()) {
+                q = rms(q, w.get(p + "self_attn.q_norm.weight"), hd);
+                k = rms(k, w.get(p + "self_attn.k_norm.weight"), hd);
             }
-            var lc = window > 0 ? localCos : cos;
-            var ls = window > 0 ? localSin : sin;
+            boolean local = c.gemma3() && window > 0;
+            var lc = local ? localCos : cos;
+            var ls = local ? localSin : sin;
             q = rope(q, lc, ls, hd).transpose(1, 2);  // [B, nh, T, hd]
             k = repeatKv(rope(k, lc, ls, hd).transpose(1, 2), nh / nkv);
             v = repeatKv(v.transpose(1, 2), nh / nkv);
-            var scores = q.matmul(k.transpose(2, 3)).mul(new Scalar(scale));
-            if (xt.attnSoftcap() > 0) scores = softcap(scores, xt.attnSoftcap());
+            var scores = q.matmul(k.transpose(2, 3)).mul(new Scalar(c.attnScale()));
+            if (c.attnCap() > 0) scores = softcap(scores, c.attnCap());
             scores = scores.add(mask(T, window));
             var att = torch.softmax(scores, -1).matmul(v).transpose(1, 2).reshape(B, T, (long) nh * hd);
-            var attOut = proj(att, l, ModuleTable.Proj.O);
-            if (sandwich) attOut = rms(attOut, lw(l, "post_attention_layernorm.weight"), d);
+            var attOut = proj(att, p + "self_attn.o_proj");
+            if (c.gemma()) attOut = rms(attOut, w.get(p + "post_attention_layernorm.weight"), d);
             x = x.add(attOut);
-            var h2 = rms(x, lw(l, sandwich ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), d);
+            var h2 = rms(x, w.get(p + (c.gemma() ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight")), d);
             org.bytedeco.pytorch.Tensor gate, up;
-            if (c.features().fused()) {
+            if (c.fused()) {
                 // Phi3MLP: gate, up = gate_up_proj(x).chunk(2, dim=-1)
-                var gu = proj(h2, l, ModuleTable.Proj.GATE_UP);
-                long I = c.intermediateSize();
+                var gu = proj(h2, p + "mlp.gate_up_proj");
+                long I = c.inter();
                 gate = gu.narrow(2, 0, I);
                 up = gu.narrow(2, I, I);
             } else {
-                gate = proj(h2, l, ModuleTable.Proj.GATE);
-                up = proj(h2, l, ModuleTable.Proj.UP);
+                gate = proj(h2, p + "mlp.gate_proj");
+                up = proj(h2, p + "mlp.up_proj");
             }
-            var act = c.gatedGelu() ? torch.gelu(gate, "tanh") : torch.silu(gate);
-            var mlp = proj(act.mul(up), l, ModuleTable.Proj.DOWN);
-            if (sandwich) mlp = rms(mlp, lw(l, "post_feedforward_layernorm.weight"), d);
+            var act = c.gelu() ? torch.gelu(gate, "tanh") : torch.silu(gate);
+            var mlp = proj(act.mul(up), p + "mlp.down_proj");
+            if (c.gemma()) mlp = rms(mlp, w.get(p + "post_feedforward_layernorm.weight"), d);
             x = x.add(mlp);
         }
-        var hf = rms(x, w.get(ModuleTable.NORM), d);
-        var head = c.tieWordEmbeddings() ? w.get(ModuleTable.EMBED_TOKENS) : w.get(ModuleTable.LM_HEAD);
+        var hf = rms(x, w.get("model.norm.weight"), d);
+        var head = c.tie() ? w.get("model.embed_tokens.weight") : w.get("lm_head.weight");
         var logits = hf.matmul(head.t());
-        return xt.finalSoftcap() > 0 ? softcap(logits, xt.finalSoftcap()) : logits;
+        return c.finalCap() > 0 ? softcap(logits, c.finalCap()) : logits;
     }
 
     // Gemma 2: cap * tanh(x / cap)
@@ -120,21 +139,16 @@ final class ReferenceDecoder {
         return logp.mul(onehot).sum().mul(new Scalar(-1.0 / n));
     }
 
-    private org.bytedeco.pytorch.Tensor lw(int l, String suffix) {
-        return w.get(ModuleTable.layer(l, suffix));
-    }
-
-    private org.bytedeco.pytorch.Tensor proj(org.bytedeco.pytorch.Tensor x, int l, ModuleTable.Proj p) {
-        var y = x.matmul(lw(l, p.path() + ".weight").t());
-        var b = w.get(ModuleTable.layer(l, p.path() + ".bias"));
+    private org.bytedeco.pytorch.Tensor proj(org.bytedeco.pytorch.Tensor x, String module) {
+        var y = x.matmul(w.get(module + ".weight").t());
+        var b = w.get(module + ".bias");
         return b == null ? y : y.add(b);
     }
 
     // Gemma's RMSNorm scales by (1 + w): its weights are stored as offsets from 1
     private org.bytedeco.pytorch.Tensor rms(org.bytedeco.pytorch.Tensor x, org.bytedeco.pytorch.Tensor weight, long n) {
-        float offset = c.features().extras().normOffset();
-        var scale = offset == 0 ? weight : weight.add(new Scalar((double) offset));
-        return torch.rms_norm(x, new long[] {n}, new TensorOptional(scale), new DoubleOptional(c.rmsNormEps()));
+        var scale = c.gemma() ? weight.add(new Scalar(1.0)) : weight;
+        return torch.rms_norm(x, new long[] {n}, new TensorOptional(scale), new DoubleOptional(c.eps()));
     }
 
     // HF's rotate_half: x * cos + cat(-x2, x1) * sin, cos/sin repeated over both halves
@@ -146,12 +160,12 @@ final class ReferenceDecoder {
         return x.mul(cos).add(rotated.mul(sin));
     }
 
-    /** [T, 1, hd] cos or sin of position * theta^(-2i/hd), each frequency twice (both halves). */
-    private static org.bytedeco.pytorch.Tensor rotary(int T, int hd, boolean cos, double theta) {
+    /** [T, 1, hd] cos or sin of position * theta^(-2i/hd) / scale[i], each frequency twice (both halves). */
+    private static org.bytedeco.pytorch.Tensor rotary(int T, int hd, boolean cos, double theta, double[] scale) {
         float[] out = new float[T * hd];
         for (int t = 0; t < T; t++) {
             for (int i = 0; i < hd / 2; i++) {
-                double a = t * Math.pow(theta, -2.0 * i / hd);
+                double a = t * Math.pow(theta, -2.0 * i / hd) / scale[i];
                 out[t * hd + i] = out[t * hd + i + hd / 2] = (float) (cos ? Math.cos(a) : Math.sin(a));
             }
         }
