@@ -25,6 +25,7 @@ public final class DecoderLayer implements AutoCloseable {
     Parameter qNorm, kNorm; // self_attn.q_norm / k_norm [headDim] (Qwen3, Gemma 3), or null
     final float normOffset; // RMSNorm scales by (normOffset + w): 1 for Gemma
     final boolean sandwich;
+    private final java.util.Map<String, ModuleTable.NormRole> normRoles; // this family's norms by module name
     final boolean gelu;     // GeGLU (Gemma) instead of SwiGLU
     final int window;       // sliding-window size of this layer's attention, 0: full causal
     private final Projection[] proj = new Projection[Proj.values().length];
@@ -49,12 +50,12 @@ public final class DecoderLayer implements AutoCloseable {
         this.gelu = cfg.gatedGelu();
         this.projs = ModuleTable.projections(cfg);
         this.fused = cfg.features().fused();
-        List<String> names = ModuleTable.layerNorms(cfg);
-        if (!norms.keySet().equals(new java.util.HashSet<>(names))) {
-            throw new IllegalArgumentException("layer " + index + ": norms " + norms.keySet() + ", expected " + names
-                    + " for " + cfg.modelType());
+        this.normRoles = ModuleTable.layerNormRoles(cfg);
+        if (!norms.keySet().equals(normRoles.keySet())) {
+            throw new IllegalArgumentException("layer " + index + ": norms " + norms.keySet() + ", expected "
+                    + normRoles.keySet() + " for " + cfg.modelType());
         }
-        for (String n : names) setNorm(n, norms.get(n));
+        normRoles.forEach((name, role) -> setNorm(role, norms.get(name)));
         for (Proj p : projs) {
             Projection x = projections.get(p);
             if (x == null) throw new IllegalArgumentException("layer " + index + ": " + p.module + " is missing");
@@ -62,30 +63,27 @@ public final class DecoderLayer implements AutoCloseable {
         }
     }
 
-    private void setNorm(String module, Parameter p) {
-        switch (module) {
-            case ModuleTable.INPUT_NORM -> attnNorm = p;
-            case ModuleTable.POST_ATTENTION_NORM -> {
-                if (sandwich) postAttnNorm = p;
-                else ffnNorm = p;
-            }
-            case ModuleTable.PRE_FFN_NORM -> ffnNorm = p;
-            case ModuleTable.POST_FFN_NORM -> postFfnNorm = p;
-            case "self_attn.q_norm" -> qNorm = p;
-            case "self_attn.k_norm" -> kNorm = p;
-            default -> throw new IllegalArgumentException("unknown norm '" + module + "'");
+    private void setNorm(ModuleTable.NormRole role, Parameter p) {
+        switch (role) {
+            case ATTENTION_INPUT -> attnNorm = p;
+            case ATTENTION_OUTPUT -> postAttnNorm = p;
+            case MLP_INPUT -> ffnNorm = p;
+            case MLP_OUTPUT -> postFfnNorm = p;
+            case QUERY -> qNorm = p;
+            case KEY -> kNorm = p;
         }
     }
 
     private Parameter getNorm(String module) {
-        return switch (module) {
-            case ModuleTable.INPUT_NORM -> attnNorm;
-            case ModuleTable.POST_ATTENTION_NORM -> sandwich ? postAttnNorm : ffnNorm;
-            case ModuleTable.PRE_FFN_NORM -> sandwich ? ffnNorm : null;
-            case ModuleTable.POST_FFN_NORM -> postFfnNorm;
-            case "self_attn.q_norm" -> qNorm;
-            case "self_attn.k_norm" -> kNorm;
-            default -> null;
+        ModuleTable.NormRole role = normRoles.get(module);
+        if (role == null) return null;
+        return switch (role) {
+            case ATTENTION_INPUT -> attnNorm;
+            case ATTENTION_OUTPUT -> postAttnNorm;
+            case MLP_INPUT -> ffnNorm;
+            case MLP_OUTPUT -> postFfnNorm;
+            case QUERY -> qNorm;
+            case KEY -> kNorm;
         };
     }
 
@@ -178,7 +176,7 @@ public final class DecoderLayer implements AutoCloseable {
                     + java.util.Arrays.toString(replacement.value().shape()) + ", expected "
                     + java.util.Arrays.toString(old.value().shape()));
         }
-        setNorm(module, replacement);
+        setNorm(normRoles.get(module), replacement);
         return old;
     }
 

@@ -87,10 +87,7 @@ final class SavedModules implements AutoCloseable {
     }
 
     private static boolean isNorm(String module) {
-        return module.equals("model.norm") || module.endsWith(".input_layernorm")
-                || module.endsWith(".post_attention_layernorm") || module.endsWith(".self_attn.q_norm")
-                || module.endsWith(".self_attn.k_norm") || module.endsWith(".pre_feedforward_layernorm")
-                || module.endsWith(".post_feedforward_layernorm");
+        return ModuleTable.isNormModule(module);
     }
 
     /** Every module of the model, in named_modules order (the root left out), its projections from {@link ModuleTable};
@@ -104,16 +101,16 @@ final class SavedModules implements AutoCloseable {
                 out.add(p + "." + parent);
                 for (ModuleTable.Proj x : projections) if (x.parent.equals(parent)) out.add(p + "." + x.path());
                 if (parent.equals("self_attn") && qkNorm) {
-                    out.add(p + ".self_attn.q_norm");
-                    out.add(p + ".self_attn.k_norm");
+                    out.add(p + "." + ModuleTable.Q_NORM);
+                    out.add(p + "." + ModuleTable.K_NORM);
                 }
             }
             out.add(p + ".mlp.act_fn");
-            out.add(p + ".input_layernorm");
-            out.add(p + ".post_attention_layernorm");
+            out.add(p + "." + ModuleTable.INPUT_NORM);
+            out.add(p + "." + ModuleTable.POST_ATTENTION_NORM);
             if (sandwich) {
-                out.add(p + ".pre_feedforward_layernorm");
-                out.add(p + ".post_feedforward_layernorm");
+                out.add(p + "." + ModuleTable.PRE_FFN_NORM);
+                out.add(p + "." + ModuleTable.POST_FFN_NORM);
             }
         }
         out.addAll(List.of("model.norm", "model.rotary_emb", "lm_head"));

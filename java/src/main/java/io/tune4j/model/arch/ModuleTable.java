@@ -20,13 +20,52 @@ public final class ModuleTable {
     public static final String PRE_FFN_NORM = "pre_feedforward_layernorm";
     public static final String POST_FFN_NORM = "post_feedforward_layernorm";
 
+    public static final String Q_NORM = "self_attn.q_norm";
+    public static final String K_NORM = "self_attn.k_norm";
+
+    /** What a block's norm normalises. */
+    public enum NormRole {
+        /** the attention's input */ ATTENTION_INPUT,
+        /** the attention's output, before the residual add (sandwich norms) */ ATTENTION_OUTPUT,
+        /** the MLP's input */ MLP_INPUT,
+        /** the MLP's output, before the residual add (sandwich norms) */ MLP_OUTPUT,
+        /** each query head, before RoPE */ QUERY,
+        /** each key head, before RoPE */ KEY
+    }
+
+    /**
+     * The block's norms (module names after "model.layers.{i}."), in checkpoint order, with what each
+     * normalises: post_attention_layernorm is Llama's MLP input but, with sandwich norms (Gemma), the
+     * attention output's norm, pre_feedforward_layernorm then being the MLP's input.
+     */
+    public static Map<String, NormRole> layerNormRoles(LlamaConfig c) {
+        boolean sandwich = c.features().extras().sandwichNorms();
+        Map<String, NormRole> out = new LinkedHashMap<>();
+        out.put(INPUT_NORM, NormRole.ATTENTION_INPUT);
+        if (c.features().qkNorm()) {
+            out.put(Q_NORM, NormRole.QUERY);
+            out.put(K_NORM, NormRole.KEY);
+        }
+        out.put(POST_ATTENTION_NORM, sandwich ? NormRole.ATTENTION_OUTPUT : NormRole.MLP_INPUT);
+        if (sandwich) {
+            out.put(PRE_FFN_NORM, NormRole.MLP_INPUT);
+            out.put(POST_FFN_NORM, NormRole.MLP_OUTPUT);
+        }
+        return out;
+    }
+
     /** The block's norms (module names after "model.layers.{i}."), in checkpoint order. */
     public static List<String> layerNorms(LlamaConfig c) {
-        List<String> out = new ArrayList<>(List.of(INPUT_NORM));
-        if (c.features().qkNorm()) out.addAll(List.of("self_attn.q_norm", "self_attn.k_norm"));
-        out.add(POST_ATTENTION_NORM);
-        if (c.features().extras().sandwichNorms()) out.addAll(List.of(PRE_FFN_NORM, POST_FFN_NORM));
-        return out;
+        return List.copyOf(layerNormRoles(c).keySet());
+    }
+
+    /** Whether a full module name (e.g. model.layers.3.self_attn.q_norm) is an RMSNorm of some family. */
+    public static boolean isNormModule(String module) {
+        if (module.equals(NORM.substring(0, NORM.length() - ".weight".length()))) return true;
+        for (String n : List.of(INPUT_NORM, POST_ATTENTION_NORM, PRE_FFN_NORM, POST_FFN_NORM, Q_NORM, K_NORM)) {
+            if (module.endsWith("." + n)) return true;
+        }
+        return false;
     }
 
     /** What a tensor is, which decides how it is initialised and whether LoRA can wrap it. */
@@ -136,8 +175,8 @@ public final class ModuleTable {
         List<Proj> projs = projections(c);
         for (Proj p : projs) if (p.parent.equals("self_attn")) addProjection(out, c, p);
         if (c.features().qkNorm()) {
-            out.add(new Entry("self_attn.q_norm.weight", Kind.NORM, new long[] {hd}));
-            out.add(new Entry("self_attn.k_norm.weight", Kind.NORM, new long[] {hd}));
+            out.add(new Entry(Q_NORM + ".weight", Kind.NORM, new long[] {hd}));
+            out.add(new Entry(K_NORM + ".weight", Kind.NORM, new long[] {hd}));
         }
         out.add(new Entry(POST_ATTENTION_NORM + ".weight", Kind.NORM, new long[] {d}));
         if (c.features().extras().sandwichNorms()) out.add(new Entry(PRE_FFN_NORM + ".weight", Kind.NORM, new long[] {d}));
