@@ -390,7 +390,6 @@ public final class Trainer {
         }
     }
 
-    /** Validation passes over the first evalBatches batches of epoch 0 of the validation data. */
     private boolean plotSkipped;
 
     // the plot only draws what metrics.jsonl holds: a jlink'd runtime without java.desktop (AWT, ImageIO)
@@ -407,6 +406,7 @@ public final class Trainer {
         }
     }
 
+    /** Validation passes over the first evalBatches batches of epoch 0 of the validation data. */
     private final class Evaluator implements AutoCloseable {
         private final TrainingContext trainCtx;
         private TrainingContext own;

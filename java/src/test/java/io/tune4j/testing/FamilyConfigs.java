@@ -35,10 +35,6 @@ public final class FamilyConfigs {
                 new String[] {"qwen3 with layer_types", "{\"model_type\": \"qwen3\", " + common + "\"head_dim\": 8, "
                         + "\"use_sliding_window\": true, \"sliding_window\": 6, \"layer_types\": [\"sliding_attention\", "
                         + "\"full_attention\", \"sliding_attention\"], \"tie_word_embeddings\": false}"},
-                // transformers drops sliding_window without use_sliding_window: its sliding layers attend fully
-                new String[] {"qwen3, layer_types without use_sliding_window", "{\"model_type\": \"qwen3\", " + common
-                        + "\"head_dim\": 8, \"sliding_window\": 6, \"layer_types\": [\"sliding_attention\", "
-                        + "\"full_attention\", \"sliding_attention\"], \"tie_word_embeddings\": true}"},
                 // caps small enough that tanh bends at these weights' scores and logits
                 new String[] {"gemma2, caps 1 and 2", "{\"model_type\": \"gemma2\", \"architectures\": [\"Gemma2ForCausalLM\"], "
                         + common + "\"head_dim\": 8, \"query_pre_attn_scalar\": 5, \"attn_logit_softcapping\": 1.0, "

@@ -38,15 +38,20 @@ final class SlidingLayers {
 
     /**
      * Qwen2/Qwen3, as transformers reads them: sliding_window counts only with use_sliding_window (else it
-     * is None, and a layer listed as sliding attends fully); the sliding layers are layer_types' when given,
-     * else those from max_window_layers on.
+     * is None); the sliding layers are layer_types' when given, else those from max_window_layers on.
      */
     static ArchFeatures qwen(ConfigFields f, String modelType, boolean qkvBias, boolean qkNorm, int numLayers) {
         List<Integer> layers = fromLayerTypes(f, numLayers);
         // absent: transformers' default of 4096; null: no window
-        boolean windowed = f.optBool("use_sliding_window", false)
-                && !(f.node().has("sliding_window") && !f.present("sliding_window"));
-        if (!windowed) return new ArchFeatures(modelType, qkvBias, qkNorm, 0, List.of());
+        boolean use = f.optBool("use_sliding_window", false);
+        boolean nullWindow = f.node().has("sliding_window") && !f.present("sliding_window");
+        if (layers != null && !layers.isEmpty() && (!use || nullWindow)) {
+            // transformers drops the window here and then cannot build the sliding layers' mask
+            throw f.error("layer_types lists sliding_attention layers but " + (use ? "sliding_window is null"
+                    : "use_sliding_window is not true") + ", so they have no window; set use_sliding_window and "
+                    + "sliding_window, or list them as full_attention");
+        }
+        if (!use || nullWindow) return new ArchFeatures(modelType, qkvBias, qkNorm, 0, List.of());
         int window = f.optInt("sliding_window", 4096);
         if (layers == null) {
             int from = f.optInt("max_window_layers", 28);

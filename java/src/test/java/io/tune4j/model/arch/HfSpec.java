@@ -38,7 +38,7 @@ record HfSpec(String type, int vocab, int hidden, int inter, int layers, int hea
         double finalCap = type.equals("gemma2") ? cap(c, "final_logit_softcapping", 30.0)
                 : gemma3 ? cap(c, "final_logit_softcapping", 0) : 0;
         return new HfSpec(type, c.get("vocab_size").asInt(), d, c.get("intermediate_size").asInt(), L, nh, nkv, hd,
-                c.get("rms_norm_eps").asDouble(), theta, localTheta, ropeScale(c, hd), tie, qkvBias, oBias,
+                c.get("rms_norm_eps").asDouble(), theta, localTheta, ropeScale(c, hd, theta), tie, qkvBias, oBias,
                 type.equals("qwen3") || gemma3, gemma, gemma3, act.startsWith("gelu"), Math.pow(scalar, -0.5),
                 attnCap, finalCap, windows(c, type, L), type.equals("phi3"));
     }
@@ -63,8 +63,8 @@ record HfSpec(String type, int vocab, int hidden, int inter, int layers, int hea
                 return w;
             case "mistral":
             case "phi3": {
-                // every layer, when set
-                int win = sw == null || sw.isNull() ? 0 : sw.asInt();
+                // every layer: MistralConfig defaults to 4096, Phi3Config to None
+                int win = sw == null ? (type.equals("mistral") ? 4096 : 0) : sw.isNull() ? 0 : sw.asInt();
                 java.util.Arrays.fill(w, win);
                 return w;
             }
@@ -103,14 +103,13 @@ record HfSpec(String type, int vocab, int hidden, int inter, int layers, int hea
      * all by factor; "llama3" (modeling_rope_utils) divides the long wavelengths by factor, keeps the short
      * ones and interpolates between.
      */
-    private static double[] ropeScale(JsonNode c, int hd) {
+    private static double[] ropeScale(JsonNode c, int hd, double theta) {
         double[] s = new double[hd / 2];
         java.util.Arrays.fill(s, 1.0);
         JsonNode r = c.get("rope_scaling");
         if (r == null || r.isNull()) return s;
         String kind = r.has("rope_type") ? r.get("rope_type").asText() : r.path("type").asText("default");
         double factor = r.path("factor").asDouble(1.0);
-        double theta = c.path("rope_theta").asDouble(10_000.0);
         for (int i = 0; i < hd / 2; i++) {
             double inv = Math.pow(theta, -2.0 * i / hd);
             switch (kind) {
