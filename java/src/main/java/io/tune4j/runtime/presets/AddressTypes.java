@@ -23,7 +23,13 @@ final class AddressTypes {
     }
 
     /** A declaration the parser cannot type alone, written out: one C type in two roles. */
-    static Info spelled(String name, String javaDeclaration) {
-        return new Info(name).javaText("public static native " + javaDeclaration);
+    static Info spelled(String name, String params) {
+        return new Info(name).javaText("public static native int " + name + "(" + params + ");\n");
     }
+
+    /** lora_multi_fwd's arguments on both backends: per-slot A/B pointers, ranks and scales are host arrays. */
+    static final String LORA_MULTI_FWD = "@Cast(\"float*\") long y, @Cast(\"const float*\") long x,"
+            + " @Cast(\"const int32_t*\") long row_slot, int M, int K, int N, @Cast(\"const float* const*\") long[] a,"
+            + " @Cast(\"const float* const*\") long[] b, @Cast(\"const int32_t*\") int[] ranks,"
+            + " @Cast(\"const float*\") float[] scales, int n_slots, int max_r, @Cast(\"float*\") long ws";
 }

@@ -22,24 +22,20 @@ public class CudaLibPreset implements InfoMapper {
         infoMap.put(new Info("t4jc_stream_create").skip());
         // The list of t4jc_adamw_tensor lives in device memory, written by the ops layer as raw bytes.
         infoMap.put(AddressTypes.spelled("t4jc_adamw_multi",
-                "int t4jc_adamw_multi(@Cast(\"const t4jc_adamw_tensor*\") long list, int count, long max_n, float lr,"
-                + " float beta1, float beta2, float eps, float weight_decay, int step, @Cast(\"void*\") long stream);\n"));
+                "@Cast(\"const t4jc_adamw_tensor*\") long list, int count, long max_n, float lr,"
+                + " float beta1, float beta2, float eps, float weight_decay, int step, @Cast(\"void*\") long stream"));
         // These mix host arrays and device addresses of the same C type.
         infoMap.put(AddressTypes.spelled("t4jc_lora_multi_fwd",
-                "int t4jc_lora_multi_fwd(@Cast(\"float*\") long y, @Cast(\"const float*\") long x,"
-                + " @Cast(\"const int32_t*\") long row_slot, int M, int K, int N, @Cast(\"const float* const*\") long[] a,"
-                + " @Cast(\"const float* const*\") long[] b, @Cast(\"const int32_t*\") int[] ranks,"
-                + " @Cast(\"const float*\") float[] scales, int n_slots, int max_r, @Cast(\"float*\") long ws,"
-                + " @Cast(\"void*\") long stream);\n"));
+                AddressTypes.LORA_MULTI_FWD + ", @Cast(\"void*\") long stream"));
         infoMap.put(AddressTypes.spelled("t4jc_sumsq_multi",
-                "int t4jc_sumsq_multi(@Cast(\"double*\") long out_dev, @Cast(\"const float* const*\") long ptrs,"
-                + " @Cast(\"const int64_t*\") long ns, int count, long max_n, @Cast(\"void*\") long stream);\n"));
+                "@Cast(\"double*\") long out_dev, @Cast(\"const float* const*\") long ptrs,"
+                + " @Cast(\"const int64_t*\") long ns, int count, long max_n, @Cast(\"void*\") long stream"));
         infoMap.put(AddressTypes.spelled("t4jc_lmhead_cross_entropy_acc",
-                "int t4jc_lmhead_cross_entropy_acc(@Cast(\"double*\") long acc_dev, @Cast(\"float*\") long dh,"
+                "@Cast(\"double*\") long acc_dev, @Cast(\"float*\") long dh,"
                 + " @Cast(\"float*\") long dw, @Cast(\"const float*\") long h, @Cast(\"const float*\") long w,"
                 + " @Cast(\"const int32_t*\") long targets, int M, int d, int V, float softcap, float grad_scale,"
-                + " @Cast(\"float*\") long ws, int block_rows, @Cast(\"void*\") long stream);\n"));
+                + " @Cast(\"float*\") long ws, int block_rows, @Cast(\"void*\") long stream"));
         infoMap.put(AddressTypes.spelled("t4jc_loss_take",
-                "int t4jc_loss_take(double[] out, @Cast(\"double*\") long acc_dev, @Cast(\"void*\") long stream);\n"));
+                "double[] out, @Cast(\"double*\") long acc_dev, @Cast(\"void*\") long stream"));
     }
 }

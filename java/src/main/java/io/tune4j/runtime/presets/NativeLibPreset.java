@@ -34,27 +34,23 @@ public class NativeLibPreset implements InfoMapper {
         AddressTypes.map(infoMap);
         // These mix host arrays (per-slot pointers, ranks, scales, per-sequence results) with tensor
         // addresses of the same C type.
-        infoMap.put(AddressTypes.spelled("t4j_lora_multi_fwd",
-                "int t4j_lora_multi_fwd(@Cast(\"float*\") long y, @Cast(\"const float*\") long x,"
-                + " @Cast(\"const int32_t*\") long row_slot, int M, int K, int N, @Cast(\"const float* const*\") long[] a,"
-                + " @Cast(\"const float* const*\") long[] b, @Cast(\"const int32_t*\") int[] ranks,"
-                + " @Cast(\"const float*\") float[] scales, int n_slots, int max_r, @Cast(\"float*\") long ws);\n"));
+        infoMap.put(AddressTypes.spelled("t4j_lora_multi_fwd", AddressTypes.LORA_MULTI_FWD));
         infoMap.put(AddressTypes.spelled("t4j_lmhead_sequence_logprobs",
-                "int t4j_lmhead_sequence_logprobs(double[] logp, @Cast(\"int32_t*\") int[] counts,"
+                "double[] logp, @Cast(\"int32_t*\") int[] counts,"
                 + " @Cast(\"float*\") long dh, @Cast(\"float*\") long dw, @Cast(\"const float*\") long h,"
                 + " @Cast(\"const float*\") long w, @Cast(\"const int32_t*\") long targets,"
                 + " @Cast(\"const float*\") float[] seq_weight, int B, int T, int d, int V, float softcap,"
-                + " @Cast(\"float*\") long ws, int block_rows);\n"));
+                + " @Cast(\"float*\") long ws, int block_rows"));
         infoMap.put(AddressTypes.spelled("t4j_dpo_loss",
-                "int t4j_dpo_loss(double[] sums, double[] grad_chosen, double[] grad_rejected,"
+                "double[] sums, double[] grad_chosen, double[] grad_rejected,"
                 + " @Cast(\"const double*\") double[] policy_chosen, @Cast(\"const double*\") double[] policy_rejected,"
                 + " @Cast(\"const double*\") double[] ref_chosen, @Cast(\"const double*\") double[] ref_rejected,"
                 + " @Cast(\"const int32_t*\") int[] n_chosen, @Cast(\"const int32_t*\") int[] n_rejected, int N,"
-                + " double beta, double grad_scale);\n"));
+                + " double beta, double grad_scale"));
         infoMap.put(AddressTypes.spelled("t4j_orpo_loss",
-                "int t4j_orpo_loss(double[] sums, double[] grad_chosen, double[] grad_rejected,"
+                "double[] sums, double[] grad_chosen, double[] grad_rejected,"
                 + " @Cast(\"const double*\") double[] policy_chosen, @Cast(\"const double*\") double[] policy_rejected,"
                 + " @Cast(\"const int32_t*\") int[] n_chosen, @Cast(\"const int32_t*\") int[] n_rejected, int N,"
-                + " double lambda, double grad_scale);\n"));
+                + " double lambda, double grad_scale"));
     }
 }
