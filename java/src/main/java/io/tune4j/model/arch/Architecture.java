@@ -38,6 +38,20 @@ public interface Architecture {
      */
     default void refuseUnsupported(ConfigFields f) {}
 
+    /**
+     * num_key_value_heads where config.json has no such key: the family's config class default,
+     * which for some families is a fixed number rather than the query head count. A key set to null
+     * means as many as the query heads in every family (transformers' backward-compatible reading).
+     */
+    default int defaultKvHeads(int heads) {
+        return heads;
+    }
+
+    /** head_dim where config.json leaves it out; 0 means hidden_size / num_attention_heads. */
+    default int defaultHeadDim() {
+        return 0;
+    }
+
     /** rms_norm_eps where config.json leaves it out. */
     default float defaultRmsNormEps() {
         return 1e-6f;

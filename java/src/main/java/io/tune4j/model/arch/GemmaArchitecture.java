@@ -50,6 +50,16 @@ final class GemmaArchitecture implements Architecture {
     }
 
     @Override
+    public int defaultKvHeads(int heads) {
+        return 4; // Gemma2Config and Gemma3TextConfig
+    }
+
+    @Override
+    public int defaultHeadDim() {
+        return 256; // Gemma2Config and Gemma3TextConfig: not hidden_size / num_attention_heads
+    }
+
+    @Override
     public String readActivation(ConfigFields f) {
         // transformers reads hidden_activation; hidden_act is the older key of the same setting
         String key = f.present("hidden_activation") ? "hidden_activation" : f.present("hidden_act") ? "hidden_act" : null;

@@ -22,6 +22,11 @@ final class MistralArchitecture implements Architecture {
     }
 
     @Override
+    public int defaultKvHeads(int heads) {
+        return 8; // MistralConfig: Mistral 7B's grouping
+    }
+
+    @Override
     public ArchFeatures readFeatures(ConfigFields f, int numLayers) {
         boolean given = f.node().has("sliding_window");
         int window = given ? f.optInt("sliding_window", 0) : DEFAULT_WINDOW;

@@ -16,6 +16,11 @@ final class Qwen2Architecture implements Architecture {
     }
 
     @Override
+    public int defaultKvHeads(int heads) {
+        return 32; // Qwen2Config's class default, not the query head count
+    }
+
+    @Override
     public ArchFeatures readFeatures(ConfigFields f, int numLayers) {
         return SlidingLayers.qwen(f, modelType(), true, false, numLayers);
     }

@@ -16,6 +16,16 @@ final class Qwen3Architecture implements Architecture {
     }
 
     @Override
+    public int defaultKvHeads(int heads) {
+        return 32; // Qwen3Config's class default, not the query head count
+    }
+
+    @Override
+    public int defaultHeadDim() {
+        return 128; // Qwen3Config: heads are 128 wide whatever hidden_size / num_attention_heads is
+    }
+
+    @Override
     public ArchFeatures readFeatures(ConfigFields f, int numLayers) {
         return SlidingLayers.qwen(f, modelType(), false, true, numLayers);
     }

@@ -69,11 +69,14 @@ public final class LlamaConfigReader {
         int vocab = reqInt(file, r, "vocab_size");
         int inter = reqInt(file, r, "intermediate_size");
         int layers = reqInt(file, r, "num_hidden_layers");
-        int kvHeads = optInt(file, r, "num_key_value_heads", heads);
         if (heads <= 0) throw new ModelFormatException(file, "num_attention_heads must be positive, got " + heads);
+        // absent and null differ, as in transformers: absent takes the family's default, null the head count
+        int kvHeads = r.has("num_key_value_heads") ? optInt(file, r, "num_key_value_heads", heads) : arch.defaultKvHeads(heads);
         int headDim;
         if (present(r, "head_dim")) {
             headDim = reqInt(file, r, "head_dim");
+        } else if (arch.defaultHeadDim() > 0) {
+            headDim = arch.defaultHeadDim();
         } else {
             if (hidden % heads != 0) {
                 throw new ModelFormatException(file, "hidden_size " + hidden + " is not divisible by num_attention_heads "

@@ -21,7 +21,14 @@ record HfSpec(String type, int vocab, int hidden, int inter, int layers, int hea
         boolean gemma3 = type.equals("gemma3_text");
         int d = c.get("hidden_size").asInt(), nh = c.get("num_attention_heads").asInt();
         int L = c.get("num_hidden_layers").asInt();
-        int nkv = num(c, "num_key_value_heads", nh);
+        // a missing key takes the config class's default; null means one per query head
+        int nkvDefault = switch (type) {
+            case "mistral" -> 8;
+            case "qwen2", "qwen3" -> 32;
+            case "gemma2", "gemma3_text" -> 4;
+            default -> nh;
+        };
+        int nkv = c.has("num_key_value_heads") ? num(c, "num_key_value_heads", nh) : nkvDefault;
         int hdDefault = gemma ? 256 : type.equals("qwen3") ? 128 : d / nh;
         int hd = num(c, "head_dim", hdDefault);
         boolean tie = c.has("tie_word_embeddings") ? c.get("tie_word_embeddings").asBoolean() : gemma;

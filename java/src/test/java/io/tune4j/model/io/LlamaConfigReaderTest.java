@@ -14,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class LlamaConfigReaderTest {
     @TempDir
@@ -169,5 +171,24 @@ class LlamaConfigReaderTest {
         Files.delete(p);
         e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
         assertEquals(p + ": file not found", e.getMessage());
+    }
+
+    /**
+     * A config.json without num_key_value_heads or head_dim reads as transformers' config class for
+     * that model_type reads it: some families default to fixed numbers, not to the query head count or
+     * hidden_size / num_attention_heads. A null num_key_value_heads means one per query head.
+     */
+    @ParameterizedTest
+    @CsvSource({"llama, 32, 64", "mistral, 8, 64", "qwen2, 32, 64", "qwen3, 32, 128", "gemma2, 4, 256",
+            "gemma3_text, 4, 256", "phi3, 32, 64"})
+    void missingHeadKeysTakeTheFamilysDefaults(String type, int kvHeads, int headDim) throws IOException {
+        String base = "{\"model_type\":\"" + type + "\",\"vocab_size\":64,\"hidden_size\":2048,\"intermediate_size\":64,"
+                + "\"num_hidden_layers\":2,\"num_attention_heads\":32,\"rms_norm_eps\":1e-6";
+        write(base + "}");
+        LlamaConfig c = LlamaConfigReader.read(tmp);
+        assertEquals(kvHeads, c.numKvHeads(), "num_key_value_heads");
+        assertEquals(headDim, c.headDim(), "head_dim");
+        write(base + ",\"num_key_value_heads\":null}");
+        assertEquals(32, LlamaConfigReader.read(tmp).numKvHeads(), "null num_key_value_heads");
     }
 }
