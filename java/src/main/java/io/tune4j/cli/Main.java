@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
 
 /** Entry point of ./tune4j. */
 @Command(name = "tune4j", mixinStandardHelpOptions = true, version = "tune4j 0.1.0",
-        description = "Fine-tune and serve Llama-family language models from Java.",
+        description = "Fine-tune and serve decoder-only language models (Llama, Mistral, Qwen2/3, Gemma 2/3, Phi-3) from Java.",
         subcommands = {DemoCommand.class, InfoCommand.class, GenerateCommand.class, PrepareCommand.class, FineTuneCommand.class,
                 EvalCommand.class,
                 MergeCommand.class, ExportCommand.class, CommandLine.HelpCommand.class})

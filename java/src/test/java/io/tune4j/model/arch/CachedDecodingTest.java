@@ -1,6 +1,5 @@
 package io.tune4j.model.arch;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,7 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Greedy text from a cached decode (prefill, then one token a step against the KV cache) equals greedy
- * text from full forwards over the whole sequence at every step, for every family, past the sliding windows.
+ * text from full forwards over the whole sequence at every step, for every family, past the sliding windows
+ * (up to exact ties, which rounding may break either way).
  */
 class CachedDecodingTest {
     static final int PROMPT = 4, NEW = 40;
@@ -49,15 +49,26 @@ class CachedDecodingTest {
                     }
                 }
             }
-            int[] full = Arrays.copyOf(prompt, total);
+            // Full forwards over the cached text's prefixes: each must pick the same next token. Where the two
+            // best candidates lie closer than the two paths' rounding can separate, either pick is right, and
+            // the comparison goes on from the cached token (comparing whole texts would end at the first tie).
+            int ties = 0;
             for (int pos = PROMPT; pos < total; pos++) {
                 // a fresh context each step: the whole sequence so far in one forward, no cache carried over
                 try (InferenceContext ic = model.newInferenceContext(1, total, total)) {
-                    int[] seq = Arrays.copyOf(full, pos);
-                    full[pos] = pick(ops.readFloats(model.step(ic, new int[] {0}, new int[][] {seq}, new int[] {0})), full, pos);
+                    int[] seq = Arrays.copyOf(cached, pos);
+                    float[] lg = ops.readFloats(model.step(ic, new int[] {0}, new int[][] {seq}, new int[] {0}));
+                    int full = pick(lg, cached, pos);
+                    if (full == cached[pos]) continue;
+                    float gap = Math.abs(lg[full] - lg[cached[pos]]);
+                    float scale = Math.max(1f, Math.abs(lg[full]));
+                    assertTrue(gap <= 1e-4f * scale, name + ": at position " + pos + " the full forward picks " + full
+                            + " and the cached decode " + cached[pos] + ", logits " + lg[full] + " and "
+                            + lg[cached[pos]] + " (not a tie)");
+                    ties++;
                 }
             }
-            assertArrayEquals(full, cached, name + ": greedy tokens, cached against full forwards");
+            assertTrue(ties <= 2, name + ": " + ties + " near ties in " + NEW + " tokens");
             long distinct = Arrays.stream(cached, PROMPT, total).distinct().count();
             assertTrue(distinct >= 5, name + ": only " + distinct + " distinct generated tokens");
         }
