@@ -109,7 +109,8 @@ class Bf16TrainingFamiliesTest {
                 for (int i = 0; i < v.length; i++) v[i] += (float) (0.05 * r.nextGaussian());
                 p.value().floats().put(0, v);
             }
-            MatmulPrecision before = ops.setMatmulPrecision(precision);
+            MatmulPrecision before = ops.matmulPrecision(); // the setting belongs to this thread: give it back
+            ops.setMatmulPrecision(precision);
             try (TrainingContext c = model.newTrainingContext(BATCH, SEQ)) {
                 for (Parameter p : m.trainableParameters()) p.zeroGrad();
                 m.beforeForward();
