@@ -93,8 +93,8 @@ class Bf16TrainingFamiliesTest {
     /**
      * One forward and backward of a fresh model and method (same seeds each time, so LoRA dropout draws the
      * same mask), with every trainable value moved off its initialisation so that the low-rank path carries
-     * signal. Moved by 0.05: further, the random model's gradients grow layer by layer towards the input and
-     * amplify any rounding, fp32's included.
+     * signal. Only by 0.05: moved further, the random model's gradients grow layer by layer towards the input
+     * and amplify any rounding, fp32's included.
      */
     private static Pass pass(LlamaConfig cfg, Function<LlamaConfig, FineTuneMethod> method, MatmulPrecision precision,
                              int[] ids, int[] targets) {

@@ -41,7 +41,8 @@ public interface Architecture {
     /**
      * num_key_value_heads where config.json has no such key: the family's config class default,
      * which for some families is a fixed number rather than the query head count. A key set to null
-     * means as many as the query heads in every family (transformers' backward-compatible reading).
+     * means as many as the query heads in every family: transformers reads null so for Llama, Mistral,
+     * Qwen and Phi-3; its Gemma classes take no null, and tune4j reads it the same way there.
      */
     default int defaultKvHeads(int heads) {
         return heads;

@@ -21,7 +21,9 @@ record HfSpec(String type, int vocab, int hidden, int inter, int layers, int hea
         boolean gemma3 = type.equals("gemma3_text");
         int d = c.get("hidden_size").asInt(), nh = c.get("num_attention_heads").asInt();
         int L = c.get("num_hidden_layers").asInt();
-        // a missing key takes the config class's default; null means one per query head
+        // a missing key takes the config class's default (transformers' configuration_mistral.py: 8,
+        // configuration_qwen2.py and configuration_qwen3.py: 32, configuration_gemma2.py and Gemma3TextConfig: 4);
+        // null means one per query head
         int nkvDefault = switch (type) {
             case "mistral" -> 8;
             case "qwen2", "qwen3" -> 32;

@@ -191,4 +191,13 @@ class LlamaConfigReaderTest {
         write(base + ",\"num_key_value_heads\":null}");
         assertEquals(32, LlamaConfigReader.read(tmp).numKvHeads(), "null num_key_value_heads");
     }
+
+    @Test
+    void aFamilyDefaultThatDoesNotFitSaysWhereItCameFrom() throws IOException {
+        Path p = write("{\"model_type\":\"mistral\",\"vocab_size\":64,\"hidden_size\":64,\"intermediate_size\":64,"
+                + "\"num_hidden_layers\":2,\"num_attention_heads\":4}");
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> LlamaConfigReader.read(tmp));
+        assertEquals(p + ": num_key_value_heads is not given, and mistral's default of 8 (as transformers reads it) "
+                + "does not divide num_attention_heads 4; set num_key_value_heads", e.getMessage());
+    }
 }
