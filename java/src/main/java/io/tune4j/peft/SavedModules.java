@@ -72,7 +72,7 @@ final class SavedModules implements AutoCloseable {
                         + "(expected e.g. norm, input_layernorm, post_attention_layernorm)");
             }
             for (String h : hits) {
-                if (!isNorm(h)) {
+                if (!ModuleTable.isNormModule(h)) {
                     throw new IllegalArgumentException("modules_to_save entry '" + e + "' selects " + h
                             + ", which cannot be saved: only the RMSNorm weights (input_layernorm, post_attention_layernorm, "
                             + "norm) train next to LoRA" + (h.endsWith("embed_tokens") || h.equals("lm_head")
@@ -84,10 +84,6 @@ final class SavedModules implements AutoCloseable {
             for (String e : entries) if (n.endsWith(e)) out.add(n);
         }
         return List.copyOf(out);
-    }
-
-    private static boolean isNorm(String module) {
-        return ModuleTable.isNormModule(module);
     }
 
     /** Every module of the model, in named_modules order (the root left out), its projections from {@link ModuleTable};

@@ -67,24 +67,14 @@ class Bf16TrainingFamiliesTest {
 
     private static List<StepMetrics> train(LlamaConfig cfg, Function<LlamaConfig, FineTuneMethod> method,
                                            MatmulPrecision precision, Path out) {
-        List<StepMetrics> steps = new ArrayList<>();
         TrainConfig tc = TrainConfig.builder().lr(2e-3).warmupSteps(1).maxSteps(STEPS).seed(7).precision(precision)
                 .evalEvery(TrainConfig.EVAL_AT_END).checkpointEvery(0).build();
         try (Arena arena = new Arena();
              LlamaModel model = LlamaModel.fromWeights(cfg, RandomWeights.create(cfg, 11L, 0.2f, arena), CpuOps.INSTANCE);
              FineTuneMethod m = method.apply(cfg)) {
-            Trainer.builder().model(model).method(m)
-                    .train(InMemoryBatchSource.random(cfg.vocabSize(), BATCH * SEQ * STEPS + 1, BATCH, SEQ, 5L))
-                    .config(tc).outputDir(out).progress(false)
-                    .listener(new TrainingListener() {
-                        @Override
-                        public void onStep(StepMetrics s) {
-                            steps.add(s);
-                        }
-                    })
-                    .build().run();
+            return TrainerRuns.steps(model, m,
+                    InMemoryBatchSource.random(cfg.vocabSize(), BATCH * SEQ * STEPS + 1, BATCH, SEQ, 5L), tc, out);
         }
-        return steps;
     }
 
     /** The loss and each trainable gradient of one pass, under the given precision. */

@@ -218,16 +218,7 @@ class CudaTrainingVsCpuTest {
         try (Arena arena = new Arena();
              LlamaModel model = LlamaModel.fromWeights(cfg, weights(cfg, 11L, arena), ops);
              FineTuneMethod m = method.apply(cfg)) {
-            Trainer.builder().model(model).method(m)
-                    .train(InMemoryBatchSource.random(cfg.vocabSize(), 4096, 2, 16, 5L))
-                    .config(tc).outputDir(out).progress(false)
-                    .listener(new TrainingListener() {
-                        @Override
-                        public void onStep(StepMetrics s) {
-                            steps.add(s);
-                        }
-                    })
-                    .build().run();
+            steps.addAll(TrainerRuns.steps(model, m, InMemoryBatchSource.random(cfg.vocabSize(), 4096, 2, 16, 5L), tc, out));
             for (Parameter p : m.trainableParameters()) after.put(p.name(), ops.readFloats(p.value()));
         }
         // the starting values, from a method attached to a fresh model with the same seeds

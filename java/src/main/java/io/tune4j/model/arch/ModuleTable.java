@@ -62,11 +62,12 @@ public final class ModuleTable {
     /** Whether a full module name (e.g. model.layers.3.self_attn.q_norm) is an RMSNorm of some family. */
     public static boolean isNormModule(String module) {
         if (module.equals(NORM.substring(0, NORM.length() - ".weight".length()))) return true;
-        for (String n : List.of(INPUT_NORM, POST_ATTENTION_NORM, PRE_FFN_NORM, POST_FFN_NORM, Q_NORM, K_NORM)) {
-            if (module.endsWith("." + n)) return true;
-        }
+        for (String n : BLOCK_NORMS) if (module.endsWith("." + n)) return true;
         return false;
     }
+
+    private static final List<String> BLOCK_NORMS =
+            List.of(INPUT_NORM, POST_ATTENTION_NORM, PRE_FFN_NORM, POST_FFN_NORM, Q_NORM, K_NORM);
 
     /** What a tensor is, which decides how it is initialised and whether LoRA can wrap it. */
     public enum Kind { EMBEDDING, LINEAR, BIAS, NORM }

@@ -71,8 +71,9 @@ public final class LlamaConfigReader {
         int layers = reqInt(file, r, "num_hidden_layers");
         if (heads <= 0) throw new ModelFormatException(file, "num_attention_heads must be positive, got " + heads);
         // absent and null differ: absent takes the family's default, null the head count
-        int kvHeads = r.has("num_key_value_heads") ? optInt(file, r, "num_key_value_heads", heads) : arch.defaultKvHeads(heads);
-        if (!r.has("num_key_value_heads") && kvHeads > 0 && heads % kvHeads != 0) {
+        boolean kvGiven = r.has("num_key_value_heads");
+        int kvHeads = kvGiven ? optInt(file, r, "num_key_value_heads", heads) : arch.defaultKvHeads(heads);
+        if (!kvGiven && heads % kvHeads != 0) {
             // the number in the error is not in the file: say where it came from
             throw new ModelFormatException(file, "num_key_value_heads is not given, and " + arch.modelType()
                     + "'s default of " + kvHeads + " (as transformers reads it) does not divide num_attention_heads "
